@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { TimestampSchema } from './ids';
+
+/** Telemetry batching of the agent: a batch leaves when full or when its oldest reading is this old. */
+export const TelemetryConfigSchema = z.object({
+  batchMaxReadings: z.number().int().min(1).max(5_000).default(500),
+  batchMaxDelayMs: z.number().int().min(10).max(600_000).default(1_000),
+});
+
+/**
+ * Desired gateway configuration. `scheduler` is validated by the agent with the scheduler's own
+ * schemas (calendars, programs, overrides), which live beside the scheduler.
+ */
+export const GatewayConfigSchema = z.object({
+  telemetry: TelemetryConfigSchema.optional(),
+  scheduler: z.unknown().optional(),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/** Cloud → gateway, retained, on `poste/v1/gw/{gw}/config/desired`. */
+export const DesiredConfigSchema = z.object({
+  v: z.literal(1),
+  version: z.number().int().min(1).describe('monotonic; the agent ignores versions ≤ the applied one'),
+  config: GatewayConfigSchema,
+});
+export type DesiredConfig = z.infer<typeof DesiredConfigSchema>;
+
+/** Gateway → cloud, retained, on `poste/v1/gw/{gw}/config/reported`. */
+export const ReportedConfigSchema = z.object({
+  v: z.literal(1),
+  version: z.number().int().min(0).describe('version now in force'),
+  ts: TimestampSchema,
+  status: z.enum(['applied', 'rejected']),
+  rejectedVersion: z.number().int().min(1).optional(),
+  error: z.object({ path: z.string(), reason: z.string() }).optional(),
+});
+export type ReportedConfig = z.infer<typeof ReportedConfigSchema>;

@@ -1,0 +1,107 @@
+import type { z } from 'zod';
+import { DeviceEventSchema, EventBatchEnvelopeSchema, type DeviceEvent } from './events';
+import {
+  ApReadingSchema,
+  LuminaireReadingSchema,
+  TelemetryBatchEnvelopeSchema,
+  type ApReading,
+  type LuminaireReading,
+} from './telemetry';
+
+/** Why a payload was refused: where (a dotted path, `` for the root) and what. */
+export interface PayloadError {
+  path: string;
+  reason: string;
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: PayloadError };
+
+function issuePath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+}
+
+/** First zod issue as a path + reason, e.g. `readings[3].dimLevel: Too big: expected number to be <=100`. */
+export function toPayloadError(error: z.ZodError, prefix = ''): PayloadError {
+  const issue = error.issues[0];
+  if (!issue) return { path: prefix, reason: 'invalid' };
+  const inner = issuePath(issue.path);
+  const path = prefix && inner ? `${prefix}${inner.startsWith('[') ? '' : '.'}${inner}` : prefix || inner;
+  return { path, reason: issue.message };
+}
+
+export function formatPayloadError(e: PayloadError): string {
+  return e.path ? `${e.path}: ${e.reason}` : e.reason;
+}
+
+/** Parses JSON bytes; a syntax error is reported with an empty path. */
+export function parseJson(payload: Uint8Array | string): Decoded<unknown> {
+  try {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, error: { path: '', reason: `not JSON: ${(err as Error).message}` } };
+  }
+}
+
+/** Decodes JSON bytes against one schema. */
+export function decode<S extends z.ZodType>(schema: S, payload: Uint8Array | string): Decoded<z.output<S>> {
+  const json = parseJson(payload);
+  if (!json.ok) return json;
+  const result = schema.safeParse(json.value);
+  if (!result.success) return { ok: false, error: toPayloadError(result.error) };
+  return { ok: true, value: result.data };
+}
+
+export interface RejectedItem {
+  index: number;
+  error: PayloadError;
+}
+
+/** A batch whose envelope is valid: the good items, and each bad one with its reason. */
+export type DecodedBatch<T> =
+  | { ok: true; seq: number; items: T[]; rejected: RejectedItem[] }
+  | { ok: false; error: PayloadError };
+
+function decodeItems<T>(
+  schema: z.ZodType<T>,
+  field: string,
+  seq: number,
+  raw: unknown[],
+): DecodedBatch<T> {
+  const items: T[] = [];
+  const rejected: RejectedItem[] = [];
+  raw.forEach((item, index) => {
+    const r = schema.safeParse(item);
+    if (r.success) items.push(r.data);
+    else rejected.push({ index, error: toPayloadError(r.error, `${field}[${index}]`) });
+  });
+  return { ok: true, seq, items, rejected };
+}
+
+function decodeTelemetryBatch<T>(schema: z.ZodType<T>, payload: Uint8Array | string): DecodedBatch<T> {
+  const env = decode(TelemetryBatchEnvelopeSchema, payload);
+  if (!env.ok) return env;
+  return decodeItems(schema, 'readings', env.value.seq, env.value.readings);
+}
+
+/** Luminaire telemetry batch: one bad reading never poisons the others. */
+export function decodeLuminaireBatch(payload: Uint8Array | string): DecodedBatch<LuminaireReading> {
+  return decodeTelemetryBatch(LuminaireReadingSchema, payload);
+}
+
+/** AP telemetry batch: one bad reading never poisons the others. */
+export function decodeApBatch(payload: Uint8Array | string): DecodedBatch<ApReading> {
+  return decodeTelemetryBatch(ApReadingSchema, payload);
+}
+
+/** Event batch: one bad event never poisons the others. */
+export function decodeEventBatch(payload: Uint8Array | string): DecodedBatch<DeviceEvent> {
+  const env = decode(EventBatchEnvelopeSchema, payload);
+  if (!env.ok) return env;
+  return decodeItems(DeviceEventSchema, 'events', env.value.seq, env.value.events);
+}
+
+/** Serialises a payload for MQTT. */
+export function encode(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { GroupIdSchema, TimestampSchema } from './ids';
+
+/**
+ * Gateway state, retained on `poste/v1/gw/{gw}/state`. Birth on connect (status online), last will
+ * (status offline). `seq` increases with every birth so a consumer can tell a fresh session from a
+ * stale retained message and detect gaps.
+ */
+export const GatewayStateSchema = z.object({
+  v: z.literal(1),
+  status: z.enum(['online', 'offline']),
+  seq: z.number().int().min(0),
+  ts: z.number().int().nonnegative(),
+  agentVersion: z.string().max(64).optional(),
+  devices: z
+    .object({ luminaires: z.number().int().min(0), aps: z.number().int().min(0) })
+    .optional()
+    .describe('device counts known to the gateway at birth'),
+});
+export type GatewayState = z.infer<typeof GatewayStateSchema>;
+
+export const DeviceKindSchema = z.enum(['luminaire', 'ap']);
+export type DeviceKind = z.infer<typeof DeviceKindSchema>;
+
+/**
+ * Device state: retained birth/will a device publishes on the gateway's local endpoint
+ * (`poste/v1/dev/{dev}/state`), and which the agent republishes northbound, retained, on
+ * `poste/v1/gw/{gw}/dev/{dev}/state`.
+ */
+export const DeviceStateSchema = z.object({
+  v: z.literal(1),
+  kind: DeviceKindSchema,
+  status: z.enum(['online', 'offline']),
+  seq: z.number().int().min(0),
+  ts: TimestampSchema,
+  model: z.string().max(64).optional(),
+  firmware: z.string().max(64).optional(),
+  group: GroupIdSchema.optional(),
+  nominalPowerW: z.number().min(0).max(100_000).optional().describe('W at 100% dim level'),
+});
+export type DeviceState = z.infer<typeof DeviceStateSchema>;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Makes sure the real services the tests start are installed (Debian packages). Tests start and
+# stop their own instances on free loopback ports; nothing here starts a daemon.
+set -euo pipefail
+need=()
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+echo "test services missing: ${need[*]} — installing with apt-get" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "error: need root (or sudo) to run: apt-get install ${need[*]}" >&2; exit 2; fi
+else SUDO=; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts the packaged daemons on install; the tests run their own, so stop the system ones.
+$SUDO systemctl stop influxdb mosquitto >/dev/null 2>&1 || true
