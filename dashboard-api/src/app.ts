@@ -1,0 +1,98 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { systemClock, type Clock } from '@poste/protocol';
+import type { TelemetryStore } from '@poste/broker/store';
+import type { RouteContext } from './context';
+import { createFleetTracker, type FleetTracker } from './fleet';
+import type { Inventory } from './inventory';
+import { createDashboardMetrics } from './metrics';
+import type { RouteDoc } from './openapi';
+import { energyRouteDoc, registerEnergyRoute } from './routes/energy';
+import { fleetRouteDoc, registerFleetRoute } from './routes/fleet';
+import { healthRouteDoc, registerHealthRoute } from './routes/health';
+import { metricsRouteDoc, registerMetricsRoute } from './routes/metrics';
+import { municipalitiesRouteDoc, registerMunicipalitiesRoute } from './routes/municipalities';
+import { registerOpenApiRoute } from './routes/openapi';
+import { registerWebRoute, webRouteDoc } from './routes/web';
+
+export const DASHBOARD_API_VERSION = '0.1.0';
+
+export interface DashboardApiOptions {
+  store: TelemetryStore;
+  inventory: Inventory;
+  /** default: an in-process tracker nobody feeds (all counts 0); pass connectFleetTracker(...) for live data */
+  fleet?: FleetTracker;
+  /** default: the system clock; the energy window defaults to the 24 h before clock.now() */
+  clock?: Clock;
+  /** a pino logger, or false for none; default: pino at LOG_LEVEL or 'info' */
+  logger?: FastifyBaseLogger | false;
+  /** default: a fresh registry owned by this API (one API per registry) */
+  metricsRegistry?: Registry;
+  /** Node process metrics on the registry; default true */
+  defaultMetrics?: boolean;
+}
+
+export interface DashboardApi {
+  app: FastifyInstance;
+  /** Starts listening; default 127.0.0.1 (loopback, safe) and port 8080. Resolves to the base URL. */
+  listen(opts?: { port?: number; host?: string }): Promise<string>;
+  /** Stops the HTTP server. Does not close the store or the fleet link: the caller owns those. */
+  close(): Promise<void>;
+}
+
+export async function createDashboardApi(opts: DashboardApiOptions): Promise<DashboardApi> {
+  const fleet = opts.fleet ?? createFleetTracker();
+  const registry = opts.metricsRegistry ?? new Registry();
+  const logger = opts.logger === false ? undefined : (opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }));
+  const app = logger ? Fastify({ loggerInstance: logger }) : Fastify({ logger: false });
+
+  const ctx: RouteContext = {
+    store: opts.store,
+    fleet,
+    inventory: opts.inventory,
+    clock: opts.clock ?? systemClock,
+    metrics: createDashboardMetrics(registry, fleet, { defaultMetrics: opts.defaultMetrics ?? true }),
+  };
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+  app.setNotFoundHandler(async (req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
+  app.setErrorHandler(async (err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'unhandled error');
+    return reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', message: err.message ?? 'error' });
+  });
+
+  const docs: RouteDoc[] = [
+    healthRouteDoc,
+    fleetRouteDoc,
+    energyRouteDoc,
+    municipalitiesRouteDoc,
+    metricsRouteDoc,
+    webRouteDoc,
+  ];
+  registerHealthRoute(app, ctx);
+  registerFleetRoute(app, ctx);
+  registerEnergyRoute(app, ctx);
+  registerMunicipalitiesRoute(app, ctx);
+  registerMetricsRoute(app, ctx);
+  registerWebRoute(app);
+  registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
+  await app.ready();
+
+  return {
+    app,
+    async listen({ port = 8080, host = '127.0.0.1' } = {}) {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      if (addr === null || typeof addr === 'string') throw new Error(`dashboard-api: unexpected listen address ${String(addr)}`);
+      const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      return `http://${h}:${addr.port}`;
+    },
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,14 @@
+import type { Clock } from '@poste/protocol';
+import type { TelemetryStore } from '@poste/broker/store';
+import type { FleetTracker } from './fleet';
+import type { Inventory } from './inventory';
+import type { DashboardMetrics } from './metrics';
+
+/** What every route handler may use; built once by createDashboardApi. */
+export interface RouteContext {
+  store: TelemetryStore;
+  fleet: FleetTracker;
+  inventory: Inventory;
+  clock: Clock;
+  metrics: DashboardMetrics;
+}

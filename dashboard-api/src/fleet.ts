@@ -1,0 +1,202 @@
+import mqtt from 'mqtt';
+import {
+  DeviceStateSchema,
+  GatewayStateSchema,
+  decode,
+  formatPayloadError,
+  parseTopic,
+  topicFilter,
+  type DeviceKind,
+} from '@poste/protocol';
+
+/**
+ * Live fleet state from the retained state topics (DESIGN §4): gateway birth/will on
+ * `poste/v1/gw/{gw}/state`, device state republished by the agent on `poste/v1/gw/{gw}/dev/{dev}/state`.
+ *
+ * A device's own retained "online" outlives its gateway: when a gateway's last will fires nobody
+ * republishes its devices, so a device counts online only while its gateway is online too.
+ * Messages are taken in arrival order (MQTT keeps per-topic order) rather than gated on `seq`,
+ * because a gateway whose seq restarted from 0 would otherwise look stale forever.
+ */
+
+export interface OnlineOffline {
+  online: number;
+  offline: number;
+}
+
+export interface FleetSnapshot {
+  gateways: OnlineOffline;
+  luminaires: OnlineOffline;
+  aps: OnlineOffline;
+}
+
+export interface FleetStats {
+  accepted: number;
+  /** payloads that failed validation, and topics under poste/v1 that are not state topics */
+  invalid: number;
+}
+
+export interface FleetLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export interface FleetTracker {
+  /** Feeds one MQTT message; never throws. An empty payload clears a retained state (removes it). */
+  ingest(topic: string, payload: Uint8Array | string): void;
+  /** Counts; `includeGateway` restricts them to some gateways (e.g. one municipality's). */
+  snapshot(includeGateway?: (gateway: string) => boolean): FleetSnapshot;
+  stats(): FleetStats;
+  /** true/false when linked to a broker, null when fed by hand (tests, embedding). */
+  linkConnected(): boolean | null;
+}
+
+interface DeviceEntry {
+  gateway: string;
+  kind: DeviceKind;
+  online: boolean;
+}
+
+const silentLogger: FleetLogger = { warn: () => {} };
+
+export function createFleetTracker(opts: { logger?: FleetLogger } = {}): FleetTracker {
+  const logger = opts.logger ?? silentLogger;
+  const gateways = new Map<string, boolean>();
+  const devices = new Map<string, DeviceEntry>();
+  const stats: FleetStats = { accepted: 0, invalid: 0 };
+
+  const reject = (topic: string, reason: string) => {
+    stats.invalid += 1;
+    logger.warn({ topic, reason }, 'fleet: rejected state message');
+  };
+
+  return {
+    ingest(topic, payload) {
+      try {
+        const parsed = parseTopic(topic);
+        if (!parsed || (parsed.kind !== 'gatewayState' && parsed.kind !== 'deviceState')) {
+          reject(topic, 'not a gateway or device state topic');
+          return;
+        }
+        const empty = payload.length === 0;
+        if (parsed.kind === 'gatewayState') {
+          const gw = parsed.params.gateway;
+          if (empty) {
+            gateways.delete(gw);
+            stats.accepted += 1;
+            return;
+          }
+          const d = decode(GatewayStateSchema, payload);
+          if (!d.ok) return reject(topic, formatPayloadError(d.error));
+          gateways.set(gw, d.value.status === 'online');
+          stats.accepted += 1;
+          return;
+        }
+        const key = `${parsed.params.gateway}/${parsed.params.device}`;
+        if (empty) {
+          devices.delete(key);
+          stats.accepted += 1;
+          return;
+        }
+        const d = decode(DeviceStateSchema, payload);
+        if (!d.ok) return reject(topic, formatPayloadError(d.error));
+        devices.set(key, { gateway: parsed.params.gateway, kind: d.value.kind, online: d.value.status === 'online' });
+        stats.accepted += 1;
+      } catch (err) {
+        // Defensive: a tracker bug must not take the API down with it.
+        reject(topic, `internal: ${(err as Error).message}`);
+      }
+    },
+
+    snapshot(includeGateway = () => true) {
+      const snap: FleetSnapshot = {
+        gateways: { online: 0, offline: 0 },
+        luminaires: { online: 0, offline: 0 },
+        aps: { online: 0, offline: 0 },
+      };
+      for (const [gw, online] of gateways) {
+        if (includeGateway(gw)) snap.gateways[online ? 'online' : 'offline'] += 1;
+      }
+      for (const dev of devices.values()) {
+        if (!includeGateway(dev.gateway)) continue;
+        const reachable = dev.online && gateways.get(dev.gateway) === true;
+        snap[dev.kind === 'luminaire' ? 'luminaires' : 'aps'][reachable ? 'online' : 'offline'] += 1;
+      }
+      return snap;
+    },
+
+    stats: () => ({ ...stats }),
+    linkConnected: () => null,
+  };
+}
+
+export interface FleetLinkOptions {
+  /** e.g. mqtt://127.0.0.1:1883 or mqtts://broker.example:8883 */
+  url: string;
+  username?: string;
+  password?: string;
+  clientId?: string;
+  logger?: FleetLogger;
+  /** how long to wait for the first connection + subscription (default 10 s) */
+  connectTimeoutMs?: number;
+  /** extra mqtt.js options (TLS CA, rejectUnauthorized, ...) */
+  mqttOptions?: mqtt.IClientOptions;
+}
+
+export interface ConnectedFleetTracker extends FleetTracker {
+  close(): Promise<void>;
+}
+
+/**
+ * A tracker fed by a broker subscription. Resolves once subscribed (retained states then arrive);
+ * after that mqtt.js reconnects by itself and re-subscribes (clean session), and the link state
+ * shows on /healthz. Works with any MQTT 3.1.1/5 broker.
+ */
+export async function connectFleetTracker(opts: FleetLinkOptions): Promise<ConnectedFleetTracker> {
+  const tracker = createFleetTracker(opts.logger ? { logger: opts.logger } : {});
+  const client = mqtt.connect(opts.url, {
+    clientId: opts.clientId ?? `poste-dashboard-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
+    clean: true,
+    reconnectPeriod: 2_000,
+    connectTimeout: 10_000,
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+    ...opts.mqttOptions,
+  });
+  const filters = [topicFilter('gatewayState'), topicFilter('deviceState')];
+  const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+  client.on('message', (topic, payload) => tracker.ingest(topic, payload));
+  client.on('error', (err) => opts.logger?.warn({ err: err.message }, 'fleet: mqtt error'));
+
+  // Resolve once the first subscription is acknowledged, so retained states are on their way.
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const fail = (reason: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.end(true);
+      reject(new Error(`fleet: cannot subscribe at ${opts.url}: ${reason}`));
+    };
+    const timer = setTimeout(() => fail(`no connection within ${timeoutMs} ms`), timeoutMs);
+    client.on('connect', () => {
+      client.subscribe(filters, { qos: 1 }, (err, granted) => {
+        const refused = granted?.some((g) => g.qos === 128);
+        if (err || refused) {
+          opts.logger?.warn({ err: err?.message ?? 'subscription refused' }, 'fleet: subscribe failed');
+          return fail(err?.message ?? 'subscription refused by the broker (ACL?)');
+        }
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  });
+
+  return {
+    ...tracker,
+    linkConnected: () => client.connected,
+    close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+  };
+}

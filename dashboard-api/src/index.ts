@@ -1,0 +1,47 @@
+export { createDashboardApi, DASHBOARD_API_VERSION, type DashboardApi, type DashboardApiOptions } from './app';
+export {
+  createFleetTracker,
+  connectFleetTracker,
+  type FleetTracker,
+  type ConnectedFleetTracker,
+  type FleetLinkOptions,
+  type FleetSnapshot,
+  type FleetStats,
+  type FleetLogger,
+  type OnlineOffline,
+} from './fleet';
+export {
+  parseInventory,
+  loadInventory,
+  InventorySchema,
+  MunicipalitySchema,
+  InventoryError,
+  DEFAULT_BASELINE_W,
+  DEFAULT_CO2_KG_PER_KWH,
+  DEFAULT_ESTIMATED_DAILY_HOURS,
+  type Inventory,
+  type InventoryInput,
+  type Municipality,
+} from './inventory';
+export {
+  computeEnergy,
+  roundReport,
+  luminaireContribution,
+  baselineWattsOf,
+  municipalityOf,
+  type EnergyReport,
+  type EnergyTotals,
+  type MunicipalityRollup,
+  type GatewayRollup,
+  type GroupRollup,
+} from './energy';
+export {
+  EnergyQuerySchema,
+  EnergyReportSchema,
+  FleetSnapshotSchema,
+  BadRequestSchema,
+  HealthSchema,
+  parseTimeParam,
+} from './api-schemas';
+export { buildOpenApiDocument, type RouteDoc } from './openapi';
+export { DASHBOARD_PAGE_HTML, DASHBOARD_PAGE_CSP } from './web-page';

@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { DeviceIdSchema, GatewayIdSchema, MunicipalityIdSchema, formatPayloadError, toPayloadError } from '@poste/protocol';
+
+/**
+ * Default grid emission factor, kg CO2 per kWh: the MCTI (SIRENE) annual average emission factor
+ * of Brazil's National Interconnected System (SIN) for 2023, 0.0385 tCO2/MWh — the "inventory"
+ * (average) method, which is the one meant for quantifying the emissions of consumed electricity.
+ * Configure per municipality to use a newer year or the monthly factor.
+ */
+export const DEFAULT_CO2_KG_PER_KWH = 0.0385;
+
+/**
+ * Default ANEEL estimated daily burning hours used for billing unmetered public lighting: 11h52
+ * (11.866 h), the former national default. ANEEL's per-municipality figures are 11h22–11h29.
+ */
+export const DEFAULT_ESTIMATED_DAILY_HOURS = 11.866;
+
+/** A 150 W high-pressure sodium lamp plus ~20 W of magnetic ballast losses. */
+export const DEFAULT_BASELINE_W = 170;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const MunicipalitySchema = z.object({
+  id: MunicipalityIdSchema,
+  name: z.string().min(1).max(200),
+  timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone').default('America/Sao_Paulo'),
+  tariffBrlPerKwh: z.number().min(0).max(100).describe('R$/kWh, public-lighting tariff (B4a) incl. taxes as billed'),
+  co2KgPerKwh: z.number().min(0).max(2).default(DEFAULT_CO2_KG_PER_KWH).describe('kg CO2/kWh grid emission factor'),
+  estimatedDailyHours: z
+    .number()
+    .min(0)
+    .max(24)
+    .default(DEFAULT_ESTIMATED_DAILY_HOURS)
+    .describe('h/day the utility bills unmetered lighting for (ANEEL)'),
+  defaultBaselineW: z
+    .number()
+    .min(0)
+    .max(100_000)
+    .default(DEFAULT_BASELINE_W)
+    .describe('W, pre-retrofit lamp power incl. ballast losses'),
+});
+export type Municipality = z.output<typeof MunicipalitySchema>;
+
+export const LuminaireOverrideSchema = z.object({
+  baselineW: z.number().min(0).max(100_000).describe('W, pre-retrofit lamp power incl. ballast losses'),
+});
+
+export const InventorySchema = z
+  .object({
+    municipalities: z.array(MunicipalitySchema).min(1),
+    luminaires: z.record(DeviceIdSchema, LuminaireOverrideSchema).default({}),
+    gateways: z.record(GatewayIdSchema, MunicipalityIdSchema).default({}),
+  })
+  .superRefine((inv, ctx) => {
+    const ids = new Set<string>();
+    inv.municipalities.forEach((m, i) => {
+      if (ids.has(m.id)) ctx.addIssue({ code: 'custom', path: ['municipalities', i, 'id'], message: `duplicate municipality id ${m.id}` });
+      ids.add(m.id);
+    });
+    for (const [gw, mun] of Object.entries(inv.gateways)) {
+      if (!ids.has(mun)) ctx.addIssue({ code: 'custom', path: ['gateways', gw], message: `unknown municipality ${mun}` });
+    }
+  });
+export type InventoryInput = z.input<typeof InventorySchema>;
+
+/** The validated inventory plus lookups the energy module needs. */
+export interface Inventory {
+  municipalities: Municipality[];
+  luminaires: Record<string, { baselineW: number }>;
+  gateways: Record<string, string>;
+  municipality(id: string): Municipality | undefined;
+}
+
+export class InventoryError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = 'InventoryError';
+  }
+}
+
+/** Validates an inventory object; throws InventoryError naming the offending path. */
+export function parseInventory(input: unknown, source = 'inventory'): Inventory {
+  const r = InventorySchema.safeParse(input);
+  if (!r.success) {
+    const e = toPayloadError(r.error);
+    throw new InventoryError(`${source}: ${formatPayloadError(e)}`, e.path);
+  }
+  const byId = new Map(r.data.municipalities.map((m) => [m.id, m]));
+  return { ...r.data, municipality: (id) => byId.get(id) };
+}
+
+/** Reads and validates an inventory JSON file; errors name the file and the path inside it. */
+export async function loadInventory(file: string): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InventoryError(`${file}: cannot read: ${(err as Error).message}`, '');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InventoryError(`${file}: not JSON: ${(err as Error).message}`, '');
+  }
+  return parseInventory(json, file);
+}

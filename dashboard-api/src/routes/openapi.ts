@@ -1,0 +1,19 @@
+import type { FastifyInstance } from 'fastify';
+import { buildOpenApiDocument, type RouteDoc } from '../openapi';
+
+export const openApiRouteDoc: RouteDoc = {
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This OpenAPI 3.1 document',
+  responses: { 200: { description: 'OpenAPI 3.1 document', contentType: 'application/json' } },
+};
+
+/** The document is built once at registration from every route's doc (schemas are static). */
+export function registerOpenApiRoute(app: FastifyInstance, routes: readonly RouteDoc[], version: string): void {
+  const doc = buildOpenApiDocument([...routes, openApiRouteDoc], {
+    title: 'Poste dashboard API',
+    version,
+    description: 'Fleet, energy and savings of municipal LED street lighting (see dashboard-api/README.md).',
+  });
+  app.get(openApiRouteDoc.path, async () => doc);
+}

@@ -1,0 +1,21 @@
+import { createDashboardApi, type DashboardApi } from '../app';
+import { createFleetTracker, type FleetTracker } from '../fleet';
+import type { Inventory } from '../inventory';
+import { NOW, seededStore, testInventory } from './fixtures';
+import type { MemoryStore } from './memory-store';
+
+export interface TestApi {
+  api: DashboardApi;
+  store: MemoryStore;
+  fleet: FleetTracker;
+  inventory: Inventory;
+}
+
+/** The API over the seeded memory store, a hand-fed fleet tracker and a clock fixed at NOW. */
+export async function startTestApi(overrides: { store?: MemoryStore; fleet?: FleetTracker } = {}): Promise<TestApi> {
+  const store = overrides.store ?? (await seededStore());
+  const fleet = overrides.fleet ?? createFleetTracker();
+  const inventory = testInventory();
+  const api = await createDashboardApi({ store, fleet, inventory, clock: { now: () => NOW }, logger: false, defaultMetrics: false });
+  return { api, store, fleet, inventory };
+}

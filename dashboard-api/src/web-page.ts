@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The operators' page: one self-contained HTML document (inline CSS and JS, no build step, no
+ * external requests) that polls the API. Served with a CSP that pins the inline script and style by
+ * hash and only allows same-origin fetches, so the page cannot reach the outside network.
+ */
+
+const STYLE = `
+:root { --bg:#f4f6f8; --card:#fff; --ink:#1c2733; --muted:#5b6b7b; --accent:#0b6e4f; --warn:#b3261e; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background:var(--bg); color:var(--ink); }
+header { display:flex; flex-wrap:wrap; gap:12px; align-items:center; justify-content:space-between; padding:16px 24px; background:var(--accent); color:#fff; }
+header h1 { margin:0; font-size:20px; font-weight:600; }
+header label { font-size:14px; }
+select { font:inherit; padding:4px 8px; border-radius:6px; border:0; margin-left:6px; }
+main { padding:20px 24px; max-width:1200px; margin:0 auto; }
+h2 { font-size:14px; text-transform:uppercase; letter-spacing:.06em; color:var(--muted); margin:20px 0 8px; }
+.grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(210px, 1fr)); gap:12px; }
+.card { background:var(--card); border-radius:10px; padding:14px 16px; box-shadow:0 1px 2px rgba(0,0,0,.08); }
+.card .label { color:var(--muted); font-size:13px; }
+.card .value { font-size:26px; font-weight:600; margin-top:4px; font-variant-numeric:tabular-nums; }
+.card .sub { color:var(--muted); font-size:13px; margin-top:2px; font-variant-numeric:tabular-nums; }
+.card.highlight .value { color:var(--accent); }
+.off { color:var(--warn); }
+#status { margin-top:20px; color:var(--muted); font-size:13px; }
+#error { display:none; margin-top:12px; padding:10px 14px; border-radius:8px; background:#fdecea; color:var(--warn); }
+`;
+
+const SCRIPT = `
+(function () {
+  'use strict';
+  var params = new URLSearchParams(location.search);
+  var refreshMs = Math.max(1000, Number(params.get('refresh')) || 5000);
+  var num = function (digits) { return new Intl.NumberFormat('pt-BR', { minimumFractionDigits: digits, maximumFractionDigits: digits }); };
+  var fmt = {
+    count: num(0),
+    kwh: num(2),
+    kg: num(2),
+    hours: num(1),
+    brl: new Intl.NumberFormat('pt-BR', { style: 'currency', currency: 'BRL' }),
+    time: new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'medium' })
+  };
+  var select = document.getElementById('municipality');
+  var generation = 0;
+
+  function show(id, value, formatter, suffix) {
+    var el = document.getElementById(id);
+    el.dataset.value = String(value);
+    el.textContent = formatter.format(value) + (suffix || '');
+  }
+  function fail(message) {
+    var el = document.getElementById('error');
+    el.textContent = message;
+    el.style.display = 'block';
+  }
+  function getJson(path) {
+    return fetch(path, { headers: { accept: 'application/json' } }).then(function (res) {
+      if (!res.ok) throw new Error(path + ': HTTP ' + res.status);
+      return res.json();
+    });
+  }
+  function withMunicipality(path) {
+    return select.value ? path + '?municipality=' + encodeURIComponent(select.value) : path;
+  }
+
+  function refresh() {
+    var mine = ++generation;
+    Promise.all([getJson(withMunicipality('/api/v1/fleet')), getJson(withMunicipality('/api/v1/energy'))])
+      .then(function (r) {
+        if (mine !== generation) return; // a newer request (selector change) owns the page
+        var fleet = r[0], e = r[1];
+        ['gateways', 'luminaires', 'aps'].forEach(function (k) {
+          show(k + '-online', fleet[k].online, fmt.count);
+          show(k + '-offline', fleet[k].offline, fmt.count);
+        });
+        show('measured-kwh', e.measuredKwh, fmt.kwh, ' kWh');
+        show('baseline-kwh', e.baselineKwh, fmt.kwh, ' kWh');
+        show('saved-kwh', e.savedKwh, fmt.kwh, ' kWh');
+        show('saved-brl', e.savedBrl, fmt.brl);
+        show('saved-co2', e.savedCo2Kg, fmt.kg, ' kg');
+        show('billing-baseline-kwh', e.billingBaselineKwh, fmt.kwh, ' kWh');
+        show('billing-saved-brl', e.billingSavedBrl, fmt.brl);
+        show('lit-hours', e.litHours, fmt.hours, ' h');
+        show('luminaires-reporting', e.luminaires, fmt.count);
+        document.getElementById('status').textContent =
+          'Período: ' + fmt.time.format(new Date(e.from)) + ' – ' + fmt.time.format(new Date(e.to)) +
+          ' · atualizado às ' + fmt.time.format(new Date()) + ' · a cada ' + refreshMs / 1000 + ' s';
+        document.getElementById('error').style.display = 'none';
+      })
+      .catch(function (err) { if (mine === generation) fail('Falha ao atualizar: ' + err.message); });
+  }
+
+  getJson('/api/v1/municipalities').then(function (r) {
+    r.municipalities.forEach(function (m) {
+      var o = document.createElement('option');
+      o.value = m.id;
+      o.textContent = m.name;
+      select.appendChild(o);
+    });
+  }).catch(function (err) { fail('Falha ao carregar municípios: ' + err.message); });
+  select.addEventListener('change', refresh);
+  refresh();
+  setInterval(refresh, refreshMs);
+})();
+`;
+
+const card = (label: string, id: string, sub = '', highlight = false) =>
+  `<div class="card${highlight ? ' highlight' : ''}"><div class="label">${label}</div><div class="value" id="${id}">—</div>${sub}</div>`;
+const fleetCard = (label: string, key: string) =>
+  `<div class="card"><div class="label">${label}</div><div class="value" id="${key}-online">—</div>` +
+  `<div class="sub">online · <span class="off" id="${key}-offline">—</span> offline</div></div>`;
+
+const HTML = `<!doctype html>
+<html lang="pt-BR">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Poste — painel do operador</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+  <h1>Poste · Iluminação pública e Wi-Fi comunitário</h1>
+  <label>Município<select id="municipality"><option value="">Todos os municípios</option></select></label>
+</header>
+<main>
+  <h2>Frota</h2>
+  <div class="grid">
+    ${fleetCard('Gateways', 'gateways')}
+    ${fleetCard('Luminárias', 'luminaires')}
+    ${fleetCard('Pontos de acesso Wi-Fi', 'aps')}
+  </div>
+  <h2>Energia · últimas 24 h</h2>
+  <div class="grid">
+    ${card('Energia medida', 'measured-kwh')}
+    ${card('Linha de base (lâmpadas antigas)', 'baseline-kwh')}
+    ${card('Energia economizada', 'saved-kwh', '', true)}
+    ${card('Economia', 'saved-brl', '', true)}
+    ${card('CO₂ evitado', 'saved-co2')}
+    ${card('Faturamento por horas estimadas', 'billing-baseline-kwh', '<div class="sub">diferença: <span id="billing-saved-brl">—</span></div>')}
+    ${card('Horas acesas', 'lit-hours', '<div class="sub"><span id="luminaires-reporting">—</span> luminárias com dados</div>')}
+  </div>
+  <div id="error" role="alert"></div>
+  <div id="status">Carregando…</div>
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+
+const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
+
+export const DASHBOARD_PAGE_HTML = HTML;
+
+/** Same-origin fetches only; the inline style and script are allowed by hash, nothing else. */
+export const DASHBOARD_PAGE_CSP = [
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
