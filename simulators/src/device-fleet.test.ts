@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import {
+  DeviceAckSchema,
+  DeviceEventSchema,
+  DeviceStateSchema,
+  LocalTelemetrySchema,
+  encode,
+  parseTopic,
+  topic,
+  topicFilter,
+  type DeviceAck,
+  type DeviceEvent,
+  type DeviceState,
+  type LocalTelemetry,
+} from '@poste/protocol';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { DeviceFleet } from './device-fleet';
+import { generateCity } from './scenario';
+import { SimClock } from './sim-clock';
+
+/** Everything devices publish on the local endpoint, as seen by an agent-like observer. */
+class Observer {
+  states: { device: string; state: DeviceState }[] = [];
+  telemetry: LocalTelemetry[] = [];
+  events: DeviceEvent[] = [];
+  acks: DeviceAck[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(readonly client: MqttClient) {
+    client.on('message', (t, payload) => {
+      const parsed = parseTopic(t);
+      if (!parsed) return;
+      const json: unknown = JSON.parse(payload.toString());
+      if (parsed.kind === 'localDeviceState') this.states.push({ device: parsed.params.device, state: DeviceStateSchema.parse(json) });
+      if (parsed.kind === 'localTelemetry') this.telemetry.push(LocalTelemetrySchema.parse(json));
+      if (parsed.kind === 'localEvent') this.events.push(DeviceEventSchema.parse(json));
+      if (parsed.kind === 'localAck') this.acks.push(DeviceAckSchema.parse(json));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  /** Resolves once `cond` holds (re-checked on every message). */
+  async until(cond: () => boolean): Promise<void> {
+    while (!cond()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+  offline(device: string): boolean {
+    return this.states.some((s) => s.device === device && s.state.status === 'offline');
+  }
+}
+
+describe('DeviceFleet over MQTT', () => {
+  let broker: Aedes;
+  let server: Server;
+  let url: string;
+  let observer: Observer;
+
+  before(async () => {
+    broker = await Aedes.createBroker();
+    server = createServer(broker.handle);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = await mqtt.connectAsync(url, { clientId: 'observer' });
+    observer = new Observer(client);
+    await client.subscribeAsync(['poste/v1/dev/+/state', 'poste/v1/dev/+/telemetry', 'poste/v1/dev/+/event', 'poste/v1/dev/+/ack'], { qos: 1 });
+  });
+
+  after(async () => {
+    await observer.client.endAsync();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    server.close();
+  });
+
+  const city = generateCity({
+    seed: 7, start: '2024-06-01T22:00:00Z', // 19:00 local: lights on at 100%
+    municipalities: [{
+      id: 'campinas', name: 'Campinas', timeZone: 'America/Sao_Paulo', lat: -22.9, lon: -47.06,
+      gateways: [{ id: 'cps-gw1', luminaires: 4, aps: 1 }],
+    }],
+  });
+
+  it('births, telemetry, acked dim, supply-loss will, and wills on kill()', async () => {
+    const clock = SimClock.manual(city.startMs);
+    const errors: Error[] = [];
+    const fleet = new DeviceFleet({ devices: city.devices, url, clock, onError: (e) => errors.push(e) });
+    await fleet.start();
+    await observer.until(() => city.devices.every((d) => observer.states.some((s) => s.device === d.id && s.state.status === 'online')));
+    const lumBirth = observer.states.find((s) => s.device === 'cps-gw1-lum-0001')?.state;
+    assert.equal(lumBirth?.kind, 'luminaire');
+    assert.equal(lumBirth?.seq, 1);
+    assert.ok(lumBirth?.nominalPowerW);
+
+    clock.advance(2 * 60_000);
+    fleet.tick();
+    await observer.until(() => observer.telemetry.length >= city.devices.length * 2);
+    const lum = observer.telemetry.find((t) => t.kind === 'luminaire');
+    assert.ok(lum && lum.kind === 'luminaire');
+    assert.equal(lum.dimLevel, 100);
+    assert.ok(lum.ts > city.startMs && lum.ts <= clock.now()); // stamped with sim time
+    assert.ok(observer.telemetry.some((t) => t.kind === 'ap'));
+
+    const id = 'cps-gw1-lum-0002';
+    const now = clock.now();
+    observer.client.publish(
+      topic('localCommand', { device: id }),
+      encode({ v: 1, id: 'cmd-1', expiresAt: now + 60_000, action: 'dim', level: 30 }),
+      { qos: 1 },
+    );
+    observer.client.publish(
+      topic('localCommand', { device: id }),
+      encode({ v: 1, id: 'cmd-2', expiresAt: now - 1, action: 'dim', level: 30 }),
+      { qos: 1 },
+    );
+    await observer.until(() => observer.acks.length >= 2);
+    assert.equal(observer.acks.find((a) => a.id === 'cmd-1')?.outcome, 'done');
+    assert.equal(observer.acks.find((a) => a.id === 'cmd-2')?.outcome, 'expired');
+    clock.advance(2 * 60_000);
+    fleet.tick();
+    await observer.until(() => observer.telemetry.some((t) => t.device === id && t.kind === 'luminaire' && t.dimLevel === 30));
+
+    fleet.injectFault('cps-gw1-lum-0003', 'lampFailure');
+    await observer.until(() => observer.events.some((e) => e.device === 'cps-gw1-lum-0003' && e.type === 'lampFailure'));
+
+    fleet.injectFault('cps-gw1-lum-0004', 'supplyLoss');
+    await observer.until(() => observer.offline('cps-gw1-lum-0004'));
+    assert.equal(fleet.isConnected('cps-gw1-lum-0004'), false);
+
+    fleet.kill();
+    await observer.until(() => city.devices.every((d) => observer.offline(d.id)));
+    const will = observer.states.filter((s) => s.device === 'cps-gw1-lum-0001').at(-1)?.state;
+    assert.equal(will?.status, 'offline');
+    assert.equal(will?.seq, 1); // pairs with the birth of the same session
+
+    const gt = fleet.groundTruth();
+    assert.equal(gt.devices.length, 4);
+    assert.ok(gt.total.measuredWh > 0);
+    assert.deepEqual(errors, []);
+  });
+
+  it('runUntil() with an accelerated clock: every reading arrives and measures the ground truth', async () => {
+    const clock = SimClock.accelerated(city.startMs, 36_000);
+    const devices = city.devices.filter((d) => d.kind === 'luminaire');
+    const fleet = new DeviceFleet({ devices, url, clock, maxPendingPublishes: 50 });
+    const seen = new Map<string, number[]>();
+    const listener = (t: string, payload: Buffer): void => {
+      const parsed = parseTopic(t);
+      if (parsed?.kind !== 'localTelemetry') return;
+      const r = LocalTelemetrySchema.parse(JSON.parse(payload.toString()));
+      if (r.kind === 'luminaire') seen.set(r.device, [...(seen.get(r.device) ?? []), r.activeEnergy]);
+    };
+    observer.client.on('message', listener);
+    await fleet.start();
+    fleet.injectFault('cps-gw1-lum-0001', 'dayBurner');
+    await fleet.runUntil(city.startMs + 3 * 3_600_000);
+    assert.ok(fleet.engine.nowMs <= city.startMs + 3 * 3_600_000);
+    assert.equal(fleet.pendingPublishes, 0);
+    await fleet.stop();
+    await observer.until(() => [...seen.values()].reduce((n, v) => n + v.length, 0) >= fleet.counters.telemetry);
+    observer.client.off('message', listener);
+    // What a store computes from the delivered readings (positive deltas, resets from zero).
+    let measured = 0;
+    for (const series of seen.values()) {
+      for (let i = 1; i < series.length; i++) {
+        const prev = series[i - 1] ?? 0;
+        const cur = series[i] ?? 0;
+        measured += cur >= prev ? cur - prev : cur;
+      }
+    }
+    const gt = fleet.groundTruth();
+    assert.equal(gt.devices.reduce((n, d) => n + d.reports, 0), fleet.counters.telemetry);
+    assert.ok(Math.abs(measured - gt.total.exactWhBetweenReports) / gt.total.exactWhBetweenReports < 1e-9);
+  });
+
+  it('stop() publishes a graceful offline state', async () => {
+    const clock = SimClock.manual(city.startMs);
+    const devices = city.devices.filter((d) => d.id === 'cps-gw1-lum-0001');
+    const before = observer.states.length;
+    const fleet = new DeviceFleet({ devices, url, clock });
+    await fleet.start();
+    await fleet.stop();
+    await observer.until(() => observer.states.slice(before).some((s) => s.state.status === 'offline'));
+    const seen = observer.states.slice(before).map((s) => s.state.status);
+    assert.deepEqual(seen, ['online', 'offline']);
+    assert.equal(topicFilter('localDeviceState'), 'poste/v1/dev/+/state');
+  });
+});

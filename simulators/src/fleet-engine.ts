@@ -1,0 +1,206 @@
+import type { DeviceAck } from '@poste/protocol';
+import type { AllocateBandwidth } from './ap-model';
+import type { DeviceSpec } from './scenario';
+import { SimAp, SimLuminaire, type DeviceOutput, type SimDevice, type SimFault } from './sim-devices';
+
+export interface FleetEngineOptions {
+  devices: readonly DeviceSpec[];
+  /** Sim instant the fleet starts at, ms since epoch. */
+  startMs: number;
+  /** Integration step, sim seconds (default 10). */
+  stepS?: number;
+  /** Telemetry period per device, sim seconds (default 60); devices are staggered across it. */
+  reportIntervalS?: number;
+  /** Bandwidth allocation of the APs (default: simpleAllocateBandwidth). */
+  allocate?: AllocateBandwidth;
+}
+
+/** Called for every output in order; the MQTT fleet publishes them, tests collect them. */
+export type OutputSink = (device: SimDevice, output: DeviceOutput) => void;
+
+export interface DeviceEnergyTruth {
+  device: string;
+  gateway: string;
+  municipality: string;
+  group: string;
+  /** Wh consumed since the simulation started (exact integral). */
+  exactWh: number;
+  /** Wh consumed between the first and the last published reading: what a store can measure. */
+  exactWhBetweenReports: number;
+  /** Last reported counter minus first reported counter (wrong when the counter reset). */
+  counterDeltaWh: number;
+  /** What a correct store computes from the published readings (positive deltas, resets from 0). */
+  measuredWh: number;
+  counterResets: number;
+  reports: number;
+  firstReportTs: number | undefined;
+  lastReportTs: number | undefined;
+  /** h lit since the simulation started. */
+  operatingHours: number;
+}
+
+export interface EnergyTotals {
+  exactWh: number;
+  exactWhBetweenReports: number;
+  counterDeltaWh: number;
+  measuredWh: number;
+}
+
+export interface GroundTruth {
+  atMs: number;
+  devices: DeviceEnergyTruth[];
+  total: EnergyTotals;
+  byGateway: Record<string, EnergyTotals>;
+  byMunicipality: Record<string, EnergyTotals>;
+}
+
+function zeroTotals(): EnergyTotals {
+  return { exactWh: 0, exactWhBetweenReports: 0, counterDeltaWh: 0, measuredWh: 0 };
+}
+
+function addTo(t: EnergyTotals, d: DeviceEnergyTruth): void {
+  t.exactWh += d.exactWh;
+  t.exactWhBetweenReports += d.exactWhBetweenReports;
+  t.counterDeltaWh += d.counterDeltaWh;
+  t.measuredWh += d.measuredWh;
+}
+
+/**
+ * All simulated devices of a fleet, stepped together in fixed sim-time steps (one loop, no timer
+ * per device). Fixed steps make the output a pure function of (specs, seed, start, faults and
+ * commands at given steps), whatever the real-time jitter of whoever drives it. No I/O.
+ */
+export class FleetEngine {
+  readonly startMs: number;
+  readonly stepMs: number;
+  readonly reportMs: number;
+  /** Sim time all devices have been advanced to. */
+  nowMs: number;
+  private readonly list: SimDevice[] = [];
+  private readonly byId = new Map<string, SimDevice>();
+  private readonly sink: OutputSink;
+
+  constructor(options: FleetEngineOptions, sink: OutputSink = () => {}) {
+    this.startMs = options.startMs;
+    this.nowMs = options.startMs;
+    this.stepMs = Math.round((options.stepS ?? 10) * 1000);
+    this.reportMs = Math.round((options.reportIntervalS ?? 60) * 1000);
+    if (this.stepMs <= 0 || this.reportMs <= 0) throw new Error('FleetEngine: step and report interval must be > 0');
+    this.sink = sink;
+    const slots = Math.max(1, Math.floor(this.reportMs / this.stepMs));
+    options.devices.forEach((spec, i) => {
+      if (this.byId.has(spec.id)) throw new Error(`FleetEngine: duplicate device ${spec.id}`);
+      // Stagger first reports over the interval (on step boundaries) so devices don't all speak at once.
+      const firstReport = this.startMs + this.stepMs * (1 + (i % slots));
+      const d =
+        spec.kind === 'luminaire'
+          ? new SimLuminaire(spec, this.startMs, firstReport)
+          : new SimAp(spec, this.startMs, firstReport, options.allocate);
+      this.list.push(d);
+      this.byId.set(spec.id, d);
+    });
+  }
+
+  get devices(): readonly SimDevice[] {
+    return this.list;
+  }
+
+  device(id: string): SimDevice {
+    const d = this.byId.get(id);
+    if (!d) throw new Error(`unknown device ${id}`);
+    return d;
+  }
+
+  luminaire(id: string): SimLuminaire {
+    const d = this.device(id);
+    if (!(d instanceof SimLuminaire)) throw new Error(`${id} is not a luminaire`);
+    return d;
+  }
+
+  ap(id: string): SimAp {
+    const d = this.device(id);
+    if (!(d instanceof SimAp)) throw new Error(`${id} is not an AP`);
+    return d;
+  }
+
+  /** One fixed step for every device; readings due at the new instant are emitted. */
+  step(): void {
+    const out: DeviceOutput[] = [];
+    const t = this.nowMs + this.stepMs;
+    for (const d of this.list) {
+      d.step(this.stepMs);
+      if (t >= d.nextReport.at) {
+        while (d.nextReport.at <= t) d.nextReport.at += this.reportMs;
+        d.report(out);
+        this.flush(d, out);
+      }
+    }
+    this.nowMs = t;
+  }
+
+  /** Steps until the next step would pass `t`; returns the number of steps taken (≤ maxSteps). */
+  stepTo(t: number, maxSteps = Number.POSITIVE_INFINITY): number {
+    let n = 0;
+    while (this.nowMs + this.stepMs <= t && n < maxSteps) {
+      this.step();
+      n++;
+    }
+    return n;
+  }
+
+  /** Applies a command (raw JSON value); returns the ack to send, or null when it has no id. */
+  handleCommand(deviceId: string, raw: unknown, atMs = this.nowMs): DeviceAck | null {
+    const d = this.device(deviceId);
+    const r = d.handleCommand(raw, atMs);
+    for (const o of r.outputs) this.sink(d, o);
+    return r.ack;
+  }
+
+  injectFault(deviceId: string, fault: SimFault): void {
+    const d = this.device(deviceId);
+    const out: DeviceOutput[] = [];
+    d.injectFault(fault, out);
+    this.flush(d, out);
+  }
+
+  clearFault(deviceId: string, fault: SimFault): void {
+    const d = this.device(deviceId);
+    const out: DeviceOutput[] = [];
+    d.clearFault(fault, out);
+    this.flush(d, out);
+  }
+
+  private flush(d: SimDevice, out: DeviceOutput[]): void {
+    for (const o of out) this.sink(d, o);
+    out.length = 0;
+  }
+
+  /** Exact energy per luminaire and in total, next to what the published readings let one measure. */
+  groundTruth(): GroundTruth {
+    const gt: GroundTruth = { atMs: this.nowMs, devices: [], total: zeroTotals(), byGateway: {}, byMunicipality: {} };
+    for (const d of this.list) {
+      if (!(d instanceof SimLuminaire)) continue;
+      const l = d.ledger;
+      const truth: DeviceEnergyTruth = {
+        device: d.spec.id,
+        gateway: d.spec.gateway,
+        municipality: d.spec.municipality,
+        group: d.spec.group,
+        exactWh: d.model.groundTruthWh,
+        exactWhBetweenReports: l.lastTruthWh - l.firstTruthWh,
+        counterDeltaWh: l.lastCounterWh - l.firstCounterWh,
+        measuredWh: l.measuredWh,
+        counterResets: l.counterResets,
+        reports: l.reports,
+        firstReportTs: l.firstTs,
+        lastReportTs: l.lastTs,
+        operatingHours: d.model.operatingHours,
+      };
+      gt.devices.push(truth);
+      addTo(gt.total, truth);
+      addTo((gt.byGateway[truth.gateway] ??= zeroTotals()), truth);
+      addTo((gt.byMunicipality[truth.municipality] ??= zeroTotals()), truth);
+    }
+    return gt;
+  }
+}

@@ -1,0 +1,257 @@
+import { DeviceIdSchema, GatewayIdSchema, GroupIdSchema, MunicipalityIdSchema, type TrafficClass } from '@poste/protocol';
+import { z } from 'zod';
+import { fallbackProgram, type FallbackProgram } from './local-program';
+import { deriveSeed, mulberry32 } from './prng';
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const ScenarioGroupSchema = z.object({
+  id: GroupIdSchema,
+  /** Luminaires in this group; groups fill in order, the rest go to the last group. */
+  luminaires: z.number().int().min(0).optional(),
+  /** Road class decides the luminaire model (arterial roads get the stronger ones). */
+  roadClass: z.enum(['arterial', 'residential']).default('residential'),
+});
+
+export const ScenarioGatewaySchema = z.object({
+  id: GatewayIdSchema,
+  luminaires: z.number().int().min(0).max(100_000),
+  aps: z.number().int().min(0).max(10_000),
+  groups: z.array(ScenarioGroupSchema).min(1).optional(),
+});
+
+export const ScenarioMunicipalitySchema = z.object({
+  id: MunicipalityIdSchema,
+  name: z.string().min(1).max(100),
+  timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone'),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  gateways: z.array(ScenarioGatewaySchema).min(1),
+});
+
+export const CityScenarioSchema = z.object({
+  seed: z.number().int(),
+  start: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'ISO 8601 date-time'),
+  /** Sim seconds per real second. */
+  speed: z.number().positive().default(1),
+  reportIntervalS: z.number().int().min(1).max(86_400).default(60),
+  /** Model integration step, sim seconds (power is constant within a step). */
+  stepS: z.number().int().min(1).max(3_600).default(10),
+  municipalities: z.array(ScenarioMunicipalitySchema).min(1),
+});
+export type CityScenario = z.output<typeof CityScenarioSchema>;
+export type CityScenarioInput = z.input<typeof CityScenarioSchema>;
+
+/** Catalogue of LED luminaire models, each with the sodium lamp it replaced (lamp + ballast W). */
+export const LUMINAIRE_MODELS = [
+  { model: 'Poste LX-60', nominalPowerW: 60, baselineLamp: 'HPS 100 W', baselineLampW: 115, roadClass: 'residential' },
+  { model: 'Poste LX-90', nominalPowerW: 90, baselineLamp: 'HPS 150 W', baselineLampW: 170, roadClass: 'residential' },
+  { model: 'Poste LX-120', nominalPowerW: 120, baselineLamp: 'HPS 250 W', baselineLampW: 280, roadClass: 'arterial' },
+] as const;
+
+export const LUMINAIRE_FIRMWARE = 'poste-lc 1.4.2';
+export const AP_MODEL = 'OpenWrt 23.05 / Archer C6';
+export const AP_FIRMWARE = 'openwrt-23.05.5';
+
+export interface LuminaireSpec {
+  kind: 'luminaire';
+  id: string;
+  municipality: string;
+  gateway: string;
+  group: string;
+  model: string;
+  firmware: string;
+  nominalPowerW: number;
+  /** Pre-retrofit lamp power incl. ballast, W: the dashboard's retrofit baseline. */
+  baselineLampW: number;
+  baselineLamp: string;
+  supplyVoltageV: number;
+  lat: number;
+  lon: number;
+  program: FallbackProgram;
+  seed: number;
+}
+
+export interface ApSpec {
+  kind: 'ap';
+  id: string;
+  municipality: string;
+  gateway: string;
+  model: string;
+  firmware: string;
+  capacityKbps: number;
+  householdReserveKbps: number;
+  publicCapKbps: number;
+  peakDemandKbps: Record<TrafficClass, number>;
+  peakClients: Record<TrafficClass, number>;
+  utcOffsetMinutes: number;
+  lat: number;
+  lon: number;
+  seed: number;
+}
+
+export type DeviceSpec = LuminaireSpec | ApSpec;
+
+export interface GatewaySpec {
+  id: string;
+  municipality: string;
+  luminaires: string[];
+  aps: string[];
+  groups: string[];
+}
+
+export interface MunicipalitySpec {
+  id: string;
+  name: string;
+  timeZone: string;
+  utcOffsetMinutes: number;
+  lat: number;
+  lon: number;
+  gateways: string[];
+}
+
+export interface GeneratedCity {
+  scenario: CityScenario;
+  startMs: number;
+  municipalities: MunicipalitySpec[];
+  gateways: GatewaySpec[];
+  luminaires: LuminaireSpec[];
+  aps: ApSpec[];
+  devices: DeviceSpec[];
+}
+
+/** UTC offset of an IANA zone at an instant, minutes (e.g. −180 for America/Sao_Paulo). */
+export function utcOffsetMinutes(timeZone: string, atMs: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(atMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return Math.round((asUtc - Math.floor(atMs / 1000) * 1000) / 60_000);
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Groups a gateway's luminaires fall into when the scenario lists none. */
+function defaultGroups(gatewayId: string, luminaires: number): z.output<typeof ScenarioGroupSchema>[] {
+  return [
+    { id: `${gatewayId}-arterial`, luminaires: Math.round(luminaires * 0.2), roadClass: 'arterial' },
+    { id: `${gatewayId}-residential`, roadClass: 'residential' },
+  ];
+}
+
+/** Deterministic device list of a scenario: same scenario (seed included) → identical city. */
+export function generateCity(input: CityScenarioInput): GeneratedCity {
+  const scenario = CityScenarioSchema.parse(input);
+  const startMs = Date.parse(scenario.start);
+  const city: GeneratedCity = { scenario, startMs, municipalities: [], gateways: [], luminaires: [], aps: [], devices: [] };
+  for (const m of scenario.municipalities) {
+    const offset = utcOffsetMinutes(m.timeZone, startMs);
+    city.municipalities.push({
+      id: m.id, name: m.name, timeZone: m.timeZone, utcOffsetMinutes: offset, lat: m.lat, lon: m.lon,
+      gateways: m.gateways.map((g) => g.id),
+    });
+    for (const g of m.gateways) {
+      const rng = mulberry32(deriveSeed(scenario.seed, `gateway:${g.id}`));
+      const groups = g.groups ?? defaultGroups(g.id, g.luminaires);
+      const gw: GatewaySpec = { id: g.id, municipality: m.id, luminaires: [], aps: [], groups: groups.map((x) => x.id) };
+      let groupIndex = 0;
+      let inGroup = 0;
+      for (let i = 1; i <= g.luminaires; i++) {
+        // Advance to the next group once this one is full; the last group takes the remainder.
+        while (groupIndex < groups.length - 1 && inGroup >= (groups[groupIndex]?.luminaires ?? Infinity)) {
+          groupIndex++;
+          inGroup = 0;
+        }
+        const group = groups[groupIndex] ?? groups[0]!;
+        inGroup++;
+        const candidates = LUMINAIRE_MODELS.filter((x) => x.roadClass === group.roadClass);
+        const model = rng.pick(candidates);
+        const id = DeviceIdSchema.parse(`${g.id}-lum-${pad(i, 4)}`);
+        const spec: LuminaireSpec = {
+          kind: 'luminaire', id, municipality: m.id, gateway: g.id, group: group.id,
+          model: model.model, firmware: LUMINAIRE_FIRMWARE, nominalPowerW: model.nominalPowerW,
+          baselineLampW: model.baselineLampW, baselineLamp: model.baselineLamp,
+          supplyVoltageV: Math.round(rng.range(219, 231) * 10) / 10,
+          // Poles spread within ~2 km of the municipality centre.
+          lat: m.lat + rng.range(-0.02, 0.02), lon: m.lon + rng.range(-0.02, 0.02),
+          program: fallbackProgram(offset), seed: deriveSeed(scenario.seed, id),
+        };
+        gw.luminaires.push(id);
+        city.luminaires.push(spec);
+        city.devices.push(spec);
+      }
+      for (let i = 1; i <= g.aps; i++) {
+        const id = DeviceIdSchema.parse(`${g.id}-ap-${pad(i, 3)}`);
+        const capacityKbps = rng.pick([20_000, 50_000, 100_000]);
+        const spec: ApSpec = {
+          kind: 'ap', id, municipality: m.id, gateway: g.id, model: AP_MODEL, firmware: AP_FIRMWARE,
+          capacityKbps,
+          householdReserveKbps: Math.round(capacityKbps * rng.range(0.4, 0.6)),
+          publicCapKbps: Math.round(capacityKbps * rng.range(0.2, 0.3)),
+          peakDemandKbps: {
+            household: Math.round(capacityKbps * rng.range(0.6, 1.1)),
+            telemedicine: Math.round(rng.range(1_500, 4_000)),
+            public: Math.round(capacityKbps * rng.range(0.2, 0.5)),
+          },
+          peakClients: { household: rng.int(3, 8), telemedicine: rng.int(1, 2), public: rng.int(5, 25) },
+          utcOffsetMinutes: offset,
+          lat: m.lat + rng.range(-0.02, 0.02), lon: m.lon + rng.range(-0.02, 0.02),
+          seed: deriveSeed(scenario.seed, id),
+        };
+        gw.aps.push(id);
+        city.aps.push(spec);
+        city.devices.push(spec);
+      }
+      city.gateways.push(gw);
+    }
+  }
+  const ids = new Set<string>();
+  for (const d of city.devices) {
+    if (ids.has(d.id)) throw new Error(`generateCity: duplicate device id ${d.id} (gateway ids must be unique)`);
+    ids.add(d.id);
+  }
+  return city;
+}
+
+/**
+ * Two municipalities, three gateways, 240 luminaires, 12 APs; speed 1200 (a 12 h night in 36 s, ~5k
+ * readings/s). Starts 17:00 local (20:00 UTC) so a
+ * run covers dusk, the night (dimming after midnight) and dawn.
+ */
+export const defaultCityScenario: CityScenarioInput = {
+  seed: 20240601,
+  start: '2024-06-01T20:00:00Z',
+  speed: 1200,
+  reportIntervalS: 60,
+  stepS: 10,
+  municipalities: [
+    {
+      id: 'campinas', name: 'Campinas', timeZone: 'America/Sao_Paulo', lat: -22.9056, lon: -47.0608,
+      gateways: [
+        { id: 'cps-gw1', luminaires: 100, aps: 4 },
+        { id: 'cps-gw2', luminaires: 60, aps: 4 },
+      ],
+    },
+    {
+      id: 'belem', name: 'Belém', timeZone: 'America/Belem', lat: -1.4558, lon: -48.4902,
+      gateways: [{ id: 'bel-gw1', luminaires: 80, aps: 4 }],
+    },
+  ],
+};
