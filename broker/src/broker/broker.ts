@@ -1,0 +1,188 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CredentialsStore, Principal, VerifyResult } from '../credentials/store';
+import { posteMetrics, type PosteMetrics } from '../metrics';
+import { canPublish, canSubscribe } from './acl';
+
+/** Default cap on a PUBLISH payload: a full 5,000-reading batch is ~1.5 MB of JSON. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+/** MQTT 3.1.1 CONNACK return codes used here (aedes declares them as a const enum). */
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+export interface BrokerHooks {
+  /** Checks a username/password; default: the credentials store, or refuse everyone without one. */
+  authenticate?: (username: string | undefined, password: Buffer | undefined) => Promise<VerifyResult>;
+  /** default: acl.ts canPublish */
+  authorizePublish?: (principal: Principal, topic: string) => boolean;
+  /** default: acl.ts canSubscribe */
+  authorizeSubscribe?: (principal: Principal, filter: string) => boolean;
+}
+
+export interface BrokerOptions {
+  /** the credentials to authenticate against; without it (and without hooks.authenticate) every CONNECT is refused */
+  credentials?: CredentialsStore;
+  hooks?: BrokerHooks;
+  /** largest PUBLISH payload accepted, bytes; a bigger one is refused and its client disconnected */
+  maxPayloadBytes?: number;
+  logger?: Logger;
+  /** prom-client registry for the counters; default: posteRegistry */
+  registry?: Registry;
+  /** passed through to Aedes (id, concurrency, mq / persistence for a cluster …) */
+  aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'preConnect'>;
+}
+
+/**
+ * Runs before a gateway's PUBLISH is acknowledged (after auth, size and ACL checks). Aedes 1.x
+ * writes the QoS 1 PUBACK *before* delivering to subscribers — in-process subscribers included —
+ * so the only place that can hold the PUBACK until the data is written is authorizePublish.
+ * Resolve once the message is durable (written, or dead-lettered when invalid); reject to refuse
+ * it: the client is disconnected without a PUBACK and will resend.
+ */
+export type PublishGate = (packet: PublishPacket, gateway: Extract<Principal, { role: 'gateway' }>) => Promise<void>;
+
+export interface PosteBroker {
+  readonly aedes: Aedes;
+  readonly metrics: PosteMetrics;
+  readonly logger: Logger;
+  /** who an MQTT client authenticated as (undefined before CONNACK or for in-process publishes) */
+  principalOf(client: Client | null): Principal | undefined;
+  /** Installs (or removes, with undefined) the gate every gateway PUBLISH passes before its PUBACK. */
+  setPublishGate(gate: PublishGate | undefined): void;
+  /** Listens on TCP; resolves to the bound port (pass 0 for a free one). Default host 127.0.0.1. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stops listening, disconnects clients and closes Aedes. */
+  close(): Promise<void>;
+}
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** Aedes with Poste's authentication, topic ACL, payload limit, logging and counters. */
+export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroker> {
+  const logger = opts.logger ?? pino({ name: 'poste-broker', level: process.env.POSTE_LOG_LEVEL ?? 'info' });
+  const metrics = posteMetrics(opts.registry);
+  const maxPayload = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const credentials = opts.credentials;
+  const verify =
+    opts.hooks?.authenticate ??
+    (credentials
+      ? (u: string | undefined, p: Buffer | undefined) => credentials.verify(u, p)
+      : async (): Promise<VerifyResult> => ({ ok: false, reason: 'no-credentials' }));
+  const mayPublish = opts.hooks?.authorizePublish ?? canPublish;
+  const maySubscribe = opts.hooks?.authorizeSubscribe ?? canSubscribe;
+  const principals = new WeakMap<Client, Principal>();
+  let gate: PublishGate | undefined;
+
+  const refuse = (client: Client, username: string | undefined, reason: string) => {
+    metrics.authFailures.inc({ reason });
+    logger.warn({ clientId: client.id, username, reason, remote: remoteOf(client) }, 'mqtt connect refused');
+  };
+
+  const aedes = await Aedes.createBroker({
+    ...opts.aedes,
+    authenticate: (client, username, password, done) => {
+      verify(username, password).then(
+        (result) => {
+          if (!result.ok) {
+            refuse(client, username, result.reason);
+            done(authError(result.reason, BAD_USERNAME_OR_PASSWORD), false);
+            return;
+          }
+          const p = result.principal;
+          // A gateway's client id must be its own id: one session per gateway, no impersonated sessions.
+          if (p.role === 'gateway' && client.id !== p.id) {
+            refuse(client, username, 'client-id-mismatch');
+            done(authError('client-id-mismatch', NOT_AUTHORIZED), false);
+            return;
+          }
+          principals.set(client, p);
+          metrics.authSuccess.inc({ role: p.role });
+          logger.info({ clientId: client.id, role: p.role }, 'mqtt client authenticated');
+          done(null, true);
+        },
+        (err: unknown) => {
+          refuse(client, username, 'error');
+          logger.error({ err }, 'authenticate failed');
+          done(authError('server-error', NOT_AUTHORIZED), false);
+        },
+      );
+    },
+    authorizePublish: (client, packet: PublishPacket, done) => {
+      const principal = client ? principals.get(client) : undefined;
+      if (!client || !principal) return done(new Error('not authenticated'));
+      const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
+      if (size > maxPayload) {
+        metrics.packetTooLarge.inc();
+        logger.warn({ clientId: client.id, topic: packet.topic, size, maxPayload }, 'publish over the size limit');
+        return done(new Error('payload too large'));
+      }
+      if (!mayPublish(principal, packet.topic)) {
+        metrics.aclDenied.inc({ action: 'publish', role: principal.role });
+        logger.warn({ clientId: client.id, topic: packet.topic }, 'publish denied by ACL');
+        // MQTT 3.1.1 has no negative PUBACK: Aedes disconnects the client, which is what we want.
+        return done(new Error('publish not authorized'));
+      }
+      if (!gate || principal.role !== 'gateway') return done(null);
+      gate(packet, principal).then(
+        () => done(null),
+        (err: unknown) => {
+          logger.warn({ clientId: client.id, topic: packet.topic, err }, 'publish not accepted by ingest; no PUBACK');
+          done(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    },
+    authorizeSubscribe: (client, sub: Subscription, done) => {
+      const principal = principals.get(client);
+      if (principal && maySubscribe(principal, sub.topic)) return done(null, sub);
+      metrics.aclDenied.inc({ action: 'subscribe', role: principal?.role ?? 'none' });
+      logger.warn({ clientId: client.id, filter: sub.topic }, 'subscribe denied by ACL');
+      // null = a SUBACK failure code (0x80) for this filter, the client stays connected.
+      done(null, null);
+    },
+  });
+
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+
+  return {
+    aedes,
+    metrics,
+    logger,
+    principalOf: (client) => (client ? principals.get(client) : undefined),
+    setPublishGate(g) {
+      gate = g;
+    },
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise<number>((resolve, reject) => {
+        const srv = createServer((socket) => {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          aedes.handle(socket);
+        });
+        server = srv;
+        srv.once('error', reject);
+        srv.listen(port, host, () => {
+          const addr = srv.address();
+          if (addr === null || typeof addr === 'string') return reject(new Error('broker: no TCP address'));
+          logger.info({ host, port: addr.port }, 'mqtt broker listening');
+          resolve(addr.port);
+        });
+      });
+    },
+    async close() {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      if (server?.listening) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    },
+  };
+}
+
+function remoteOf(client: Client): string | undefined {
+  const conn = client.conn as Partial<Socket>;
+  return conn.remoteAddress ? `${conn.remoteAddress}:${conn.remotePort}` : undefined;
+}

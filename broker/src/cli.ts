@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { createBroker } from './broker/broker';
+import { addGateway, addService, loadCredentials } from './credentials/store';
+import { createIngest } from './ingest/ingest';
+import { openStore, parseStoreSpec } from './store/registry';
+
+export const USAGE = `poste-broker — Poste's cloud MQTT broker and telemetry ingest
+
+Usage:
+  poste-broker add-gateway --credentials FILE --id ID --municipality M
+      Adds (or re-keys) a gateway; prints its generated password once.
+  poste-broker add-service --credentials FILE --username U
+      Adds a service user (dashboard-api, operators' tools); prints its generated password once.
+  poste-broker serve --credentials FILE --store SPEC [--port N] [--host H]
+      Runs the broker (auth + ACL) with ingest into the store. SPEC is
+      embedded:PATH (DuckDB file) or influxdb1:URL/DB (e.g. influxdb1:http://127.0.0.1:8086/poste).
+      --port defaults to 1883, --host to 127.0.0.1.
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage error.
+`;
+
+class UsageError extends Error {}
+
+interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+const stdio: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+
+function need(values: Record<string, string | boolean | undefined>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`missing --${name}`);
+  return v;
+}
+
+/** Runs one CLI command; resolves to the exit code (serve resolves when stopped by a signal). */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.out(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        credentials: { type: 'string' },
+        id: { type: 'string' },
+        municipality: { type: 'string' },
+        username: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        store: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    switch (command) {
+      case 'add-gateway': {
+        const password = await addGateway(need(values, 'credentials'), need(values, 'id'), need(values, 'municipality'));
+        io.out(password);
+        return 0;
+      }
+      case 'add-service': {
+        io.out(await addService(need(values, 'credentials'), need(values, 'username')));
+        return 0;
+      }
+      case 'serve':
+        return await serve(values, io);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`error: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.err(`error: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function serve(values: Record<string, string | boolean | undefined>, io: Io): Promise<number> {
+  const portText = typeof values.port === 'string' ? values.port : '1883';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`bad --port ${portText}`);
+  let storeConfig;
+  try {
+    storeConfig = parseStoreSpec(need(values, 'store'));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const credentials = await loadCredentials(need(values, 'credentials'));
+  const logger = pino({ name: 'poste-broker', level: process.env.POSTE_LOG_LEVEL ?? 'info' });
+  const store = await openStore(storeConfig);
+  const broker = await createBroker({ credentials, logger });
+  const ingest = createIngest({ broker, store, directory: credentials.directory(), logger: logger.child({ component: 'ingest' }) });
+  const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+  const bound = await broker.listen(port, host);
+  io.out(`poste-broker listening on mqtt://${host}:${bound} (store ${store.kind}, ${credentials.data.gateways.length} gateways)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await ingest.close();
+  await broker.close();
+  await store.close();
+  return 0;
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`fatal: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

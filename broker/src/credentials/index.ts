@@ -1,0 +1,2 @@
+export * from './store';
+export { hashPassword, verifyPassword, generatePassword } from './password-hash';

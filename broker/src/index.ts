@@ -1,0 +1,8 @@
+export { createBroker, DEFAULT_MAX_PAYLOAD_BYTES, type BrokerHooks, type BrokerOptions, type PosteBroker, type PublishGate } from './broker/broker';
+export { canPublish, canSubscribe } from './broker/acl';
+export * from './credentials/index';
+export { createIngest, type Ingest, type IngestOptions, type IngestStats } from './ingest/ingest';
+export type { DeadLetterReason, DeadLetterSample } from './ingest/dead-letter';
+export type { BatchSink } from './ingest/batcher';
+export { apPoint, eventPoint, luminairePoint, type Origin } from './ingest/points';
+export { posteMetrics, posteRegistry, counterValue, type PosteMetrics } from './metrics';

@@ -1,0 +1,56 @@
+import type { Counter } from 'prom-client';
+
+export type DeadLetterReason = 'invalid-json' | 'invalid-envelope' | 'invalid-item' | 'unknown-gateway' | 'store-rejected';
+
+export interface DeadLetterSample {
+  reason: DeadLetterReason;
+  topic: string;
+  gateway: string;
+  /** where in the payload, e.g. readings[3].dimLevel ('' for the whole message) */
+  path: string;
+  detail: string;
+  /** start of the offending payload/item, truncated */
+  excerpt: string;
+  at: number;
+}
+
+const EXCERPT_CHARS = 300;
+
+/**
+ * Dead letters: a counter per reason (prom-client) and the last few samples in memory, so an
+ * operator can see what was refused and why without grepping logs.
+ */
+export class DeadLetters {
+  readonly byReason: Partial<Record<DeadLetterReason, number>> = {};
+  private readonly ring: DeadLetterSample[] = [];
+
+  constructor(
+    private readonly counter: Counter<'reason'>,
+    private readonly maxSamples = 20,
+  ) {}
+
+  add(sample: Omit<DeadLetterSample, 'at' | 'excerpt'> & { excerpt: unknown }, count = 1): void {
+    this.byReason[sample.reason] = (this.byReason[sample.reason] ?? 0) + count;
+    this.counter.inc({ reason: sample.reason }, count);
+    this.ring.push({ ...sample, excerpt: excerptOf(sample.excerpt), at: Date.now() });
+    if (this.ring.length > this.maxSamples) this.ring.shift();
+  }
+
+  samples(): DeadLetterSample[] {
+    return [...this.ring];
+  }
+}
+
+function excerptOf(v: unknown): string {
+  let s: string;
+  if (typeof v === 'string') s = v;
+  else if (Buffer.isBuffer(v)) s = v.subarray(0, EXCERPT_CHARS * 4).toString('utf8');
+  else {
+    try {
+      s = JSON.stringify(v) ?? String(v);
+    } catch {
+      s = String(v);
+    }
+  }
+  return s.length > EXCERPT_CHARS ? `${s.slice(0, EXCERPT_CHARS)}…` : s;
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { StoreWriteError, type Point } from '../types';
+import { EmbeddedStore } from './store';
+
+const lum = (ts: number, extra: Point['fields'] = {}): Point => ({
+  measurement: 'luminaire',
+  tags: { municipality: 'm', gateway: 'g', luminaire: 'L1', group: 'a' },
+  fields: { activeEnergy: ts / 1000, operatingHours: 1, ...extra },
+  ts,
+});
+
+test('data survives closing and reopening the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'poste-embedded-'));
+  try {
+    const path = join(dir, 'nested', 'telemetry.duckdb');
+    const a = new EmbeddedStore({ kind: 'embedded', path });
+    await a.init();
+    await a.write([lum(1000), lum(2000)]);
+    await a.close();
+    const b = new EmbeddedStore({ kind: 'embedded', path });
+    await b.init();
+    assert.equal(await b.countPoints('luminaire', 0, 10_000), 2);
+    await b.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a field never seen before becomes a column; unusable input is a non-retryable StoreWriteError', async () => {
+  const s = new EmbeddedStore({ kind: 'embedded', path: ':memory:' });
+  await s.init();
+  await s.write([lum(1000, { firmwareBuild: 42 })]);
+  assert.equal(await s.countPoints('luminaire', 0, 2000), 1);
+  const notRetryable = (err: unknown) => err instanceof StoreWriteError && !err.retryable;
+  await assert.rejects(s.write([{ ...lum(3000), tags: { municipality: 'm', gateway: 'g' } }]), notRetryable);
+  await assert.rejects(s.write([lum(3000, { 'bad name': 1 })]), notRetryable);
+  await assert.rejects(s.write([lum(3000.5)]), notRetryable);
+  await assert.rejects(s.write([lum(4000, { activeEnergy: 'many' })]), notRetryable);
+  // a failed write leaves nothing behind (one transaction per write)
+  assert.equal(await s.countPoints('luminaire', 0, 10_000), 1);
+  await s.close();
+});

@@ -1,0 +1,12 @@
+export * from './types';
+export { openStore, parseStoreSpec, StoreConfigSchema, STORE_WRITERS, type StoreConfig, type StoreKind } from './registry';
+export { EmbeddedStore } from './embedded/store';
+export { EmbeddedStoreConfigSchema, type EmbeddedStoreConfig } from './embedded/config';
+export { InfluxDB1Store } from './influxdb1/store';
+export { InfluxDB1StoreConfigSchema, type InfluxDB1StoreConfig } from './influxdb1/config';
+export { InfluxDB2Store } from './influxdb2/store';
+export { InfluxDB2StoreConfigSchema, type InfluxDB2StoreConfig } from './influxdb2/config';
+export { CounterAccumulator, counterDelta, sumCounterDeltas, type CounterSample } from './counter-deltas';
+export { SERIES_KEY_TAGS, MEASUREMENTS, UNGROUPED } from './measurements';
+export { toLineProtocol } from './line-protocol';
+export { retryWithBackoff, backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './retry';

@@ -1,0 +1,63 @@
+import { InfluxDB, type IPoint } from 'influx';
+import { influxqlCountPoints, influxqlLuminaireEnergy, seriesOf, type InfluxQLSeries } from '../influxql/reads';
+import { statusOf, toStoreWriteError } from '../influx-errors';
+import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
+import type { InfluxDB1StoreConfig } from './config';
+
+/**
+ * InfluxDB 1.x through the `influx` package: /write with ms precision, InfluxQL /query for reads.
+ * InfluxDB itself gives the overwrite semantics: same measurement + tag set + time replaces fields.
+ */
+export class InfluxDB1Store implements TelemetryStore {
+  readonly kind = 'influxdb1';
+  private readonly client: InfluxDB;
+
+  constructor(private readonly config: InfluxDB1StoreConfig) {
+    const u = new URL(config.url);
+    this.client = new InfluxDB({
+      host: u.hostname,
+      port: Number(u.port || (u.protocol === 'https:' ? 443 : 8086)),
+      protocol: u.protocol === 'https:' ? 'https' : 'http',
+      username: decodeURIComponent(u.username) || 'root',
+      password: decodeURIComponent(u.password) || 'root',
+      database: config.database,
+    });
+  }
+
+  async init(): Promise<void> {
+    // CREATE DATABASE is idempotent in InfluxDB 1.x.
+    await this.client.createDatabase(this.config.database);
+  }
+
+  async write(points: readonly Point[]): Promise<void> {
+    if (points.length === 0) return;
+    const batch: IPoint[] = points.map((p) => ({
+      measurement: p.measurement,
+      tags: p.tags,
+      fields: p.fields,
+      timestamp: p.ts,
+    }));
+    try {
+      await this.client.writePoints(batch, { precision: 'ms', database: this.config.database });
+    } catch (err) {
+      throw toStoreWriteError('influxdb1 write', err, statusOf(err));
+    }
+  }
+
+  private readonly run = async (query: string): Promise<InfluxQLSeries[]> => {
+    const body: unknown = await this.client.queryRaw(query, { precision: 'ms', database: this.config.database });
+    return seriesOf(body);
+  };
+
+  luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
+    return influxqlLuminaireEnergy(this.run, q);
+  }
+
+  countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {
+    return influxqlCountPoints(this.run, measurement, from, to);
+  }
+
+  async close(): Promise<void> {
+    // The influx client keeps no connection open between requests.
+  }
+}

@@ -1,0 +1,120 @@
+// No InfluxDB 2.x/3.x server can be installed on these machines, so the writer is checked at the
+// HTTP level against a local recording endpoint (node:http on loopback): path, query parameters,
+// Authorization header, line-protocol body and the retry behaviour on 503/429.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import type { Point } from '../types';
+import { StoreWriteError } from '../types';
+import { InfluxDB2StoreConfigSchema } from './config';
+import { InfluxDB2Store } from './store';
+
+interface Recorded {
+  method: string;
+  path: string;
+  params: URLSearchParams;
+  authorization: string | undefined;
+  body: string;
+}
+
+const point: Point = {
+  measurement: 'luminaire',
+  tags: { municipality: 'belem', gateway: 'gw 1', luminaire: 'L,1', group: 'ungrouped' },
+  fields: { activeEnergy: 1200, status: 'lamp "ok"', dimLevel: 80.5 },
+  ts: 1_736_899_200_000,
+};
+
+describe('influxdb2 writer against a recording HTTP endpoint', () => {
+  let server: Server;
+  let url = '';
+  const requests: Recorded[] = [];
+  /** statuses to answer, in order; 204 once exhausted */
+  let script: number[] = [];
+  let queryResponse: unknown = { results: [{ statement_id: 0 }] };
+
+  before(async () => {
+    server = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const u = new URL(req.url ?? '/', 'http://x');
+        requests.push({
+          method: req.method ?? '',
+          path: u.pathname,
+          params: u.searchParams,
+          authorization: req.headers.authorization,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        if (u.pathname === '/query') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(queryResponse));
+          return;
+        }
+        const status = script.shift() ?? 204;
+        const headers: Record<string, string> = status === 429 ? { 'retry-after': '0' } : {};
+        res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+        res.end(status >= 400 ? JSON.stringify({ code: 'unavailable', message: `status ${status}` }) : undefined);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const addr = server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('no address');
+    url = `http://127.0.0.1:${addr.port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+  beforeEach(() => {
+    requests.length = 0;
+    script = [];
+  });
+
+  const store = () =>
+    new InfluxDB2Store(
+      InfluxDB2StoreConfigSchema.parse({ kind: 'influxdb2', url, token: 's3cr3t', org: 'poste', bucket: 'telemetry', retryInitialDelayMs: 5 }),
+    );
+
+  test('POST /api/v2/write with org, bucket, precision=ms, Token auth and a line-protocol body', async () => {
+    await store().write([point]);
+    assert.equal(requests.length, 1);
+    const r = requests[0]!;
+    assert.equal(r.method, 'POST');
+    assert.equal(r.path, '/api/v2/write');
+    assert.equal(r.params.get('org'), 'poste');
+    assert.equal(r.params.get('bucket'), 'telemetry');
+    assert.equal(r.params.get('precision'), 'ms');
+    assert.equal(r.authorization, 'Token s3cr3t');
+    assert.equal(
+      r.body.trim(),
+      'luminaire,gateway=gw\\ 1,group=ungrouped,luminaire=L\\,1,municipality=belem activeEnergy=1200,dimLevel=80.5,status="lamp \\"ok\\"" 1736899200000',
+    );
+  });
+
+  test('retries on 503 and 429 with backoff, then succeeds with the same body', async () => {
+    script = [503, 429];
+    await store().write([point]);
+    assert.equal(requests.length, 3);
+    assert.equal(new Set(requests.map((r) => r.body)).size, 1);
+  });
+
+  test('gives up after the configured attempts with a retryable StoreWriteError', async () => {
+    script = [503, 503, 503, 503, 503];
+    await assert.rejects(store().write([point]), (err: unknown) => err instanceof StoreWriteError && err.retryable);
+    assert.equal(requests.length, 5);
+  });
+
+  test('a 400 (bad point, type conflict) is not retried and is not retryable', async () => {
+    script = [400];
+    await assert.rejects(store().write([point]), (err: unknown) => err instanceof StoreWriteError && !err.retryable);
+    assert.equal(requests.length, 1);
+  });
+
+  test('reads go to the v1-compatible /query with the token, db = bucket by default, epoch=ms', async () => {
+    queryResponse = { results: [{ statement_id: 0, series: [{ name: 'luminaire', columns: ['time', 'count_activeEnergy'], values: [[0, 7]] }] }] };
+    assert.equal(await store().countPoints('luminaire', 0, 1000), 7);
+    const r = requests[0]!;
+    assert.equal(r.path, '/query');
+    assert.equal(r.authorization, 'Token s3cr3t');
+    const form = new URLSearchParams(r.body);
+    assert.equal(form.get('db'), 'telemetry');
+    assert.equal(form.get('epoch'), 'ms');
+    assert.match(form.get('q') ?? '', /^SELECT count\(\*\) FROM "luminaire" WHERE time >= 0ms AND time < 1000ms$/);
+  });
+});
