@@ -11,6 +11,7 @@ import {
 } from '@poste/dashboard-api';
 import type { Clock } from '@poste/protocol';
 import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { DeviceFleet } from '../device-fleet';
 import { generateCity, type CityScenarioInput, type GeneratedCity } from '../scenario';
 import { SimClock } from '../sim-clock';
@@ -89,7 +90,9 @@ export async function startCity(opts: CityOptions): Promise<City> {
   );
   const credentials = await loadCredentials(credentialsFile);
 
-  const broker = await createBroker({ credentials, logger: logger.child({ component: 'broker' }) });
+  // One registry for the whole box, so the dashboard's /metrics shows broker and ingest counters too.
+  const metricsRegistry = new Registry();
+  const broker = await createBroker({ credentials, registry: metricsRegistry, logger: logger.child({ component: 'broker' }) });
   const mqttPort = await broker.listen(opts.mqttPort ?? 0, host);
   const mqttUrl = `mqtt://${host}:${mqttPort}`;
   const ingest = createIngest({ broker, store: opts.store, directory: credentials.directory(), logger: logger.child({ component: 'ingest' }) });
@@ -130,6 +133,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
     inventory: parseInventory(inventoryForCity(generated), 'city inventory'),
     fleet: fleetTracker,
     clock,
+    metricsRegistry,
     logger: logger.child({ component: 'dashboard' }),
   });
   const dashboardUrl = await api.listen({ port: opts.httpPort ?? 0, host });
@@ -148,6 +152,8 @@ export async function startCity(opts: CityOptions): Promise<City> {
   };
 
   const settle = async (simMs: number, timeoutMs = 120_000): Promise<void> => {
+    // Devices never step past the clock: settling on a future instant would wait forever.
+    if (clock.now() < simMs) throw new Error(`city.settle: clock is at ${new Date(clock.now()).toISOString()}, before ${new Date(simMs).toISOString()}; advance it first`);
     await fleet.runUntil(simMs);
     const expected = fleet.counters.telemetry + fleet.counters.events;
     for (const a of agents.values()) a.flush();
