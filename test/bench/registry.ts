@@ -1,0 +1,7 @@
+// Every benchmark module, in run order. Add yours here (one import, one entry).
+import type { BenchModule } from './bench-kit';
+import { schedulerDimmingBench } from './scheduler-dimming.bench';
+import { schedulerBandwidthBench } from './scheduler-bandwidth.bench';
+import { schedulerLatencyBench } from './scheduler-latency.bench';
+
+export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench];
