@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { GatewayIdSchema, TelemetryConfigSchema, type Clock } from '@poste/protocol';
+import type { Timers } from './timers';
+import type { PayloadError } from '@poste/protocol';
+
+/** TLS material for the northbound link; files so a JSON config can point at provisioned certs. */
+export const NorthTlsSchema = z
+  .object({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict();
+
+/** Reconnect backoff: delay = random(0, min(maxDelayMs, initialDelayMs * 2^attempt)) ("full jitter"). */
+export const ReconnectSchema = z
+  .object({
+    initialDelayMs: z.number().int().min(1).max(600_000).default(500),
+    maxDelayMs: z.number().int().min(1).max(3_600_000).default(30_000),
+  })
+  .strict();
+
+export const NorthOptionsSchema = z
+  .object({
+    url: z.string().regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'url: mqtt://, mqtts://, ws:// or wss://'),
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+    tls: NorthTlsSchema.optional(),
+    keepaliveS: z.number().int().min(1).max(3_600).default(30),
+    connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    reconnect: ReconnectSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000 }),
+  })
+  .strict();
+
+export const LocalOptionsSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).describe('0 = any free port (see agent.localPort)'),
+  })
+  .strict();
+
+const isClock = (v: unknown): v is Clock =>
+  typeof v === 'object' && v !== null && typeof (v as { now?: unknown }).now === 'function';
+const isTimers = (v: unknown): v is Timers =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as { setTimeout?: unknown }).setTimeout === 'function' &&
+  typeof (v as { clearTimeout?: unknown }).clearTimeout === 'function';
+const isLogger = (v: unknown): v is Logger =>
+  typeof v === 'object' && v !== null && typeof (v as { warn?: unknown }).warn === 'function';
+
+/** Checks the scheduler section of a desired config; null = acceptable. Supplied by the scheduler. */
+export type SchedulerConfigValidator = (raw: unknown) => PayloadError | null;
+
+/** The JSON-serialisable part: what a config file may hold. */
+export const AgentFileOptionsSchema = z
+  .object({
+    gatewayId: GatewayIdSchema,
+    north: NorthOptionsSchema,
+    local: LocalOptionsSchema,
+    telemetry: TelemetryConfigSchema.default({ batchMaxReadings: 500, batchMaxDelayMs: 1_000 }),
+    commandTimeoutMs: z.number().int().min(10).max(600_000).default(5_000).describe('wait for a device ack'),
+    dataDir: z.string().min(1).optional().describe('where the birth seq and applied config persist'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+/** Everything startAgent accepts: the file options plus injected collaborators. */
+export const AgentOptionsSchema = AgentFileOptionsSchema.extend({
+  clock: z.custom<Clock>(isClock, 'clock: needs now()').optional(),
+  timers: z.custom<Timers>(isTimers, 'timers: needs setTimeout/clearTimeout').optional(),
+  logger: z.custom<Logger>(isLogger, 'logger: a pino logger').optional(),
+  schedulerConfigValidator: z
+    .custom<SchedulerConfigValidator>((v) => typeof v === 'function', 'schedulerConfigValidator: a function')
+    .optional(),
+});
+
+export type AgentOptions = z.input<typeof AgentOptionsSchema>;
+export type ResolvedAgentOptions = z.output<typeof AgentOptionsSchema>;
+export type AgentFileOptions = z.input<typeof AgentFileOptionsSchema>;

@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup';
+
+// The gateway gets self-contained files: @poste/protocol is bundled in (noExternal); the npm
+// dependencies (mqtt, aedes, zod, pino) stay external and install beside it.
+export default defineConfig({
+  entry: ['src/index.ts', 'src/cli.ts', 'src/scheduler/index.ts'],
+  format: ['esm'],
+  dts: { entry: ['src/index.ts', 'src/scheduler/index.ts'] },
+  clean: true,
+  target: 'node20',
+  platform: 'node',
+  noExternal: ['@poste/protocol'],
+});
