@@ -6,7 +6,7 @@ import { createDashboardApi } from './app';
 import { connectFleetTracker, type ConnectedFleetTracker } from './fleet';
 import { testInventory } from './test-support/fixtures';
 import { MemoryStore } from './test-support/memory-store';
-import { startMosquitto, type Mosquitto } from './test-support/mosquitto';
+import { startMosquitto, type RunningMosquitto as Mosquitto } from '../../test/harness/mosquitto';
 
 /** The fleet tracker subscribed to a real third-party broker (mosquitto), gateway will included. */
 describe('connectFleetTracker against mosquitto', () => {

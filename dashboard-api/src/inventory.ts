@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DeviceIdSchema, GatewayIdSchema, MunicipalityIdSchema, formatPayloadError, toPayloadError } from '@poste/protocol';
+import { DeviceIdSchema, GatewayIdSchema, MunicipalityIdSchema, TimeZoneSchema, formatPayloadError, toPayloadError } from '@poste/protocol';
 
 /**
  * Default grid emission factor, kg CO2 per kWh: the MCTI (SIRENE) annual average emission factor
@@ -19,19 +19,10 @@ export const DEFAULT_ESTIMATED_DAILY_HOURS = 11.866;
 /** A 150 W high-pressure sodium lamp plus ~20 W of magnetic ballast losses. */
 export const DEFAULT_BASELINE_W = 170;
 
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const MunicipalitySchema = z.object({
   id: MunicipalityIdSchema,
   name: z.string().min(1).max(200),
-  timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone').default('America/Sao_Paulo'),
+  timeZone: TimeZoneSchema.default('America/Sao_Paulo'),
   tariffBrlPerKwh: z.number().min(0).max(100).describe('R$/kWh, public-lighting tariff (B4a) incl. taxes as billed'),
   co2KgPerKwh: z.number().min(0).max(2).default(DEFAULT_CO2_KG_PER_KWH).describe('kg CO2/kWh grid emission factor'),
   estimatedDailyHours: z

@@ -8,3 +8,4 @@ export * from './config';
 export * from './topics';
 export * from './decode';
 export * from './payloads';
+export * from './time-zone';

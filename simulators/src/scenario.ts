@@ -1,16 +1,7 @@
-import { DeviceIdSchema, GatewayIdSchema, GroupIdSchema, MunicipalityIdSchema, type TrafficClass } from '@poste/protocol';
+import { DeviceIdSchema, GatewayIdSchema, GroupIdSchema, MunicipalityIdSchema, TimeZoneSchema, utcOffsetMinutes, type TrafficClass } from '@poste/protocol';
 import { z } from 'zod';
 import { fallbackProgram, type FallbackProgram } from './local-program';
 import { deriveSeed, mulberry32 } from './prng';
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const ScenarioGroupSchema = z.object({
   id: GroupIdSchema,
@@ -30,7 +21,7 @@ export const ScenarioGatewaySchema = z.object({
 export const ScenarioMunicipalitySchema = z.object({
   id: MunicipalityIdSchema,
   name: z.string().min(1).max(100),
-  timeZone: z.string().refine(isTimeZone, 'unknown IANA time zone'),
+  timeZone: TimeZoneSchema,
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
   gateways: z.array(ScenarioGatewaySchema).min(1),
@@ -127,22 +118,7 @@ export interface GeneratedCity {
   devices: DeviceSpec[];
 }
 
-/** UTC offset of an IANA zone at an instant, minutes (e.g. −180 for America/Sao_Paulo). */
-export function utcOffsetMinutes(timeZone: string, atMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(atMs));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((asUtc - Math.floor(atMs / 1000) * 1000) / 60_000);
-}
+export { utcOffsetMinutes };
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
