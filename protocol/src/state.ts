@@ -3,8 +3,11 @@ import { GroupIdSchema, TimestampSchema } from './ids';
 
 /**
  * Gateway state, retained on `poste/v1/gw/{gw}/state`. Birth on connect (status online), last will
- * (status offline). `seq` increases with every birth so a consumer can tell a fresh session from a
- * stale retained message and detect gaps.
+ * (status offline). `seq` numbers the MQTT session (like Sparkplug's bdSeq): it increases with every
+ * new connection, persists across restarts, and a birth and the will of the same session carry the
+ * same value — a rebirth requested within a session repeats it. A consumer that sees an offline
+ * with the seq of the current session marks the gateway offline; an offline with an older seq is
+ * a stale will and is ignored.
  */
 export const GatewayStateSchema = z.object({
   v: z.literal(1),
