@@ -19,6 +19,7 @@ import { CommandRelay, type CommandStats } from './command-relay';
 import { DesiredConfigHandler, type AppliedConfig } from './desired-config';
 import { DeviceInbox, type InboxStats } from './device-inbox';
 import { DeviceRegistry, type DeviceRecord } from './device-registry';
+import { attachDimming, type DimmingRunner, type DimmingStats } from './dimming-runner';
 import { Listeners } from './listeners';
 import { LocalEndpoint } from './local-endpoint';
 import { NorthLink, type NorthStats } from './north-link';
@@ -40,6 +41,8 @@ export interface AgentStats {
   commands: CommandStats;
   birthSeq: number;
   configVersion: number;
+  /** null when the dimming runner is disabled */
+  dimming: DimmingStats | null;
 }
 
 export interface Agent {
@@ -93,8 +96,10 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
 
   // Late-bound: the north link needs hooks that publish through it.
   let north: NorthLink | null = null;
+  // Set while stopping: a device will that lands after the link has ended must not reach MQTT.js (it throws).
+  let northClosed = false;
   const publish = (t: string, value: unknown, retain = false): void => {
-    void north?.publish(t, encode(value), retain);
+    if (!northClosed) void north?.publish(t, encode(value), retain);
   };
 
   const gatewayState = (status: GatewayState['status'], seq: number): GatewayState => ({
@@ -210,18 +215,21 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
   log.info({ localPort: local.port, north: opts.north.url }, 'agent started');
 
   let stopped = false;
-  return {
+  let dimming: DimmingRunner | null = null;
+  const agent: Agent = {
     gatewayId: gw,
     localPort: local.port,
     async stop({ abrupt = false } = {}) {
       if (stopped) return;
       stopped = true;
+      dimming?.stop();
       relay.close();
       if (!abrupt) {
         for (const b of buffers) b.close();
         // An explicit offline, since a clean DISCONNECT suppresses the will.
         publish(topic('gatewayState', { gateway: gw }), gatewayState('offline', store.get().birthSeq), true);
       }
+      northClosed = true;
       await link.stop(abrupt);
       await localEndpoint.close();
       log.info({ abrupt }, 'agent stopped');
@@ -236,6 +244,7 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       commands: relay.stats(),
       birthSeq: store.get().birthSeq,
       configVersion: config.applied.version,
+      dimming: dimming?.stats() ?? null,
     }),
     devices: () => registry.snapshot(),
     commandDevice: (deviceId, action, o) => relay.commandDevice(deviceId, action, o),
@@ -254,4 +263,6 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       return link.connected;
     },
   };
+  if (opts.dimming.enabled) dimming = attachDimming(agent, { ...opts.dimming, clock, timers, logger: log.child({ part: 'dimming' }) });
+  return agent;
 }

@@ -10,7 +10,20 @@ export {
   type AgentFileOptions,
   type ResolvedAgentOptions,
   type SchedulerConfigValidator,
+  DimmingOptionsSchema,
+  type DimmingOptionsInput,
 } from './options';
+export {
+  attachDimming,
+  schedulerConfigValidator,
+  DEFAULT_DIMMING_LEASE_MS,
+  DEFAULT_DIMMING_TICK_MS,
+  DEFAULT_DIMMING_MAX_IN_FLIGHT,
+  type DimmingRunner,
+  type DimmingOptions,
+  type DimmingStats,
+  type DimmingHost,
+} from './dimming-runner';
 export { DeviceRegistry, type DeviceRecord } from './device-registry';
 export { TelemetryBuffer, type ItemBuffer, type BatchLimits } from './telemetry-buffer';
 export { CommandRelay, actionOf, type CommandStats } from './command-relay';

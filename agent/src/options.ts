@@ -54,6 +54,18 @@ const isLogger = (v: unknown): v is Logger =>
 /** Checks the scheduler section of a desired config; null = acceptable. Supplied by the scheduler. */
 export type SchedulerConfigValidator = (raw: unknown) => PayloadError | null;
 
+/** The scheduler runner (dimming-runner.ts): idle until the applied config has a `scheduler` section. */
+export const DimmingOptionsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    tickIntervalMs: z.number().int().min(10).max(600_000).default(1_000).describe('whole-installation tick period (timer ms)'),
+    leaseMs: z.number().int().min(1_000).max(86_400_000).default(900_000).describe('devices hold a scheduler level this long (clock ms)'),
+    refreshBeforeMs: z.number().int().min(0).optional().describe('renew a lease this long before it ends; default leaseMs/3'),
+    retryAfterMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    maxInFlight: z.number().int().min(1).max(100_000).default(256).describe('device commands awaiting their ack'),
+  })
+  .strict();
+
 /** The JSON-serialisable part: what a config file may hold. */
 export const AgentFileOptionsSchema = z
   .object({
@@ -64,6 +76,7 @@ export const AgentFileOptionsSchema = z
     commandTimeoutMs: z.number().int().min(10).max(600_000).default(5_000).describe('wait for a device ack'),
     dataDir: z.string().min(1).optional().describe('where the birth seq and applied config persist'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    dimming: DimmingOptionsSchema.default({ enabled: true, tickIntervalMs: 1_000, leaseMs: 900_000, retryAfterMs: 30_000, maxInFlight: 256 }),
   })
   .strict();
 
@@ -80,3 +93,4 @@ export const AgentOptionsSchema = AgentFileOptionsSchema.extend({
 export type AgentOptions = z.input<typeof AgentOptionsSchema>;
 export type ResolvedAgentOptions = z.output<typeof AgentOptionsSchema>;
 export type AgentFileOptions = z.input<typeof AgentFileOptionsSchema>;
+export type DimmingOptionsInput = z.input<typeof DimmingOptionsSchema>;

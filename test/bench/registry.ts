@@ -3,5 +3,6 @@ import type { BenchModule } from './bench-kit';
 import { schedulerDimmingBench } from './scheduler-dimming.bench';
 import { schedulerBandwidthBench } from './scheduler-bandwidth.bench';
 import { schedulerLatencyBench } from './scheduler-latency.bench';
+import { gatewayLatencyBench } from './gateway-latency.bench';
 
-export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench];
+export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench, gatewayLatencyBench];

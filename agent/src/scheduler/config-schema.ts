@@ -58,6 +58,10 @@ export const GroupSchema = z.object({
   powerCapW: z.number().positive().optional(),
   latitude: z.number().min(-90).max(90).optional(),
   longitude: z.number().min(-180).max(180).optional(),
+  /** lighting class of the group's luminaires (one of lightingClasses), applied by the agent at registration */
+  lightingClass: Id.optional(),
+  /** power-cap priority of the group's luminaires: 0 = never shed (crossings) … 3 = shed first */
+  priority: z.number().int().min(0).max(3).optional(),
 });
 
 export const LightingClassSchema = z.object({
@@ -135,9 +139,12 @@ export const SchedulerConfigSchema = z
           ctx.addIssue({ code: 'custom', path: ['calendars', ci, 'rules', ri, 'program'], message: `unknown program ${r.program}` });
       });
     });
+    const classes = new Set(cfg.lightingClasses.map((c) => c.name));
     cfg.groups.forEach((g, gi) => {
       if (!calendars.has(g.calendar))
         ctx.addIssue({ code: 'custom', path: ['groups', gi, 'calendar'], message: `unknown calendar ${g.calendar}` });
+      if (g.lightingClass !== undefined && !classes.has(g.lightingClass))
+        ctx.addIssue({ code: 'custom', path: ['groups', gi, 'lightingClass'], message: `unknown lighting class ${g.lightingClass}` });
     });
     cfg.dynamicControls.forEach((d, di) => {
       d.groups.forEach((g, k) => {
