@@ -197,10 +197,14 @@ test('agent: commands are relayed to devices and acked; expired and unknown targ
     assert.equal(agent.stats().rejected.command, 1);
 
     const stateTopic = topic('gatewayState', { gateway: GW });
+    const birthsBefore = (north.on(stateTopic) as GatewayState[]).length;
     const rebirth = await sendCommand(north, agent, { id: 'c7', target: { gateway: true }, issuedAt: now, expiresAt: now + 60_000, action: 'rebirth' });
     assert.equal(rebirth.outcome, 'done');
     const births = north.on(stateTopic) as GatewayState[];
-    assert.equal(births.at(-1)?.seq, 2);
+    assert.equal(births.length, birthsBefore + 1, 'a rebirth republishes the birth');
+    // Same MQTT session, same seq: the will registered at connect still matches the latest birth.
+    assert.equal(births.at(-1)?.seq, births[0]?.seq);
+    assert.equal(births.at(-1)?.status, 'online');
     assert.equal(births.at(-1)?.devices?.luminaires, 3);
 
     const direct = await agent.commandDevice('lum-b', { action: 'dim', level: 10 });
@@ -214,11 +218,16 @@ test('agent: desired config applied (telemetry limits, scheduler section) or rej
   const { north, agent, device, teardown } = await setup({ batchMaxReadings: 100 });
   try {
     const reported = topic('configReported', { gateway: GW });
-    await north.publish(topic('configDesired', { gateway: GW }), { v: 1, version: 3, config: { telemetry: { batchMaxReadings: 1, batchMaxDelayMs: 1_000 }, scheduler: { programs: [] } } }, true);
+    const scheduler = {
+      site: { timeZone: 'America/Sao_Paulo', latitude: -22.9, longitude: -47.06 },
+      programs: [{ id: 'night', steps: [{ kind: 'fixed', time: '18:00', level: 100 }, { kind: 'fixed', time: '06:00', level: 0 }] }],
+      calendars: [{ id: 'c', rules: [], defaultProgram: 'night' }],
+    };
+    await north.publish(topic('configDesired', { gateway: GW }), { v: 1, version: 3, config: { telemetry: { batchMaxReadings: 1, batchMaxDelayMs: 1_000 }, scheduler } }, true);
     await waitFor('reported applied', () => north.on(reported).length === 1);
     assert.equal((north.on(reported)[0] as ReportedConfig).status, 'applied');
     assert.equal(agent.appliedConfig().version, 3);
-    assert.deepEqual(agent.schedulerConfig(), { programs: [] });
+    assert.deepEqual(agent.schedulerConfig(), scheduler);
 
     const lum = await device('lum-1', 'luminaire');
     await lum.client.publishAsync(topic('localTelemetry', { device: 'lum-1' }), encode(luminaireReading('lum-1', 1)), { qos: 1 });
@@ -231,6 +240,15 @@ test('agent: desired config applied (telemetry limits, scheduler section) or rej
     assert.equal(r.version, 3);
     assert.equal(r.rejectedVersion, 4);
     assert.equal(r.error?.path, 'config.telemetry.batchMaxReadings');
+
+    // A scheduler section the engine cannot use: refused with its path, the program in force stays.
+    await north.publish(topic('configDesired', { gateway: GW }), { v: 1, version: 5, config: { scheduler: { ...scheduler, programs: [] } } });
+    await waitFor('scheduler rejected', () => north.on(reported).length === 3);
+    const r2 = north.on(reported)[2] as ReportedConfig;
+    assert.equal(r2.status, 'rejected');
+    assert.equal(r2.rejectedVersion, 5);
+    assert.equal(r2.error?.path, 'config.scheduler.programs');
+    assert.deepEqual(agent.schedulerConfig(), scheduler);
   } finally {
     await teardown();
   }

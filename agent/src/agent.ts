@@ -19,7 +19,7 @@ import { CommandRelay, type CommandStats } from './command-relay';
 import { DesiredConfigHandler, type AppliedConfig } from './desired-config';
 import { DeviceInbox, type InboxStats } from './device-inbox';
 import { DeviceRegistry, type DeviceRecord } from './device-registry';
-import { attachDimming, type DimmingRunner, type DimmingStats } from './dimming-runner';
+import { attachDimming, schedulerConfigValidator, type DimmingRunner, type DimmingStats } from './dimming-runner';
 import { Listeners } from './listeners';
 import { LocalEndpoint } from './local-endpoint';
 import { NorthLink, type NorthStats } from './north-link';
@@ -96,10 +96,8 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
 
   // Late-bound: the north link needs hooks that publish through it.
   let north: NorthLink | null = null;
-  // Set while stopping: a device will that lands after the link has ended must not reach MQTT.js (it throws).
-  let northClosed = false;
   const publish = (t: string, value: unknown, retain = false): void => {
-    if (!northClosed) void north?.publish(t, encode(value), retain);
+    void north?.publish(t, encode(value), retain);
   };
 
   const gatewayState = (status: GatewayState['status'], seq: number): GatewayState => ({
@@ -112,11 +110,15 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
   });
   const publishDeviceState = (d: DeviceRecord): void =>
     publish(topic('deviceState', { gateway: gw, device: d.id }), d.state, true);
+  // seq numbers the MQTT session (protocol state.ts): a new connection takes the next one — the
+  // value its will already carries — while a rebirth inside the session repeats it.
   const rebirth = (): void => {
-    const seq = store.get().birthSeq + 1;
-    store.update({ birthSeq: seq });
-    publish(topic('gatewayState', { gateway: gw }), gatewayState('online', seq), true);
+    publish(topic('gatewayState', { gateway: gw }), gatewayState('online', store.get().birthSeq), true);
     for (const d of registry.snapshot()) publishDeviceState(d);
+  };
+  const birth = (): void => {
+    store.update({ birthSeq: store.get().birthSeq + 1 });
+    rebirth();
   };
 
   const luminaireBuffer = new TelemetryBuffer<LuminaireReading>(limits, timers, (readings) => {
@@ -138,7 +140,8 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     store,
     rejections,
     log,
-    validateScheduler: opts.schedulerConfigValidator,
+    // With dimming on, a scheduler section the engine cannot use is refused and reported to the cloud.
+    validateScheduler: opts.schedulerConfigValidator ?? (opts.dimming.enabled ? schedulerConfigValidator : undefined),
     apply: (applied) => {
       if (applied.config.telemetry) {
         limits = { ...applied.config.telemetry };
@@ -204,7 +207,7 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     },
     {
       willPayload: () => encode(gatewayState('offline', store.get().birthSeq + 1)),
-      onConnected: rebirth,
+      onConnected: birth,
     },
     timers,
     log,
@@ -229,7 +232,6 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
         // An explicit offline, since a clean DISCONNECT suppresses the will.
         publish(topic('gatewayState', { gateway: gw }), gatewayState('offline', store.get().birthSeq), true);
       }
-      northClosed = true;
       await link.stop(abrupt);
       await localEndpoint.close();
       log.info({ abrupt }, 'agent stopped');

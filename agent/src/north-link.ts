@@ -126,14 +126,28 @@ export class NorthLink {
 
   /** QoS 1 publish; MQTT.js queues it while the link is down (in memory, until the spool lands). */
   publish(t: string, payload: Buffer, retain = false): Promise<void> {
+    const failed = (err: Error): void => {
+      this.#stats.publishErrors++;
+      this.#log.warn({ topic: t, err: err.message }, 'north publish failed');
+    };
     return new Promise((resolve) => {
-      this.#client.publish(t, payload, { qos: 1, retain }, (err) => {
-        if (err) {
-          this.#stats.publishErrors++;
-          this.#log.warn({ topic: t, err: err.message }, 'north publish failed');
-        } else this.#stats.published++;
+      // Once the link is ending (stop), MQTT.js throws instead of calling back: a device will that
+      // lands during shutdown must be counted and dropped, never crash the agent.
+      if (this.#stopping && (this.#client.disconnecting || this.#client.disconnected)) {
+        failed(new Error('north link stopped'));
         resolve();
-      });
+        return;
+      }
+      try {
+        this.#client.publish(t, payload, { qos: 1, retain }, (err) => {
+          if (err) failed(err);
+          else this.#stats.published++;
+          resolve();
+        });
+      } catch (err) {
+        failed(err as Error);
+        resolve();
+      }
     });
   }
 
