@@ -15,6 +15,8 @@ import { Registry } from 'prom-client';
 import { DeviceFleet } from '../device-fleet';
 import { generateCity, type CityScenarioInput, type GeneratedCity } from '../scenario';
 import { SimClock } from '../sim-clock';
+import { publishDesiredConfigs } from './desired-config';
+import { CITY_PROGRAM_VERSION, dimmingConfigFor } from './dimming-programs';
 import { inventoryForCity } from './inventory';
 import { DASHBOARD_SERVICE_USER, provisionCredentials } from './secrets';
 
@@ -34,6 +36,8 @@ export interface CityOptions {
   logger?: Logger;
   /** Telemetry batching of the agents (default: the agent's). */
   agentBatch?: { batchMaxReadings: number; batchMaxDelayMs: number };
+  /** Send the city's dimming programs to the agents (default true); without them devices run their own fallback program. */
+  dimmingPrograms?: boolean;
 }
 
 export interface CityStatus {
@@ -106,6 +110,8 @@ export async function startCity(opts: CityOptions): Promise<City> {
       dataDir: join(opts.dataDir, 'agents', gw.id),
       clock,
       logger: logger.child({ component: 'agent' }),
+      // Simulated time runs fast: tick often enough that program steps land within a few sim minutes.
+      dimming: { tickIntervalMs: 250 },
       ...(opts.agentBatch ? { telemetry: opts.agentBatch } : {}),
     });
     agents.set(gw.id, agent);
@@ -121,6 +127,14 @@ export async function startCity(opts: CityOptions): Promise<City> {
     onError: (err, device) => logger.warn({ device, err: err.message }, 'simulated device error'),
   });
   await fleet.start();
+
+  const service = { username: DASHBOARD_SERVICE_USER, password: secrets.services[DASHBOARD_SERVICE_USER]! };
+  if (opts.dimmingPrograms ?? true) {
+    const configs = new Map(
+      generated.gateways.map((g) => [g.id, { v: 1 as const, version: CITY_PROGRAM_VERSION, config: { scheduler: dimmingConfigFor(generated, g.id) } }]),
+    );
+    await publishDesiredConfigs(mqttUrl, service, configs);
+  }
 
   const fleetTracker = await connectFleetTracker({
     url: mqttUrl,
