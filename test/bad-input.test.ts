@@ -71,7 +71,7 @@ describe('bad input at the broker and ingest', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'poste-bad-'));
     store = await openStore({ kind: 'embedded', path: join(dataDir, 't.duckdb') });
     clock = SimClock.manual(t0);
-    city = await startCity({ scenario, dataDir, store, clock });
+    city = await startCity({ scenario, dataDir, store, clock, dimmingPrograms: false });
     port = new URL(city.mqttUrl).port;
     // The spare gateway's agent leaves so the test can speak for that gateway with its credentials.
     await city.agents.get('bel-spare')!.stop();
