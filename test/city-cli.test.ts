@@ -1,0 +1,91 @@
+// `npm start` as a user runs it: prints the dashboard URL, serves the fleet, stops cleanly on
+// Ctrl-C (SIGINT, exit 0), keeps its data directory, and resumes simulated time on the next run.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './harness/free-port';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startCli(env: Record<string, string>, args: string[] = []): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'simulators/src/city/cli.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+describe('npm start (the city in a box)', () => {
+  let dataDir: string;
+  const runs: Run[] = [];
+  after(async () => {
+    for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs, serves the dashboard, stops cleanly on SIGINT and resumes from its data directory', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'poste-cli-'));
+    const env = { PORT: String(await freePort()), MQTT_PORT: String(await freePort()), POSTE_DATA: dataDir, SPEED: '1200', INFLUX_URL: '' };
+
+    const first = startCli(env);
+    runs.push(first);
+    await waitFor('the dashboard URL', () => first.output().includes(`dashboard  http://127.0.0.1:${env.PORT}`), 60_000);
+    const base = `http://127.0.0.1:${env.PORT}`;
+    await waitFor(
+      'every device online',
+      async () => {
+        const fleet = (await (await fetch(`${base}/api/v1/fleet`)).json()) as { gateways: { online: number }; luminaires: { online: number }; aps: { online: number } };
+        return fleet.gateways.online === 3 && fleet.luminaires.online === 240 && fleet.aps.online === 12;
+      },
+      60_000,
+      250,
+    );
+    const page = await (await fetch(`${base}/`)).text();
+    assert.match(page, /<html/i);
+
+    first.child.kill('SIGINT');
+    assert.equal(await first.exited, 0, first.output());
+    assert.match(first.output(), /stopped cleanly/);
+    assert.ok((await stat(join(dataDir, 'telemetry.duckdb'))).size > 0, 'the embedded store file is kept');
+    const saved = JSON.parse(await readFile(join(dataDir, 'city-state.json'), 'utf8')) as { simTimeMs: number };
+    assert.ok(saved.simTimeMs > Date.parse('2024-06-01T20:00:00Z'), 'simulated time advanced and was saved');
+
+    const second = startCli(env);
+    runs.push(second);
+    await waitFor('the second run to come up', () => second.output().includes('dashboard'), 60_000);
+    assert.match(second.output(), /resumed from the previous run/);
+    const energy = (await (await fetch(`${base}/api/v1/energy`)).json()) as { measuredKwh: number };
+    assert.ok(energy.measuredKwh > 0, 'the first run’s telemetry is still there');
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output());
+  });
+
+  it('explains a bad setting and exits 2', async () => {
+    const r = startCli({ PORT: 'eighty' });
+    runs.push(r);
+    assert.equal(await r.exited, 2);
+    assert.match(r.output(), /--port \/ PORT must be a port number/);
+  });
+
+  it('prints help with the environment variables and exits 0', async () => {
+    const r = startCli({}, ['--help']);
+    runs.push(r);
+    assert.equal(await r.exited, 0);
+    for (const v of ['PORT', 'MQTT_PORT', 'POSTE_DATA', 'INFLUX_URL']) assert.match(r.output(), new RegExp(`\\[${v}\\]`));
+  });
+});
