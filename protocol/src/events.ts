@@ -28,7 +28,7 @@ export type DeviceEvent = z.infer<typeof DeviceEventSchema>;
 
 export const EventBatchEnvelopeSchema = z.object({
   v: z.literal(1),
-  seq: z.number().int().min(0).describe('per gateway, from 0 in each MQTT session: a gap means lost messages'),
+  seq: z.number().int().min(0).describe('per gateway, counting from 0 when the agent starts: a gap means lost messages'),
   events: z.array(z.unknown()).max(5_000),
 });
 export interface EventBatch {

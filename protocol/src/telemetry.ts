@@ -59,7 +59,7 @@ export const MAX_BATCH_READINGS = 5_000;
  */
 export const TelemetryBatchEnvelopeSchema = z.object({
   v: z.literal(1),
-  seq: z.number().int().min(0).describe('per gateway and topic, from 0 in each MQTT session: a gap means lost messages'),
+  seq: z.number().int().min(0).describe('per gateway and topic, counting from 0 when the agent starts: a gap means lost messages'),
   readings: z.array(z.unknown()).max(MAX_BATCH_READINGS),
 });
 
