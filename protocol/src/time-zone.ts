@@ -13,9 +13,12 @@ export function isValidTimeZone(tz: string): boolean {
 /** An IANA time zone: municipalities keep local days, programs and billing days in it. */
 export const TimeZoneSchema = z.string().refine(isValidTimeZone, 'unknown IANA time zone');
 
-/** UTC offset of an IANA zone at an instant, minutes (e.g. −180 for America/Sao_Paulo). */
-export function utcOffsetMinutes(timeZone: string, atMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
+/**
+ * A formatter giving wall-clock parts in `timeZone`. Creating one costs far more than using it:
+ * hot paths keep one per zone and call offsetMsWith.
+ */
+export function wallClockFormatter(timeZone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
     year: 'numeric',
@@ -24,8 +27,25 @@ export function utcOffsetMinutes(timeZone: string, atMs: number): number {
     hour: 'numeric',
     minute: 'numeric',
     second: 'numeric',
-  }).formatToParts(new Date(atMs));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((asUtc - Math.floor(atMs / 1000) * 1000) / 60_000);
+  });
+}
+
+/** local − UTC in ms at instant `utcMs`, from a wallClockFormatter. Intl knows DST and historic rules. */
+export function offsetMsWith(fmt: Intl.DateTimeFormat, utcMs: number): number {
+  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  for (const p of fmt.formatToParts(new Date(utcMs))) {
+    const v = Number(p.value);
+    if (p.type === 'year') y = v;
+    else if (p.type === 'month') mo = v;
+    else if (p.type === 'day') d = v;
+    else if (p.type === 'hour') h = v;
+    else if (p.type === 'minute') mi = v;
+    else if (p.type === 'second') s = v;
+  }
+  return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** UTC offset of an IANA zone at an instant, minutes (e.g. −180 for America/Sao_Paulo). */
+export function utcOffsetMinutes(timeZone: string, atMs: number): number {
+  return Math.round(offsetMsWith(wallClockFormatter(timeZone), atMs) / 60_000);
 }

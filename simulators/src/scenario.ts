@@ -1,5 +1,6 @@
-import { DeviceIdSchema, GatewayIdSchema, GroupIdSchema, MunicipalityIdSchema, TimeZoneSchema, utcOffsetMinutes, type TrafficClass } from '@poste/protocol';
+import { DeviceIdSchema, GatewayIdSchema, GroupIdSchema, MunicipalityIdSchema, TimeZoneSchema, utcOffsetMinutes } from '@poste/protocol';
 import { z } from 'zod';
+import type { ApParams } from './ap-model';
 import { fallbackProgram, type FallbackProgram } from './local-program';
 import { deriveSeed, mulberry32 } from './prng';
 
@@ -70,19 +71,14 @@ export interface LuminaireSpec {
   seed: number;
 }
 
-export interface ApSpec {
+/** An AP of the city: its model parameters plus where it stands. */
+export interface ApSpec extends ApParams {
   kind: 'ap';
   id: string;
   municipality: string;
   gateway: string;
   model: string;
   firmware: string;
-  capacityKbps: number;
-  householdReserveKbps: number;
-  publicCapKbps: number;
-  peakDemandKbps: Record<TrafficClass, number>;
-  peakClients: Record<TrafficClass, number>;
-  utcOffsetMinutes: number;
   lat: number;
   lon: number;
   seed: number;

@@ -2,6 +2,8 @@
 // rules too, e.g. Brazil's DST until 2019). Intl is slow (~µs per call), so offsets are cached per UTC
 // quarter hour — real zones change offset only on quarter-hour boundaries, so the cache stays exact.
 
+import { isValidTimeZone, offsetMsWith, wallClockFormatter } from '@poste/protocol';
+
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -14,30 +16,14 @@ export interface LocalDate {
   weekday: number;
 }
 
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isValidTimeZone };
 
 export class TimeZone {
   private readonly fmt: Intl.DateTimeFormat;
   private readonly offsetByHour = new Map<number, number>();
 
   constructor(readonly zone: string) {
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
+    this.fmt = wallClockFormatter(zone);
   }
 
   /** local − UTC in ms at instant `utcMs`. */
@@ -46,18 +32,7 @@ export class TimeZone {
     const key = Math.floor(utcMs / (HOUR_MS / 4));
     const hit = this.offsetByHour.get(key);
     if (hit !== undefined) return hit;
-    const probe = key * (HOUR_MS / 4);
-    let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-    for (const p of this.fmt.formatToParts(new Date(probe))) {
-      const v = Number(p.value);
-      if (p.type === 'year') y = v;
-      else if (p.type === 'month') mo = v;
-      else if (p.type === 'day') d = v;
-      else if (p.type === 'hour') h = v;
-      else if (p.type === 'minute') mi = v;
-      else if (p.type === 'second') s = v;
-    }
-    const off = Date.UTC(y, mo - 1, d, h, mi, s) - probe;
+    const off = offsetMsWith(this.fmt, key * (HOUR_MS / 4));
     if (this.offsetByHour.size > 50_000) this.offsetByHour.clear();
     this.offsetByHour.set(key, off);
     return off;
