@@ -15,5 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then
 else SUDO=; fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-# Debian starts the packaged daemons on install; the tests run their own, so stop the system ones.
-$SUDO systemctl stop influxdb mosquitto >/dev/null 2>&1 || true
+# Debian starts the packaged daemons on install (and at every boot); the tests run their own, and a
+# system mosquitto on 1883 would stand in the way of `npm start`: stop and disable what we installed.
+for unit in influxdb mosquitto; do
+  case " ${need[*]} " in *" $unit "*) $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true ;; esac
+done
