@@ -1,4 +1,4 @@
-import type { DeviceAck, DeviceEvent, DeviceState, EventType, LocalTelemetry } from '@poste/protocol';
+import type { DeviceAck, DeviceCommand, DeviceEvent, DeviceState, EventType, LocalTelemetry } from '@poste/protocol';
 import { DeviceCommandSchema } from '@poste/protocol';
 import { ApModel, type AllocateBandwidth } from './ap-model';
 import { LuminaireController } from './local-program';
@@ -66,6 +66,15 @@ interface DeviceCommon {
   birth(seq: number, ts: number, status: 'online' | 'offline'): DeviceState;
 }
 
+/** What every simulated device does first with a command: parse it, refuse it once expired. */
+function admitCommand(raw: unknown, atMs: number): { refused: DeviceAck | null } | { cmd: DeviceCommand; ts: number } {
+  const ts = Math.round(atMs);
+  const parsed = parseCommand(raw, atMs);
+  if (!parsed.command) return { refused: parsed.ack };
+  if (parsed.command.expiresAt < atMs) return { refused: ack(parsed.command.id, 'expired', ts) };
+  return { cmd: parsed.command, ts };
+}
+
 export class SimLuminaire implements DeviceCommon {
   readonly spec: LuminaireSpec;
   readonly model: LuminaireModel;
@@ -118,11 +127,9 @@ export class SimLuminaire implements DeviceCommon {
   }
 
   handleCommand(raw: unknown, atMs: number): { ack: DeviceAck | null; outputs: DeviceOutput[] } {
-    const ts = Math.round(atMs);
-    const parsed = parseCommand(raw, atMs);
-    if (!parsed.command) return { ack: parsed.ack, outputs: [] };
-    const cmd = parsed.command;
-    if (cmd.expiresAt < atMs) return { ack: ack(cmd.id, 'expired', ts), outputs: [] };
+    const admitted = admitCommand(raw, atMs);
+    if ('refused' in admitted) return { ack: admitted.refused, outputs: [] };
+    const { cmd, ts } = admitted;
     if (!this.powered) return { ack: ack(cmd.id, 'failed', ts, 'no supply'), outputs: [] };
     switch (cmd.action) {
       case 'dim':
@@ -211,11 +218,9 @@ export class SimAp implements DeviceCommon {
   }
 
   handleCommand(raw: unknown, atMs: number): { ack: DeviceAck | null; outputs: DeviceOutput[] } {
-    const ts = Math.round(atMs);
-    const parsed = parseCommand(raw, atMs);
-    if (!parsed.command) return { ack: parsed.ack, outputs: [] };
-    const cmd = parsed.command;
-    if (cmd.expiresAt < atMs) return { ack: ack(cmd.id, 'expired', ts), outputs: [] };
+    const admitted = admitCommand(raw, atMs);
+    if ('refused' in admitted) return { ack: admitted.refused, outputs: [] };
+    const { cmd, ts } = admitted;
     switch (cmd.action) {
       case 'dim':
       case 'clearOverride':
