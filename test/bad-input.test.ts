@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { openStore, type TelemetryStore } from '@poste/broker/store';
+import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { SimClock, startCity, type City, type CityScenarioInput } from '@poste/simulators';
 import { waitFor } from './harness/free-port';
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openStore, type TelemetryStore } from '@poste/broker/store';
+import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { decodeLuminaireBatch, ReportedConfigSchema, topicFilter, type ReportedConfig } from '@poste/protocol';
 import { SimClock, startCity, utcOffsetMinutes, type City, type CityScenarioInput } from '@poste/simulators';
 import mqtt from 'mqtt';

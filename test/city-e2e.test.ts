@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openStore, type StoreConfig, type TelemetryStore } from '@poste/broker/store';
+import { openStore, type StoreConfig, type TelemetryStore } from '@poste/telemetry-store';
 import { SimClock, startCity, type City, type CityScenarioInput } from '@poste/simulators';
 import { startInfluxDB, type RunningInfluxDB } from './harness/influxdb';
 

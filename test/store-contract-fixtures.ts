@@ -1,4 +1,4 @@
-import type { Point } from '@poste/broker/store';
+import type { Point } from '@poste/telemetry-store';
 
 /** A luminaire point as ingest writes it (DESIGN §6). */
 export function luminairePoint(

@@ -1,13 +1,13 @@
 // One contract suite, run against every TelemetryStore implementation that can run here: the
 // embedded DuckDB store (temp file) and InfluxDB 1.x (a real influxd started by the harness).
 // The influxdb2 writer has no server installable on these machines; its requests are tested
-// against a recording HTTP endpoint in broker/src/store/influxdb2/.
+// against a recording HTTP endpoint in telemetry-store/src/influxdb2/.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openStore, sumCounterDeltas, type LuminaireEnergy, type TelemetryStore } from '@poste/broker/store';
+import { openStore, sumCounterDeltas, type LuminaireEnergy, type TelemetryStore } from '@poste/telemetry-store';
 import { startInfluxDB, type RunningInfluxDB } from './harness/influxdb';
 import { apPoint, chunks, eventPoint, luminairePoint, shuffled } from './store-contract-fixtures';
 

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { createBroker } from './broker/broker';
 import { addGateway, addService, loadCredentials } from './credentials/store';
 import { createIngest } from './ingest/ingest';
-import { openStore, parseStoreSpec } from './store/registry';
+import { openStore, parseStoreSpec } from '@poste/telemetry-store';
 
 export const USAGE = `poste-broker — Poste's cloud MQTT broker and telemetry ingest
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '@poste/protocol';
-import type { TelemetryStore } from '@poste/broker/store';
+import type { TelemetryStore } from '@poste/telemetry-store';
 import type { RouteContext } from './context';
 import { createFleetTracker, type FleetTracker } from './fleet';
 import type { Inventory } from './inventory';

@@ -1,5 +1,5 @@
 import type { Clock } from '@poste/protocol';
-import type { TelemetryStore } from '@poste/broker/store';
+import type { TelemetryStore } from '@poste/telemetry-store';
 import type { FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import type { DashboardMetrics } from './metrics';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openStore, type TelemetryStore } from '@poste/broker/store';
+import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { createDashboardApi, type DashboardApi } from './app';
 import { HOUR, NOW, testInventory } from './test-support/fixtures';
 import { MemoryStore, luminairePoint } from './test-support/memory-store';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LuminaireEnergy } from '@poste/broker/store';
+import type { LuminaireEnergy } from '@poste/telemetry-store';
 import { computeEnergy, roundReport } from './energy';
 import { NOW, HOUR, seededStore, testInventory } from './test-support/fixtures';
 

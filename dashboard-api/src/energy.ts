@@ -1,4 +1,4 @@
-import type { LuminaireEnergy } from '@poste/broker/store';
+import type { LuminaireEnergy } from '@poste/telemetry-store';
 import type { Inventory, Municipality } from './inventory';
 
 /**

@@ -1,4 +1,4 @@
-import type { Point } from '../store/types';
+import type { Point } from '@poste/telemetry-store';
 
 /** Where batches go: the retrying store writer today; a disk spool wraps it later (same interface). */
 export interface BatchSink {

@@ -6,8 +6,8 @@ import { Registry } from 'prom-client';
 import { createBroker, type PosteBroker } from '../broker/broker';
 import { CredentialsStore } from '../credentials/store';
 import { counterValue } from '../metrics';
-import { EmbeddedStore } from '../store/embedded/store';
-import { StoreWriteError, type Point, type TelemetryStore } from '../store/types';
+import { EmbeddedStore } from '@poste/telemetry-store';
+import { StoreWriteError, type Point, type TelemetryStore } from '@poste/telemetry-store';
 import { connect, silentLogger } from '../test-support/mqtt';
 import { createIngest, type Ingest } from './ingest';
 

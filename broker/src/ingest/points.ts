@@ -1,6 +1,6 @@
 import type { ApReading, DeviceEvent, LuminaireReading } from '@poste/protocol';
-import { UNGROUPED } from '../store/measurements';
-import type { Point } from '../store/types';
+import { UNGROUPED } from '@poste/telemetry-store';
+import type { Point } from '@poste/telemetry-store';
 
 /** Where a reading came from, as the server knows it (never from the payload). */
 export interface Origin {

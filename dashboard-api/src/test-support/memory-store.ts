@@ -1,4 +1,4 @@
-import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '@poste/broker/store';
+import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '@poste/telemetry-store';
 
 /**
  * A small, honest in-memory TelemetryStore for the dashboard's tests: it keeps points, overwrites

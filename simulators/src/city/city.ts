@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { startAgent, type Agent } from '@poste/agent';
 import { allocateBandwidth } from '@poste/agent/scheduler';
 import { createBroker, createIngest, loadCredentials, type Ingest, type PosteBroker } from '@poste/broker';
-import type { TelemetryStore } from '@poste/broker/store';
+import type { TelemetryStore } from '@poste/telemetry-store';
 import {
   connectFleetTracker,
   createDashboardApi,

@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openStore, type StoreConfig, type TelemetryStore } from '@poste/broker/store';
+import { openStore, type StoreConfig, type TelemetryStore } from '@poste/telemetry-store';
 import { pino } from 'pino';
 import { defaultCityScenario } from '../scenario';
 import { SimClock } from '../sim-clock';
