@@ -18,7 +18,7 @@ interface Run {
 }
 
 function startCli(env: Record<string, string>, args: string[] = []): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'simulators/src/city/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'simulators/src/city/cli.ts', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -118,7 +118,7 @@ async function agentChildEntry(): Promise<{ file: string; execArgv: string[]; ru
     });
     return { file: outfile, execArgv: ['--expose-gc'], runtime: 'bundled .mjs on plain node' };
   } catch {
-    return { file: self, execArgv: ['--expose-gc', '--import', 'tsx'], runtime: 'node --import tsx (includes the loader thread)' };
+    return { file: self, execArgv: ['--expose-gc', '--conditions=source', '--import', 'tsx'], runtime: 'node --import tsx (includes the loader thread)' };
   }
 }
 
