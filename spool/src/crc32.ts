@@ -1,0 +1,18 @@
+// CRC-32 (IEEE 802.3, the zlib/PNG polynomial). Node 20's zlib has no crc32 (it arrives in 22.2);
+// a 1 KiB table is all it takes, and a record checksum must not pull in a dependency on the gateway.
+const TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 of `bytes`, continuing from `seed` (the CRC of what came before, 0 to start). */
+export function crc32(bytes: Uint8Array, seed = 0): number {
+  let c = (seed ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
