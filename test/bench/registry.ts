@@ -4,5 +4,6 @@ import { schedulerDimmingBench } from './scheduler-dimming.bench';
 import { schedulerBandwidthBench } from './scheduler-bandwidth.bench';
 import { schedulerLatencyBench } from './scheduler-latency.bench';
 import { gatewayLatencyBench } from './gateway-latency.bench';
+import { spoolBench } from './spool.bench';
 
-export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench, gatewayLatencyBench];
+export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench, gatewayLatencyBench, spoolBench];
