@@ -5,5 +5,7 @@ import { schedulerBandwidthBench } from './scheduler-bandwidth.bench';
 import { schedulerLatencyBench } from './scheduler-latency.bench';
 import { gatewayLatencyBench } from './gateway-latency.bench';
 import { spoolBench } from './spool.bench';
+import { brokerBench } from './broker.bench';
+import { ingestBench } from './ingest.bench';
 
-export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench, gatewayLatencyBench, spoolBench];
+export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench, gatewayLatencyBench, spoolBench, brokerBench, ingestBench];
