@@ -20,9 +20,9 @@ export const DEFAULT_ESTIMATED_DAILY_HOURS = 11.866;
 export const DEFAULT_BASELINE_W = 170;
 
 export const MunicipalitySchema = z.object({
-  id: MunicipalityIdSchema,
-  name: z.string().min(1).max(200),
-  timeZone: TimeZoneSchema.default('America/Sao_Paulo'),
+  id: MunicipalityIdSchema.describe('topic-safe id, unique; the municipality tag of stored points'),
+  name: z.string().min(1).max(200).describe('display name'),
+  timeZone: TimeZoneSchema.default('America/Sao_Paulo').describe('IANA time zone, checked against the runtime\'s time-zone data'),
   tariffBrlPerKwh: z.number().min(0).max(100).describe('R$/kWh, public-lighting tariff (B4a) incl. taxes as billed'),
   co2KgPerKwh: z.number().min(0).max(2).default(DEFAULT_CO2_KG_PER_KWH).describe('kg CO2/kWh grid emission factor'),
   estimatedDailyHours: z
@@ -47,8 +47,11 @@ export const LuminaireOverrideSchema = z.object({
 export const InventorySchema = z
   .object({
     municipalities: z.array(MunicipalitySchema).min(1),
-    luminaires: z.record(DeviceIdSchema, LuminaireOverrideSchema).default({}),
-    gateways: z.record(GatewayIdSchema, MunicipalityIdSchema).default({}),
+    luminaires: z.record(DeviceIdSchema, LuminaireOverrideSchema).default({}).describe('per-luminaire overrides, keyed by luminaire id'),
+    gateways: z
+      .record(GatewayIdSchema, MunicipalityIdSchema)
+      .default({})
+      .describe('gateway id → municipality id: the fleet filter, and the fallback for energy rows without a known municipality'),
   })
   .superRefine((inv, ctx) => {
     const ids = new Set<string>();

@@ -3,8 +3,8 @@ import { TimestampSchema } from './ids';
 
 /** Telemetry batching of the agent: a batch leaves when full or when its oldest reading is this old. */
 export const TelemetryConfigSchema = z.object({
-  batchMaxReadings: z.number().int().min(1).max(5_000).default(500),
-  batchMaxDelayMs: z.number().int().min(10).max(600_000).default(1_000),
+  batchMaxReadings: z.number().int().min(1).max(5_000).default(500).describe('a batch leaves when it holds this many readings…'),
+  batchMaxDelayMs: z.number().int().min(10).max(600_000).default(1_000).describe('…or when its oldest reading is this old (ms)'),
 });
 
 /**
@@ -12,8 +12,11 @@ export const TelemetryConfigSchema = z.object({
  * schemas (calendars, programs, overrides), which live beside the scheduler.
  */
 export const GatewayConfigSchema = z.object({
-  telemetry: TelemetryConfigSchema.optional(),
-  scheduler: z.unknown().optional(),
+  telemetry: TelemetryConfigSchema.optional().describe('northbound batching; absent = the agent\'s own settings'),
+  scheduler: z
+    .unknown()
+    .optional()
+    .describe('dimming calendars, programs, controls and overrides, validated by the agent (docs/schemas/scheduler-config.schema.json); absent = no scheduler commands'),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 
@@ -21,7 +24,7 @@ export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export const DesiredConfigSchema = z.object({
   v: z.literal(1),
   version: z.number().int().min(1).describe('monotonic; the agent ignores versions ≤ the applied one'),
-  config: GatewayConfigSchema,
+  config: GatewayConfigSchema.describe('the configuration this version puts in force'),
 });
 export type DesiredConfig = z.infer<typeof DesiredConfigSchema>;
 

@@ -5,37 +5,44 @@ import { fallbackProgram, type FallbackProgram } from './local-program';
 import { deriveSeed, mulberry32 } from './prng';
 
 export const ScenarioGroupSchema = z.object({
-  id: GroupIdSchema,
-  /** Luminaires in this group; groups fill in order, the rest go to the last group. */
-  luminaires: z.number().int().min(0).optional(),
-  /** Road class decides the luminaire model (arterial roads get the stronger ones). */
-  roadClass: z.enum(['arterial', 'residential']).default('residential'),
+  id: GroupIdSchema.describe('lighting group id, as the scheduler config names it'),
+  luminaires: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("luminaires in this group; groups fill in order, the gateway's remaining luminaires go to the last group"),
+  roadClass: z
+    .enum(['arterial', 'residential'])
+    .default('residential')
+    .describe('decides the luminaire model: arterial roads get the stronger ones'),
 });
 
 export const ScenarioGatewaySchema = z.object({
-  id: GatewayIdSchema,
-  luminaires: z.number().int().min(0).max(100_000),
-  aps: z.number().int().min(0).max(10_000),
-  groups: z.array(ScenarioGroupSchema).min(1).optional(),
+  id: GatewayIdSchema.describe('gateway id: MQTT client id and username of its agent'),
+  luminaires: z.number().int().min(0).max(100_000).describe('luminaire controllers behind this gateway'),
+  aps: z.number().int().min(0).max(10_000).describe('OpenWrt access points behind this gateway'),
+  groups: z.array(ScenarioGroupSchema).min(1).optional().describe('lighting groups; absent = one residential group'),
 });
 
 export const ScenarioMunicipalitySchema = z.object({
-  id: MunicipalityIdSchema,
-  name: z.string().min(1).max(100),
-  timeZone: TimeZoneSchema,
-  lat: z.number().min(-90).max(90),
-  lon: z.number().min(-180).max(180),
+  id: MunicipalityIdSchema.describe('municipality id, as the dashboard inventory names it'),
+  name: z.string().min(1).max(100).describe('display name'),
+  timeZone: TimeZoneSchema.describe('IANA time zone: local program times and day boundaries'),
+  lat: z.number().min(-90).max(90).describe('degrees north: sun times of the dimming programs'),
+  lon: z.number().min(-180).max(180).describe('degrees east'),
   gateways: z.array(ScenarioGatewaySchema).min(1),
 });
 
 export const CityScenarioSchema = z.object({
-  seed: z.number().int(),
-  start: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'ISO 8601 date-time'),
-  /** Sim seconds per real second. */
-  speed: z.number().positive().default(1),
-  reportIntervalS: z.number().int().min(1).max(86_400).default(60),
-  /** Model integration step, sim seconds (power is constant within a step). */
-  stepS: z.number().int().min(1).max(3_600).default(10),
+  seed: z.number().int().describe('PRNG seed: the same seed gives the same city and the same readings'),
+  start: z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'ISO 8601 date-time')
+    .describe('simulated start instant, ISO 8601 date-time'),
+  speed: z.number().positive().default(1).describe('simulated seconds per real second'),
+  reportIntervalS: z.number().int().min(1).max(86_400).default(60).describe('s between two readings of a device (simulated time)'),
+  stepS: z.number().int().min(1).max(3_600).default(10).describe('model integration step, simulated s: power is constant within a step'),
   municipalities: z.array(ScenarioMunicipalitySchema).min(1),
 });
 export type CityScenario = z.output<typeof CityScenarioSchema>;
