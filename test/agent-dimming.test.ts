@@ -1,7 +1,7 @@
 // The agent's dimming runner against the simulators' device fleet (real MQTT sessions on the agent's
 // LAN endpoint, controllers with their own fallback programs), with the uplink down throughout:
 // the schedule reaches the controllers, and when the agent dies they return to their own program once
-// the lease ends instead of staying at the scheduler's last level (DESIGN §8, lights fail safe).
+// the lease ends instead of staying at the scheduler's last level (docs/architecture.md, fail-safe: dimming leases).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,7 @@ import type { LuminaireEnergy } from '@poste/telemetry-store';
 import type { Inventory, Municipality } from './inventory';
 
 /**
- * Energy and savings arithmetic (DESIGN §7). Pure: store rows + inventory in, figures out.
+ * Energy and savings arithmetic (docs/architecture.md, energy and savings). Pure: store rows + inventory in, figures out.
  *
  * - measured = Σ activeEnergy deltas (the store's energyWh) / 1000
  * - retrofit baseline = Σ pre-retrofit lamp W × hours actually lit / 1000

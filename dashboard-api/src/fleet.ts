@@ -10,7 +10,7 @@ import {
 } from '@poste/protocol';
 
 /**
- * Live fleet state from the retained state topics (DESIGN §4): gateway birth/will on
+ * Live fleet state from the retained state topics (docs/architecture.md, MQTT contract): gateway birth/will on
  * `poste/v1/gw/{gw}/state`, device state republished by the agent on `poste/v1/gw/{gw}/dev/{dev}/state`.
  *
  * A device's own retained "online" outlives its gateway: when a gateway's last will fires nobody

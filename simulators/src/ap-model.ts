@@ -4,7 +4,7 @@ import type { Prng } from './prng';
 
 export const TRAFFIC_CLASSES: readonly TrafficClass[] = ['household', 'telemedicine', 'public'];
 
-/** Same shape as the agent scheduler's `allocateBandwidth(ap)` input (DESIGN §5). */
+/** Same shape as the agent scheduler's `allocateBandwidth(ap)` input (docs/architecture.md, bandwidth sharing). */
 export interface BandwidthFlow {
   id: string;
   class: TrafficClass;
@@ -21,7 +21,7 @@ export interface BandwidthRequest {
 export type AllocateBandwidth = (ap: BandwidthRequest) => Record<string, number>;
 
 /**
- * Simple stand-in for the scheduler: the DESIGN §5 order applied to class totals (household up
+ * Simple stand-in for the scheduler: the docs/architecture.md bandwidth order applied to class totals (household up
  * to its reserve, then telemedicine and public within the public cap, then household takes what
  * remains), each class's share split over its flows in proportion to demand.
  */

@@ -1,6 +1,6 @@
 /**
  * Device-side fallback program: what a luminaire controller does on its own, so streets never go
- * dark because the gateway, the uplink or the software is down (DESIGN §8, "lights fail safe").
+ * dark because the gateway, the uplink or the software is down (docs/architecture.md, fail-safe).
  *
  * Fixed local times: on at `onAtMinute` (dusk, default 18:00), dimmed to `dimLevel` from
  * `dimAtMinute` (default 00:00), off at `offAtMinute` (dawn, default 06:00). Local time is UTC +

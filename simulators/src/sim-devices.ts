@@ -28,7 +28,7 @@ export interface ReportLedger {
   lastTruthWh: number;
   firstCounterWh: number;
   lastCounterWh: number;
-  /** Sum of positive counter deltas, a drop counting from zero (DESIGN §6). */
+  /** Sum of positive counter deltas, a drop counting from zero (docs/architecture.md, energy and savings). */
   measuredWh: number;
   counterResets: number;
 }

@@ -1,4 +1,4 @@
-// Bandwidth tick: DESIGN §5 policy over 100k APs / 1M flows in CSR typed arrays, beside the object
+// Bandwidth tick: the docs/architecture.md bandwidth policy over 100k APs / 1M flows in CSR typed arrays, beside the object
 // form (allocateBandwidth per AP) over the same demands.
 import type { AccessPointDemand, FlowClass } from '@poste/agent/scheduler';
 import { allocateBandwidth, allocateBandwidthBatch, toBandwidthBatch } from '@poste/agent/scheduler';

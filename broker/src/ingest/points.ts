@@ -8,7 +8,7 @@ export interface Origin {
   gateway: string;
 }
 
-/** Luminaire reading → `luminaire` point (DESIGN §6). */
+/** Luminaire reading → `luminaire` point (docs/architecture.md, storage). */
 export function luminairePoint(o: Origin, r: LuminaireReading): Point {
   return {
     measurement: 'luminaire',
