@@ -13,7 +13,12 @@ const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.poste-data', '.tmp'
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const isDir = (path: string) => existsSync(join(ROOT, path)) && statSync(join(ROOT, path)).isDirectory();
-const subdirs = (path: string) => (isDir(path) ? readdirSync(join(ROOT, path)).filter((n) => isDir(`${path}/${n}`)).sort() : []);
+const subdirs = (path: string) =>
+  isDir(path)
+    ? readdirSync(join(ROOT, path))
+        .filter((n) => isDir(`${path}/${n}`))
+        .sort()
+    : [];
 
 function filesUnder(path: string, keep: (name: string) => boolean): string[] {
   const out: string[] = [];
@@ -119,7 +124,10 @@ test('conventions: the import rule of docs/architecture.md parses and covers eve
   assert.ok(rule.size > 0, 'docs/architecture.md: no "| package | may import |" table under "## Packages and what each may import"');
   const missing = WORKSPACES.map((w) => packageJson(w).name).filter((name) => !rule.has(name));
   assert.deepEqual(missing, [], `docs/architecture.md: add a row for ${missing.join(', ')}`);
-  assert.deepEqual(poste("import { a } from '@poste/agent/scheduler';\n// from '@poste/broker'\nawait import(\"@poste/x\");"), ['@poste/agent', '@poste/x']);
+  assert.deepEqual(poste("import { a } from '@poste/agent/scheduler';\n// from '@poste/broker'\nawait import(\"@poste/x\");"), [
+    '@poste/agent',
+    '@poste/x',
+  ]);
 });
 
 test('conventions: packages import only what docs/architecture.md allows, and declare it in package.json', () => {
@@ -139,7 +147,9 @@ test('conventions: packages import only what docs/architecture.md allows, and de
         }
         const declared = { ...pkg.dependencies, ...pkg.peerDependencies, ...(testOnly ? pkg.devDependencies : {}) };
         if (!(dep in declared)) {
-          problems.push(`${file}: imports ${dep}, missing from ${dir}/package.json ${testOnly ? 'dependencies or devDependencies' : 'dependencies'}`);
+          problems.push(
+            `${file}: imports ${dep}, missing from ${dir}/package.json ${testOnly ? 'dependencies or devDependencies' : 'dependencies'}`,
+          );
         }
       }
     }

@@ -21,13 +21,19 @@ test('docs: the check notices an edited table, a missing marker and an orphan sc
     const schema = z
       .object({
         port: z.number().int().min(0).max(65_535).describe('TCP port | 0 = any'),
-        tls: z.object({ caFile: z.string().min(1).optional() }).strict().optional(),
+        tls: z
+          .object({ caFile: z.string().min(1).optional() })
+          .strict()
+          .optional(),
         mode: z.enum(['fast', 'safe']).default('safe'),
       })
       .strict();
     const target: DocTarget = { name: 'demo', schema, source: '`DemoSchema`', readme: 'pkg/README.md' };
     mkdirSync(join(root, 'pkg'));
-    writeFileSync(join(root, 'pkg/README.md'), '# demo\n\n<!-- generated:config demo -->\nold table\n<!-- /generated:config demo -->\n\nafter\n');
+    writeFileSync(
+      join(root, 'pkg/README.md'),
+      '# demo\n\n<!-- generated:config demo -->\nold table\n<!-- /generated:config demo -->\n\nafter\n',
+    );
     assert.deepEqual(checkDocs(root, [target]), ['docs/schemas/demo.schema.json: missing', 'pkg/README.md: out of date']);
 
     assert.deepEqual(writeDocs(root, [target]).sort(), ['docs/schemas/demo.schema.json', 'pkg/README.md']);

@@ -35,7 +35,22 @@ export const DOC_TARGETS: readonly DocTarget[] = [
   { name: 'scheduler-config', schema: SchedulerConfigSchema, source: '`SchedulerConfigSchema` (`@poste/agent/scheduler`)' },
   { name: 'store-config', schema: StoreConfigSchema, source: '`StoreConfigSchema` (`@poste/telemetry-store`)' },
   ...storeBackendTargets,
-  { name: 'desired-config', schema: DesiredConfigSchema, source: '`DesiredConfigSchema` (`@poste/protocol`)', readme: 'protocol/README.md' },
-  { name: 'dashboard-inventory', schema: InventorySchema, source: '`InventorySchema` (`@poste/dashboard-api`)', readme: 'dashboard-api/README.md' },
-  { name: 'city-scenario', schema: CityScenarioSchema, source: '`CityScenarioSchema` (`@poste/simulators`)', readme: 'simulators/README.md' },
+  {
+    name: 'desired-config',
+    schema: DesiredConfigSchema,
+    source: '`DesiredConfigSchema` (`@poste/protocol`)',
+    readme: 'protocol/README.md',
+  },
+  {
+    name: 'dashboard-inventory',
+    schema: InventorySchema,
+    source: '`InventorySchema` (`@poste/dashboard-api`)',
+    readme: 'dashboard-api/README.md',
+  },
+  {
+    name: 'city-scenario',
+    schema: CityScenarioSchema,
+    source: '`CityScenarioSchema` (`@poste/simulators`)',
+    readme: 'simulators/README.md',
+  },
 ];
