@@ -1,9 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/cli.ts'],
+  // the declarations cover the library; the CLI is a command, not an import
+  dts: { entry: ['src/index.ts'] },
   format: ['esm'],
-  dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',

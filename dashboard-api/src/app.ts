@@ -25,8 +25,10 @@ export interface DashboardApiOptions {
   fleet?: FleetTracker;
   /** default: the system clock; the energy window defaults to the 24 h before clock.now() */
   clock?: Clock;
-  /** a pino logger, or false for none; default: pino at LOG_LEVEL or 'info' */
+  /** a pino logger, or false for none; default: pino at `logLevel` */
   logger?: FastifyBaseLogger | false;
+  /** level of the default logger (ignored when `logger` is given); default 'info'. The CLI reads it from POSTE_LOG_LEVEL. */
+  logLevel?: string;
   /** default: a fresh registry owned by this API (one API per registry) */
   metricsRegistry?: Registry;
   /** Node process metrics on the registry; default true */
@@ -44,7 +46,7 @@ export interface DashboardApi {
 export async function createDashboardApi(opts: DashboardApiOptions): Promise<DashboardApi> {
   const fleet = opts.fleet ?? createFleetTracker();
   const registry = opts.metricsRegistry ?? new Registry();
-  const logger = opts.logger === false ? undefined : (opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }));
+  const logger = opts.logger === false ? undefined : (opts.logger ?? pino({ level: opts.logLevel ?? 'info' }));
   const app = logger ? Fastify({ loggerInstance: logger }) : Fastify({ logger: false });
 
   const ctx: RouteContext = {

@@ -29,6 +29,8 @@ export interface BrokerOptions {
   /** largest PUBLISH payload accepted, bytes; a bigger one is refused and its client disconnected */
   maxPayloadBytes?: number;
   logger?: Logger;
+  /** level of the default logger (ignored when `logger` is given); default 'info'. The CLI reads it from POSTE_LOG_LEVEL. */
+  logLevel?: string;
   /** prom-client registry for the counters; default: posteRegistry */
   registry?: Registry;
   /** passed through to Aedes (id, concurrency, mq / persistence for a cluster …) */
@@ -64,7 +66,7 @@ function authError(message: string, returnCode: number): AuthenticateError {
 
 /** Aedes with Poste's authentication, topic ACL, payload limit, logging and counters. */
 export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroker> {
-  const logger = opts.logger ?? pino({ name: 'poste-broker', level: process.env.POSTE_LOG_LEVEL ?? 'info' });
+  const logger = opts.logger ?? pino({ name: 'poste-broker', level: opts.logLevel ?? 'info' });
   const metrics = posteMetrics(opts.registry);
   const maxPayload = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const credentials = opts.credentials;
