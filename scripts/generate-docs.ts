@@ -12,7 +12,7 @@ if (unknown.length > 0 || args.includes('--help')) {
 }
 
 if (args.includes('--check')) {
-  const stale = checkDocs();
+  const stale = await checkDocs();
   if (stale.length > 0) {
     console.error(`generated docs are stale (run npm run docs):\n  ${stale.join('\n  ')}`);
     process.exit(1);
@@ -20,7 +20,7 @@ if (args.includes('--check')) {
   console.log('generated docs are up to date');
 } else {
   try {
-    const written = writeDocs();
+    const written = await writeDocs();
     console.log(written.length > 0 ? `wrote\n  ${written.join('\n  ')}` : 'generated docs were already up to date');
   } catch (err) {
     console.error((err as Error).message);

@@ -1,9 +1,10 @@
 /**
  * Renders a JSON Schema (as zod 4's `z.toJSONSchema(schema, { io: 'input' })` emits it) as a
  * markdown configuration table: one row per field, nested fields as dotted paths (`a.b`), array
- * items as `a[]`, record values as `a.{key}`, variants of a discriminated union as
- * `(kind = x) field`. Working from the JSON Schema rather than zod internals keeps the table and
- * the published schema file consistent by construction.
+ * items as `a[]`, record values as `a.{key}`; fields of a discriminated union's variants say
+ * which variant they belong to ("when `kind` is 'x'") at the start of their description.
+ * Working from the JSON Schema rather than zod internals keeps the table and the published schema
+ * file consistent by construction.
  */
 
 export type JsonSchema = {
@@ -65,13 +66,14 @@ export function configRows(root: JsonSchema): ConfigRow[] {
         const values = resolved.map((v) => v.properties?.[discriminator]?.const);
         rows.push({
           ...row(node, join(path, discriminator), true, values.map(literal).join(' \\| ')),
-          description: joinText(node.description, 'selects one of the variants below'),
+          description: joinText('selects one of the variants below', node.description),
         });
         for (const [i, v] of resolved.entries()) {
-          const prefix = `(${discriminator} = ${String(values[i])}) `;
+          // Fields keep their natural path; the variant they belong to is said first in the description.
+          const when = `when \`${discriminator}\` is ${literal(values[i])}`;
           const start = rows.length;
           walkFields({ ...v, properties: omit(v.properties ?? {}, discriminator) }, path, seen);
-          for (let r = start; r < rows.length; r++) rows[r]!.path = prefix + rows[r]!.path;
+          for (let r = start; r < rows.length; r++) rows[r]!.description = joinText(when, rows[r]!.description || undefined);
         }
         return;
       }
@@ -149,7 +151,7 @@ function typeOf(node: JsonSchema): string {
   if (node.const !== undefined) return literal(node.const);
   if (node.enum) return node.enum.map(literal).join(' \\| ');
   const variants = node.oneOf ?? node.anyOf;
-  if (variants) return variants.map(typeOf).join(' \\| ');
+  if (variants) return [...new Set(variants.map(typeOf))].join(' \\| ');
   if (typeof node.type === 'string' && node.type.startsWith('see ')) return node.type;
   const types = Array.isArray(node.type) ? node.type : node.type ? [node.type] : [];
   if (types.length === 0) return 'any';
@@ -238,8 +240,8 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-function joinText(a: string | undefined, b: string): string {
-  return a ? `${a}; ${b}` : b;
+function joinText(a: string, b: string | undefined): string {
+  return b ? `${a}; ${b}` : a;
 }
 
 function omit<T>(record: Record<string, T>, key: string): Record<string, T> {

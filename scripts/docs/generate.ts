@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { type JsonSchema, renderConfigTable } from './config-table';
-import { DOC_TARGETS, type DocTarget } from './targets';
+import type { DocTarget } from './targets';
 
 /** Repository root (this file is scripts/docs/generate.ts). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,8 +51,16 @@ export function replaceSection(text: string, name: string, body: string): string
   return `${text.slice(0, start + startMarker(name).length)}\n${body}\n${text.slice(end)}`;
 }
 
+/**
+ * The repository's targets. Loaded on demand: they import every package with a schema, and the
+ * generator's own logic (and its tests) should not depend on all of them loading.
+ */
+export async function repositoryTargets(): Promise<readonly DocTarget[]> {
+  return (await import('./targets')).DOC_TARGETS;
+}
+
 /** Everything `npm run docs` would write, computed without touching the disk. */
-export function generateDocs(root = REPO_ROOT, targets: readonly DocTarget[] = DOC_TARGETS): GeneratedDocs {
+export function generateDocs(root: string, targets: readonly DocTarget[]): GeneratedDocs {
   const files = new Map<string, string>();
   const errors: string[] = [];
   for (const target of targets) {
@@ -76,8 +84,8 @@ export function generateDocs(root = REPO_ROOT, targets: readonly DocTarget[] = D
 }
 
 /** Stale or missing generated files, and schema files no target produces; empty when all is fresh. */
-export function checkDocs(root = REPO_ROOT, targets: readonly DocTarget[] = DOC_TARGETS): string[] {
-  const { files, errors } = generateDocs(root, targets);
+export async function checkDocs(root = REPO_ROOT, targets?: readonly DocTarget[]): Promise<string[]> {
+  const { files, errors } = generateDocs(root, targets ?? (await repositoryTargets()));
   const stale = [...errors];
   for (const [path, content] of files) {
     const full = join(root, path);
@@ -94,10 +102,12 @@ export function checkDocs(root = REPO_ROOT, targets: readonly DocTarget[] = DOC_
   return stale;
 }
 
-/** Writes every generated file whose content changed; returns the paths written. Throws on marker errors. */
-export function writeDocs(root = REPO_ROOT, targets: readonly DocTarget[] = DOC_TARGETS): string[] {
-  const { files, errors } = generateDocs(root, targets);
-  if (errors.length > 0) throw new Error(`cannot generate docs:\n  ${errors.join('\n  ')}`);
+/**
+ * Writes every generated file whose content changed; returns the paths written. A README without its
+ * markers is reported by throwing, after everything else has been written.
+ */
+export async function writeDocs(root = REPO_ROOT, targets?: readonly DocTarget[]): Promise<string[]> {
+  const { files, errors } = generateDocs(root, targets ?? (await repositoryTargets()));
   const written: string[] = [];
   for (const [path, content] of files) {
     const full = join(root, path);
@@ -105,6 +115,10 @@ export function writeDocs(root = REPO_ROOT, targets: readonly DocTarget[] = DOC_
     mkdirSync(dirname(full), { recursive: true });
     writeFileSync(full, content);
     written.push(path);
+  }
+  if (errors.length > 0) {
+    const wrote = written.length > 0 ? `wrote ${written.join(', ')}; ` : '';
+    throw new Error(`${wrote}cannot generate:\n  ${errors.join('\n  ')}`);
   }
   return written;
 }

@@ -1,4 +1,4 @@
-import { AgentFileOptionsSchema } from '@poste/agent';
+import { AgentFileOptionsSchema, DEVICE_ADAPTERS } from '@poste/agent';
 import { SchedulerConfigSchema } from '@poste/agent/scheduler';
 import { InventorySchema } from '@poste/dashboard-api';
 import { DesiredConfigSchema } from '@poste/protocol';
@@ -30,10 +30,19 @@ const storeBackendTargets: DocTarget[] = STORE_BACKENDS.map((backend) => ({
   readme: `telemetry-store/src/${backend.kind}/README.md`,
 }));
 
+/** One row per device adapter in the agent's table, likewise. */
+const deviceAdapterTargets: DocTarget[] = DEVICE_ADAPTERS.map((adapter) => ({
+  name: `adapter-${adapter.kind}`,
+  schema: adapter.configSchema,
+  source: `the \`${adapter.kind}\` adapter's \`configSchema\` (\`@poste/agent\`)`,
+  readme: `agent/src/adapters/${adapter.kind}/README.md`,
+}));
+
 export const DOC_TARGETS: readonly DocTarget[] = [
   { name: 'agent-config', schema: AgentFileOptionsSchema, source: '`AgentFileOptionsSchema` (`@poste/agent`)', readme: 'agent/README.md' },
   { name: 'scheduler-config', schema: SchedulerConfigSchema, source: '`SchedulerConfigSchema` (`@poste/agent/scheduler`)' },
   { name: 'store-config', schema: StoreConfigSchema, source: '`StoreConfigSchema` (`@poste/telemetry-store`)' },
+  ...deviceAdapterTargets,
   ...storeBackendTargets,
   {
     name: 'desired-config',

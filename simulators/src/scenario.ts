@@ -22,7 +22,7 @@ export const ScenarioGatewaySchema = z.object({
   id: GatewayIdSchema.describe('gateway id: MQTT client id and username of its agent'),
   luminaires: z.number().int().min(0).max(100_000).describe('luminaire controllers behind this gateway'),
   aps: z.number().int().min(0).max(10_000).describe('OpenWrt access points behind this gateway'),
-  groups: z.array(ScenarioGroupSchema).min(1).optional().describe('lighting groups; absent = one residential group'),
+  groups: z.array(ScenarioGroupSchema).min(1).optional().describe('lighting groups; absent = {id}-arterial (20 % of the luminaires) and {id}-residential (the rest)'),
 });
 
 export const ScenarioMunicipalitySchema = z.object({
