@@ -77,7 +77,7 @@ test('agent + device fleet, uplink down: controllers follow the schedule, and fa
 
     now = T0 + 10 * 60_000; // 22:00 step
     await waitFor('22:00 step', () => everyLevel(30));
-    await waitFor('acks', () => agent.stats().dimming?.acked === 8);
+    await waitFor('acks', () => agent.stats().extensions.dimming?.acked === 8);
     const stepAt = now;
 
     // The agent dies (no graceful anything). The last lease runs out; then the controllers' own program.

@@ -103,7 +103,7 @@ describe('a city dimmed by its agents’ scheduler', () => {
   });
 
   it('commands went out only on changes and lease renewals, and were all acknowledged', () => {
-    const d = city.agents.get('cps-dim')!.stats().dimming;
+    const d = city.agents.get('cps-dim')!.stats().extensions.dimming;
     assert.ok(d, 'dimming runner present');
     assert.equal(d.failed, 0);
     assert.ok(d.acked > 0 && d.acked === d.sent, `sent ${d.sent}, acked ${d.acked}`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { startAgent } from './agent';
-import { loadAgentConfig } from './config-file';
+import { pino } from 'pino';
+import { startAgent } from './core/agent';
+import { loadAgentConfig } from './core/config-file';
 
 /** Exit codes: documented in agent/README.md so supervisors (systemd, procd) can tell them apart. */
 const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
@@ -11,7 +12,7 @@ const HELP = `poste-agent — Poste gateway agent
 Usage: poste-agent --config <file.json> [--log-level <level>]
 
 Options:
-  -c, --config <file>     JSON config (see agent/README.md: gatewayId, north, local, telemetry, ...)
+  -c, --config <file>     JSON config (see agent/README.md: configVersion, gatewayId, north, adapters, ...)
   -l, --log-level <lvl>   fatal|error|warn|info|debug|trace|silent (overrides the file)
   -h, --help              this text
 
@@ -58,9 +59,14 @@ async function main(argv: string[]): Promise<number> {
     }
     options.logLevel = found;
   }
+  const logger = pino({ level: options.logLevel });
+  // The file is not rewritten (it may be read-only on the gateway): say what was read differently.
+  for (const note of loaded.migration.notes) {
+    logger.warn({ file: values.config, from: loaded.migration.from, to: loaded.migration.to }, `config file migrated in memory (${note}); update the file to configVersion ${loaded.migration.to} to silence this`);
+  }
   let agent;
   try {
-    agent = await startAgent(options);
+    agent = await startAgent({ ...options, logger });
   } catch (err) {
     process.stderr.write(`agent failed to start: ${(err as Error).message}\n`);
     return EXIT.failure;

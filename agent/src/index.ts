@@ -1,4 +1,4 @@
-export { startAgent, AGENT_VERSION, type Agent, type AgentStats } from './agent';
+export { startAgent, AGENT_VERSION, type Agent, type AgentStats } from './core/agent';
 export {
   AgentOptionsSchema,
   AgentFileOptionsSchema,
@@ -12,25 +12,43 @@ export {
   type SchedulerConfigValidator,
   DimmingOptionsSchema,
   type DimmingOptionsInput,
-} from './options';
+} from './core/options';
+export { CURRENT_CONFIG_VERSION, migrateAgentSettings, type MigrationResult } from './core/settings-migration';
+export { loadAgentConfig, type LoadedConfig } from './core/config-file';
+export { DeviceRegistry, type DeviceRecord } from './core/device-registry';
+export { CommandRelay, actionOf, type CommandStats } from './core/command-relay';
+export { type AppliedConfig } from './core/desired-config';
+export { type InboxStats } from './core/device-inbox';
+export { type AdapterStats } from './core/adapter-set';
+export { type ExtensionStats } from './core/extension-set';
+export { type RejectionSource } from './core/rejections';
+export { systemTimers, type Timers, type TimerHandle } from './core/timers';
+export { TelemetryBuffer, type ItemBuffer, type BatchLimits } from './uplink/telemetry-buffer';
+export { type NorthStats } from './uplink/north-link';
+export { backoffDelayMs } from './uplink/backoff';
 export {
+  DEVICE_ADAPTERS,
+  ADAPTER_KINDS,
+  AdapterConfigSchema,
+  AdapterConfigListSchema,
+  type AdapterKind,
+  type AdapterConfig,
+  type AdapterConfigInput,
+} from './adapters/registry';
+export { adapterConfigBase, AdapterNameSchema } from './adapters/config-base';
+export type { AdapterSink, AdapterContext, DeviceAdapter, AdapterDescriptor } from './adapters/types';
+export { posteAdapter, PosteAdapterConfigSchema, type PosteAdapterConfig } from './adapters/poste';
+export type { AgentExtension, AgentHost, RunningExtension } from './extensions/types';
+export {
+  dimmingExtension,
   attachDimming,
   schedulerConfigValidator,
   DEFAULT_DIMMING_LEASE_MS,
   DEFAULT_DIMMING_TICK_MS,
   DEFAULT_DIMMING_MAX_IN_FLIGHT,
+  type DimmingSettings,
   type DimmingRunner,
   type DimmingOptions,
   type DimmingStats,
   type DimmingHost,
-} from './dimming-runner';
-export { DeviceRegistry, type DeviceRecord } from './device-registry';
-export { TelemetryBuffer, type ItemBuffer, type BatchLimits } from './telemetry-buffer';
-export { CommandRelay, actionOf, type CommandStats } from './command-relay';
-export { type AppliedConfig } from './desired-config';
-export { type NorthStats } from './north-link';
-export { type InboxStats } from './device-inbox';
-export { type RejectionSource } from './rejections';
-export { backoffDelayMs } from './backoff';
-export { systemTimers, type Timers, type TimerHandle } from './timers';
-export { loadAgentConfig } from './config-file';
+} from './extensions/dimming';

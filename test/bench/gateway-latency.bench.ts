@@ -61,7 +61,7 @@ async function runAgentChild(): Promise<void> {
     if (m.type === 'memory') {
       // After a full GC: the steady-state figure, not whatever garbage the last burst left.
       (globalThis as { gc?: () => void }).gc?.();
-      const d = agent.stats().dimming;
+      const d = agent.stats().extensions.dimming;
       const mem = process.memoryUsage();
       send({ type: 'memory', rss: mem.rss, heapUsed: mem.heapUsed, sent: d?.sent ?? 0, acked: d?.acked ?? 0, failed: d?.failed ?? 0 });
     } else if (m.type === 'stop') {

@@ -13,19 +13,21 @@ export interface DeviceRecord {
   firmware?: string;
   group?: string;
   nominalPowerW?: number;
+  /** The adapter instance that announced it: commands go back through that adapter. */
+  adapter: string;
   /** The latest state as validated, ready to republish northbound. */
   state: DeviceState;
 }
 
 /**
- * Devices keyed by id, built from retained births and last wills on the local endpoint. A will
- * often carries less than the birth, so metadata absent from a newer state is kept from the older.
+ * Devices keyed by id, built from the births and wills the adapters hand in. A will often carries
+ * less than the birth, so metadata absent from a newer state is kept from the older.
  */
 export class DeviceRegistry {
   readonly #devices = new Map<string, DeviceRecord>();
 
-  /** Records a state message; returns the merged record. */
-  apply(id: string, state: DeviceState): DeviceRecord {
+  /** Records a state message announced through `adapter`; returns the merged record. */
+  apply(id: string, state: DeviceState, adapter: string): DeviceRecord {
     const prev = this.#devices.get(id);
     const merged: DeviceState = {
       ...state,
@@ -43,6 +45,7 @@ export class DeviceRegistry {
       status: merged.status,
       seq: merged.seq,
       ts: merged.ts,
+      adapter,
       state: merged,
       ...(merged.model !== undefined && { model: merged.model }),
       ...(merged.firmware !== undefined && { firmware: merged.firmware }),

@@ -153,7 +153,7 @@ test('agent: malformed device payloads are counted and the agent carries on', as
     await lum.client.publishAsync(t, encode(luminaireReading('lum-2', 1)), { qos: 1 }); // id ≠ topic
     await lum.client.publishAsync(topic('localDeviceState', { device: 'lum-9' }), encode({ v: 1, kind: 'toaster' }), { qos: 1 });
     await lum.client.publishAsync(t, encode(luminaireReading('lum-1', 2)), { qos: 1 });
-    await waitFor('good reading after bad ones', () => agent.stats().local.luminaireReadings === 1);
+    await waitFor('good reading after bad ones', () => agent.stats().inbox.luminaireReadings === 1);
     const s = agent.stats();
     assert.equal(s.rejected.deviceTelemetry, 3);
     assert.equal(s.rejected.deviceState, 1);

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { encode, topic, type CommandAction, type DeviceAck, type DeviceCommand, type ReportedConfig } from '@poste/protocol';
-import { startAgent, type Agent } from './agent';
-import type { AppliedConfig } from './desired-config';
-import type { DeviceRecord } from './device-registry';
-import { attachDimming, schedulerConfigValidator, type DimmingHost, type DimmingStats } from './dimming-runner';
-import { ManualTimers, connectDevice, deviceState, silentLogger, startNorthPeer, waitFor, type NorthPeer } from './test-support';
+import { startAgent } from '../../core/agent';
+import type { AppliedConfig } from '../../core/desired-config';
+import type { DeviceRecord } from '../../core/device-registry';
+import { ManualTimers, connectDevice, deviceState, silentLogger, startNorthPeer, waitFor, type NorthPeer } from '../../core/test-support';
+import { attachDimming, schedulerConfigValidator, type DimmingHost, type DimmingStats } from './runner';
 
 const T0 = Date.UTC(2024, 5, 10, 21, 50); // 21:50 UTC, program at 80 until 22:00
 const LEASE = 15 * 60_000;
@@ -73,7 +73,7 @@ async function setup(o: { north?: NorthPeer; validator?: boolean } = {}) {
     await waitFor(`${id} registered`, () => agent.devices().some((r) => r.id === id && r.status === 'online'));
     return d;
   };
-  const stats = (): DimmingStats => agent.stats().dimming!;
+  const stats = (): DimmingStats => agent.stats().extensions.dimming!;
   /** One timer second; then waits (real time) until every command sent has its ack. */
   const second = async (): Promise<void> => {
     timers.advance(1_000);
@@ -218,7 +218,7 @@ function fakeHost(initialScheduler: unknown) {
   };
   const birth = (id: string, group: string) => {
     const state = deviceState('luminaire', 'online', { group, nominalPowerW: 60 });
-    for (const l of states) l({ id, kind: 'luminaire', status: 'online', seq: 1, ts: 0, group, nominalPowerW: 60, state });
+    for (const l of states) l({ id, kind: 'luminaire', status: 'online', seq: 1, ts: 0, group, nominalPowerW: 60, adapter: 'poste', state });
   };
   const applyConfig = (version: number, scheduler: unknown) => {
     for (const l of configs) l({ version, config: { scheduler } });

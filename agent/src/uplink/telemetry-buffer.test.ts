@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TelemetryBuffer } from './telemetry-buffer';
-import { ManualTimers } from './test-support';
+import { ManualTimers } from '../core/test-support';
 
 test('buffer: flushes as soon as batchMaxReadings is reached', () => {
   const timers = new ManualTimers();

@@ -23,15 +23,23 @@ export class Rejections {
     command: 0,
     configDesired: 0,
   };
+  /** Refusals of what each adapter instance handed in, so a misbehaving LAN segment stands out. */
+  readonly #byAdapter = new Map<string, number>();
   readonly #log: Logger;
 
   constructor(log: Logger) {
     this.#log = log;
   }
 
-  reject(source: RejectionSource, error: PayloadError, context: Record<string, string | number> = {}): void {
+  /** Counts and logs one refusal; `context.adapter` (an adapter instance name) also counts it under that adapter. */
+  reject(source: RejectionSource, error: PayloadError, context: { device?: string; adapter?: string } = {}): void {
     this.#counts[source]++;
+    if (context.adapter !== undefined) this.#byAdapter.set(context.adapter, (this.#byAdapter.get(context.adapter) ?? 0) + 1);
     this.#log.warn({ source, path: error.path, reason: error.reason, ...context }, `rejected ${source}: ${formatPayloadError(error)}`);
+  }
+
+  forAdapter(name: string): number {
+    return this.#byAdapter.get(name) ?? 0;
   }
 
   counts(): Record<RejectionSource, number> & { total: number } {

@@ -13,6 +13,7 @@ import {
   type DeviceAck,
   type DeviceCommand,
 } from '@poste/protocol';
+import { validateCandidate } from './candidate';
 import type { DeviceRegistry } from './device-registry';
 import type { Rejections } from './rejections';
 import type { Timers } from './timers';
@@ -25,6 +26,7 @@ export interface CommandRelayDeps {
   log: Logger;
   /** How long to wait for a device's ack. */
   timeoutMs(): number;
+  /** Hands the command to the adapter that owns the device; resolves once sent, not when acked. */
   sendToDevice(deviceId: string, cmd: DeviceCommand): Promise<void>;
   publishAck(ack: Ack): void;
   /** Executes a gateway-targeted action (rebirth); resolves with its outcome. */
@@ -153,11 +155,11 @@ export class CommandRelay {
     return answer;
   }
 
-  /** Handles a raw `poste/v1/dev/{dev}/ack` payload from the local endpoint. */
-  handleDeviceAck(deviceId: string, payload: Buffer): void {
-    const decoded = decode(DeviceAckSchema, payload);
+  /** Handles a device's ack as an adapter handed it in (raw JSON or a mapped object), validated here. */
+  handleDeviceAck(deviceId: string, value: unknown, adapter?: string): void {
+    const decoded = validateCandidate(DeviceAckSchema, value);
     if (!decoded.ok) {
-      this.#d.rejections.reject('deviceAck', decoded.error, { device: deviceId });
+      this.#d.rejections.reject('deviceAck', decoded.error, { device: deviceId, ...(adapter !== undefined && { adapter }) });
       return;
     }
     if (!this.#settle(`${deviceId}\u0000${decoded.value.id}`, decoded.value)) {

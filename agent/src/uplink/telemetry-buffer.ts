@@ -1,4 +1,4 @@
-import type { Timers } from './timers';
+import type { Timers } from '../core/timers';
 
 export interface BatchLimits {
   /** Flush as soon as this many items are buffered. */

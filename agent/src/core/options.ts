@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { GatewayIdSchema, TelemetryConfigSchema, type Clock } from '@poste/protocol';
-import type { Timers } from './timers';
 import type { PayloadError } from '@poste/protocol';
+import { AdapterConfigListSchema } from '../adapters/registry';
+import type { AgentExtension } from '../extensions/types';
+import { CURRENT_CONFIG_VERSION } from './settings-migration';
+import type { Timers } from './timers';
 
 /** TLS material for the northbound link; files so a JSON config can point at provisioned certs. */
 export const NorthTlsSchema = z
@@ -34,6 +37,7 @@ export const NorthOptionsSchema = z
   })
   .strict();
 
+/** Version 1's single LAN endpoint; settings-migration.ts turns it into a `poste` adapter. */
 export const LocalOptionsSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -50,11 +54,16 @@ const isTimers = (v: unknown): v is Timers =>
   typeof (v as { clearTimeout?: unknown }).clearTimeout === 'function';
 const isLogger = (v: unknown): v is Logger =>
   typeof v === 'object' && v !== null && typeof (v as { warn?: unknown }).warn === 'function';
+const isExtension = (v: unknown): v is AgentExtension =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as { name?: unknown }).name === 'string' &&
+  typeof (v as { start?: unknown }).start === 'function';
 
 /** Checks the scheduler section of a desired config; null = acceptable. Supplied by the scheduler. */
 export type SchedulerConfigValidator = (raw: unknown) => PayloadError | null;
 
-/** The scheduler runner (dimming-runner.ts): idle until the applied config has a `scheduler` section. */
+/** The dimming extension (extensions/dimming): idle until the applied config has a `scheduler` section. */
 export const DimmingOptionsSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -66,12 +75,13 @@ export const DimmingOptionsSchema = z
   })
   .strict();
 
-/** The JSON-serialisable part: what a config file may hold. */
+/** The JSON-serialisable part at CURRENT_CONFIG_VERSION (older versions are migrated first). */
 export const AgentFileOptionsSchema = z
   .object({
+    configVersion: z.literal(CURRENT_CONFIG_VERSION).default(CURRENT_CONFIG_VERSION),
     gatewayId: GatewayIdSchema,
     north: NorthOptionsSchema,
-    local: LocalOptionsSchema,
+    adapters: AdapterConfigListSchema.describe('device adapters, one entry per LAN protocol endpoint'),
     telemetry: TelemetryConfigSchema.default({ batchMaxReadings: 500, batchMaxDelayMs: 1_000 }),
     commandTimeoutMs: z.number().int().min(10).max(600_000).default(5_000).describe('wait for a device ack'),
     dataDir: z.string().min(1).optional().describe('where the birth seq and applied config persist'),
@@ -88,9 +98,21 @@ export const AgentOptionsSchema = AgentFileOptionsSchema.extend({
   schedulerConfigValidator: z
     .custom<SchedulerConfigValidator>((v) => typeof v === 'function', 'schedulerConfigValidator: a function')
     .optional(),
+  extensions: z
+    .array(z.custom<AgentExtension>(isExtension, 'an extension: { name: string, start(host) }'))
+    .max(32)
+    .optional()
+    .describe('started after the core, stopped before it, in this order'),
 });
 
-export type AgentOptions = z.input<typeof AgentOptionsSchema>;
+type CurrentAgentOptions = z.input<typeof AgentOptionsSchema>;
+/** Version 1 input (`local` instead of `adapters`), still accepted: startAgent migrates it. */
+type LegacyAgentOptions = Omit<CurrentAgentOptions, 'adapters' | 'configVersion'> & {
+  configVersion?: 1;
+  local: z.input<typeof LocalOptionsSchema>;
+};
+
+export type AgentOptions = CurrentAgentOptions | LegacyAgentOptions;
 export type ResolvedAgentOptions = z.output<typeof AgentOptionsSchema>;
 export type AgentFileOptions = z.input<typeof AgentFileOptionsSchema>;
 export type DimmingOptionsInput = z.input<typeof DimmingOptionsSchema>;

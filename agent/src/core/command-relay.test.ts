@@ -29,9 +29,9 @@ function harness() {
 
 test('relay: a group with mixed device outcomes is failed, with per-device results', async () => {
   const { timers, registry, acks, sent, relay } = harness();
-  registry.apply('a', deviceState('luminaire', 'online', { group: 'g' }));
-  registry.apply('b', deviceState('luminaire', 'online', { group: 'g' }));
-  registry.apply('c', deviceState('luminaire', 'offline', { group: 'g' }));
+  registry.apply('a', deviceState('luminaire', 'online', { group: 'g' }), 'poste');
+  registry.apply('b', deviceState('luminaire', 'online', { group: 'g' }), 'poste');
+  registry.apply('c', deviceState('luminaire', 'offline', { group: 'g' }), 'poste');
   const now = timers.clock.now();
   const handled = relay.handleCommand(
     encode({ v: 1, id: 'g1', target: { group: 'g' }, issuedAt: now, expiresAt: now + 10_000, action: 'dim', level: 5 }),

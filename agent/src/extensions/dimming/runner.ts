@@ -7,23 +7,18 @@
 // agent that dies (or stops scheduling) leaves the street on the controller's program, never on a
 // stale level. While the agent runs it renews each lease before it ends.
 import { pino, type Logger } from 'pino';
-import { systemClock, type Clock, type CommandAction, type DeviceAck, type DeviceEvent, type LocalTelemetry, type PayloadError } from '@poste/protocol';
-import type { AppliedConfig } from './desired-config';
-import type { DeviceRecord } from './device-registry';
-import { LeaseDispatcher, type DispatchStats } from './dimming-runner-dispatch';
-import { DimmingEngine, parseSchedulerConfig, type DimmingChanges, type SchedulerConfig } from './scheduler';
-import { systemTimers, type TimerHandle, type Timers } from './timers';
+import { systemClock, type Clock, type DeviceEvent, type LocalTelemetry, type PayloadError } from '@poste/protocol';
+import type { DeviceRecord } from '../../core/device-registry';
+import { systemTimers, type TimerHandle, type Timers } from '../../core/timers';
+import { DimmingEngine, parseSchedulerConfig, type DimmingChanges, type SchedulerConfig } from '../../scheduler';
+import type { AgentHost } from '../types';
+import { LeaseDispatcher, type DispatchStats } from './lease-dispatcher';
 
-/** What the runner needs from an agent (a subset of `Agent`, so tests can stand in for it). */
-export interface DimmingHost {
-  onDeviceState(listener: (device: DeviceRecord) => void): () => void;
-  onDeviceEvent(listener: (event: DeviceEvent) => void): () => void;
-  onTelemetry(listener: (reading: LocalTelemetry) => void): () => void;
-  onConfigApplied(listener: (config: AppliedConfig) => void): () => void;
-  schedulerConfig(): unknown;
-  devices(): DeviceRecord[];
-  commandDevice(deviceId: string, action: CommandAction, opts?: { id?: string; expiresAt?: number }): Promise<DeviceAck>;
-}
+/** What the runner needs from the agent (a subset of AgentHost, so tests can stand in for it). */
+export type DimmingHost = Pick<
+  AgentHost,
+  'onDeviceState' | 'onDeviceEvent' | 'onTelemetry' | 'onConfigApplied' | 'schedulerConfig' | 'devices' | 'commandDevice'
+>;
 
 export interface DimmingOptions {
   clock?: Clock;

@@ -3,7 +3,7 @@ import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { encode, parseTopic, topic, topicFilter, type DeviceCommand } from '@poste/protocol';
 
-/** The device → agent topic kinds the agent listens to on its LAN endpoint. */
+/** The device → agent topic kinds the Poste adapter listens to on its LAN broker. */
 export type LocalInboundKind = 'localDeviceState' | 'localTelemetry' | 'localEvent' | 'localAck';
 
 export type LocalHandlers = Record<LocalInboundKind, (deviceId: string, payload: Buffer) => void>;
@@ -11,10 +11,10 @@ export type LocalHandlers = Record<LocalInboundKind, (deviceId: string, payload:
 const INBOUND: readonly LocalInboundKind[] = ['localDeviceState', 'localTelemetry', 'localEvent', 'localAck'];
 
 /**
- * The gateway's LAN MQTT endpoint: an embedded Aedes broker that devices connect to. The agent
- * subscribes in-process (no socket, no extra client) and publishes commands the same way.
+ * The Poste adapter's LAN MQTT endpoint: an embedded Aedes broker that devices connect to. The
+ * adapter subscribes in-process (no socket, no extra client) and publishes commands the same way.
  */
-export class LocalEndpoint {
+export class LanBroker {
   readonly #broker: Aedes;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -34,7 +34,7 @@ export class LocalEndpoint {
     port: number,
     handlers: LocalHandlers,
     log: Logger,
-  ): Promise<LocalEndpoint> {
+  ): Promise<LanBroker> {
     const broker = await Aedes.createBroker({
       // Only the agent (client null = in-process) may publish device commands: a device must not
       // be able to command its neighbours.
@@ -48,7 +48,7 @@ export class LocalEndpoint {
       },
     });
     broker.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'local client error'));
-    const ep = new LocalEndpoint(broker);
+    const ep = new LanBroker(broker);
     for (const kind of INBOUND) {
       await new Promise<void>((resolve) => {
         broker.subscribe(topicFilter(kind), (packet: AedesPublishPacket, cb: () => void) => {
@@ -60,13 +60,19 @@ export class LocalEndpoint {
         }, resolve);
       });
     }
-    await new Promise<void>((resolve, reject) => {
-      ep.#server.once('error', reject);
-      ep.#server.listen(port, host, () => {
-        ep.#server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ep.#server.once('error', reject);
+        ep.#server.listen(port, host, () => {
+          ep.#server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      // Port busy or host not local: release the broker so a failed start leaves nothing running.
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      throw err;
+    }
     const addr = ep.#server.address();
     ep.#port = addr !== null && typeof addr === 'object' ? addr.port : port;
     return ep;

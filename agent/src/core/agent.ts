@@ -15,18 +15,20 @@ import {
   type LuminaireReading,
   type ReportedConfig,
 } from '@poste/protocol';
+import { DIMMING_EXTENSION_NAME, dimmingExtension } from '../extensions/dimming';
+import { NorthLink, type NorthStats } from '../uplink/north-link';
+import { TelemetryBuffer, type BatchLimits } from '../uplink/telemetry-buffer';
+import { AdapterSet, type AdapterStats } from './adapter-set';
 import { CommandRelay, type CommandStats } from './command-relay';
 import { DesiredConfigHandler, type AppliedConfig } from './desired-config';
 import { DeviceInbox, type InboxStats } from './device-inbox';
 import { DeviceRegistry, type DeviceRecord } from './device-registry';
-import { attachDimming, schedulerConfigValidator, type DimmingRunner, type DimmingStats } from './dimming-runner';
+import { ExtensionSet, checkExtensionNames, combinedSchedulerValidator, type ExtensionStats } from './extension-set';
 import { Listeners } from './listeners';
-import { LocalEndpoint } from './local-endpoint';
-import { NorthLink, type NorthStats } from './north-link';
-import { AgentOptionsSchema, type AgentOptions } from './options';
+import { AgentOptionsSchema, type AgentOptions, type ResolvedAgentOptions } from './options';
 import { Rejections, type RejectionSource } from './rejections';
+import { migrateAgentSettings, pathBeforeMigration, type MigrationResult } from './settings-migration';
 import { StateStore } from './state-store';
-import { TelemetryBuffer, type BatchLimits } from './telemetry-buffer';
 import { systemTimers } from './timers';
 
 export const AGENT_VERSION = '0.1.0';
@@ -34,21 +36,27 @@ export const AGENT_VERSION = '0.1.0';
 export interface AgentStats {
   gatewayId: string;
   north: NorthStats;
-  local: { connectedClients: number; devices: number } & InboxStats;
+  /** What the agent accepted from all adapters, and the registry size. */
+  inbox: { devices: number } & InboxStats;
+  /** Per adapter instance (key = instance name: the kind, or `kind-2`… / the config `name`). */
+  adapters: Record<string, AdapterStats>;
   rejected: Record<RejectionSource, number> & { total: number };
   batches: { luminaire: number; ap: number; events: number };
   pending: { luminaire: number; ap: number; events: number };
   commands: CommandStats;
   birthSeq: number;
+  /** Version of the desired config in force (0 = none yet). */
   configVersion: number;
-  /** null when the dimming runner is disabled */
-  dimming: DimmingStats | null;
+  /** Per extension (key = extension name); `dimming` when the dimming extension runs. */
+  extensions: ExtensionStats;
 }
 
 export interface Agent {
   readonly gatewayId: string;
-  /** The port the LAN endpoint listens on (useful with `local.port: 0`). */
+  /** The port of the first adapter that listens (the `poste` LAN broker; useful with port 0); 0 when none listens. */
   readonly localPort: number;
+  /** Ports of every listening adapter, by instance name. */
+  adapterPorts(): Record<string, number>;
   /** Graceful: flush batches, publish offline, disconnect. Abrupt: drop the uplink as a crash would (the broker publishes the will). */
   stop(opts?: { abrupt?: boolean }): Promise<void>;
   stats(): AgentStats;
@@ -72,15 +80,35 @@ export interface Agent {
   readonly northConnected: boolean;
 }
 
-/** Starts the LAN endpoint and the uplink; resolves once devices can connect (the uplink may still be down). */
+/** Migrates (settings-migration.ts) and validates startAgent's input; errors name the path the caller wrote. */
+function resolveOptions(input: AgentOptions): { opts: ResolvedAgentOptions; migration: Extract<MigrationResult, { ok: true }> } {
+  const migration = migrateAgentSettings(input);
+  if (!migration.ok) throw new Error(`invalid agent options: ${formatPayloadError(migration.error)}`);
+  const parsed = AgentOptionsSchema.safeParse(migration.settings);
+  if (!parsed.success) {
+    const e = toPayloadError(parsed.error);
+    throw new Error(`invalid agent options: ${formatPayloadError({ ...e, path: pathBeforeMigration(e.path, migration.renamed) })}`);
+  }
+  return { opts: parsed.data, migration };
+}
+
+/** Starts the adapters, the uplink and the extensions; resolves once devices can connect (the uplink may still be down). */
 export async function startAgent(input: AgentOptions): Promise<Agent> {
-  const parsed = AgentOptionsSchema.safeParse(input);
-  if (!parsed.success) throw new Error(`invalid agent options: ${formatPayloadError(toPayloadError(parsed.error))}`);
-  const opts = parsed.data;
+  const { opts, migration } = resolveOptions(input);
   const gw = opts.gatewayId;
   const clock = opts.clock ?? systemClock;
   const timers = opts.timers ?? systemTimers;
   const log: Logger = (opts.logger ?? pino({ level: opts.logLevel })).child({ gateway: gw });
+  for (const note of migration.notes) log.info({ from: migration.from, to: migration.to }, `agent settings migrated: ${note}`);
+
+  // `dimming: {...}` in the options adds the built-in dimming extension, unless the caller passed one.
+  const extensions = [...(opts.extensions ?? [])];
+  if (opts.dimming.enabled && !extensions.some((e) => e.name === DIMMING_EXTENSION_NAME)) {
+    const { enabled: _enabled, ...settings } = opts.dimming;
+    extensions.push(dimmingExtension(settings));
+  }
+  checkExtensionNames(extensions);
+
   const store = new StateStore(opts.dataDir);
   const registry = new DeviceRegistry();
   const rejections = new Rejections(log);
@@ -134,30 +162,28 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     publish(topic('events', { gateway: gw }), { v: 1, seq: seqs.events++, events });
   });
   const buffers = [luminaireBuffer, apBuffer, eventBuffer] as const;
+  const setLimits = (next: BatchLimits): void => {
+    limits = { ...next };
+    for (const b of buffers) b.setLimits(limits);
+  };
 
   const config = new DesiredConfigHandler({
     clock,
     store,
     rejections,
     log,
-    // With dimming on, a scheduler section the engine cannot use is refused and reported to the cloud.
-    validateScheduler: opts.schedulerConfigValidator ?? (opts.dimming.enabled ? schedulerConfigValidator : undefined),
+    // Extensions that use the scheduler section (dimming) refuse one they cannot use; the cloud hears why.
+    validateScheduler: combinedSchedulerValidator(extensions, opts.schedulerConfigValidator),
     apply: (applied) => {
-      if (applied.config.telemetry) {
-        limits = { ...applied.config.telemetry };
-        for (const b of buffers) b.setLimits(limits);
-      }
+      if (applied.config.telemetry) setLimits(applied.config.telemetry);
       listeners.config.emit(applied);
     },
     publishReported: (r: ReportedConfig) => publish(topic('configReported', { gateway: gw }), r, true),
   });
   // A config applied before a restart stays in force.
-  if (config.applied.config.telemetry) {
-    limits = { ...config.applied.config.telemetry };
-    for (const b of buffers) b.setLimits(limits);
-  }
+  if (config.applied.config.telemetry) setLimits(config.applied.config.telemetry);
 
-  let local: LocalEndpoint | null = null;
+  let adapters: AdapterSet | null = null;
   const relay = new CommandRelay({
     clock,
     timers,
@@ -165,7 +191,7 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     rejections,
     log,
     timeoutMs: () => opts.commandTimeoutMs,
-    sendToDevice: (deviceId, cmd) => (local ? local.sendCommand(deviceId, cmd) : Promise.reject(new Error('local endpoint down'))),
+    sendToDevice: (deviceId, cmd) => (adapters ? adapters.send(deviceId, cmd) : Promise.reject(new Error('adapters not running'))),
     publishAck: (ack: Ack) => publish(topic('ack', { gateway: gw }), ack),
     gatewayAction: async (action) => {
       if (action.action === 'rebirth') {
@@ -179,6 +205,7 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
   const inbox = new DeviceInbox({
     registry,
     rejections,
+    clock,
     stateChanged: publishDeviceState,
     luminaireReading: (r) => luminaireBuffer.add(r),
     apReading: (r) => apBuffer.add(r),
@@ -186,19 +213,18 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     listeners,
   });
 
-  local = await LocalEndpoint.start(
-    opts.local.host,
-    opts.local.port,
-    {
-      localDeviceState: (dev, p) => inbox.state(dev, p),
-      localTelemetry: (dev, p) => inbox.telemetry(dev, p),
-      localEvent: (dev, p) => inbox.event(dev, p),
-      localAck: (dev, p) => relay.handleDeviceAck(dev, p),
-    },
+  adapters = await AdapterSet.start(opts.adapters, {
+    inbox,
+    registry,
+    rejections,
+    deviceAck: (deviceId, value, adapter) => relay.handleDeviceAck(deviceId, value, adapter),
     log,
-  );
+    clock,
+    timers,
+  });
+  const adapterSet = adapters;
 
-  north = new NorthLink(
+  const link = new NorthLink(
     gw,
     opts.north,
     {
@@ -212,44 +238,69 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     timers,
     log,
   );
-  north.start();
-  const localEndpoint = local;
-  const link = north;
-  log.info({ localPort: local.port, north: opts.north.url }, 'agent started');
+  north = link;
+  link.start();
 
+  const commandDevice: Agent['commandDevice'] = (deviceId, action, o) => relay.commandDevice(deviceId, action, o);
+  let extensionSet: ExtensionSet | null = null;
   let stopped = false;
-  let dimming: DimmingRunner | null = null;
-  const agent: Agent = {
+  const shutdown = async (abrupt: boolean): Promise<void> => {
+    await extensionSet?.stop();
+    relay.close();
+    if (!abrupt) {
+      for (const b of buffers) b.close();
+      // An explicit offline, since a clean DISCONNECT suppresses the will.
+      publish(topic('gatewayState', { gateway: gw }), gatewayState('offline', store.get().birthSeq), true);
+    }
+    await link.stop(abrupt);
+    await adapterSet.stop();
+  };
+
+  try {
+    extensionSet = await ExtensionSet.start(extensions, {
+      gatewayId: gw,
+      clock,
+      timers,
+      log,
+      listeners,
+      devices: () => registry.snapshot(),
+      commandDevice,
+      appliedConfig: () => config.applied,
+      schedulerConfig: () => config.applied.config.scheduler,
+    });
+  } catch (err) {
+    await shutdown(false);
+    throw err;
+  }
+  const running = extensionSet;
+  const localPort = adapterSet.firstListenPort();
+  log.info({ adapters: adapterSet.ports(), extensions: extensions.map((e) => e.name), north: opts.north.url }, 'agent started');
+
+  return {
     gatewayId: gw,
-    localPort: local.port,
+    localPort,
+    adapterPorts: () => adapterSet.ports(),
     async stop({ abrupt = false } = {}) {
       if (stopped) return;
       stopped = true;
-      dimming?.stop();
-      relay.close();
-      if (!abrupt) {
-        for (const b of buffers) b.close();
-        // An explicit offline, since a clean DISCONNECT suppresses the will.
-        publish(topic('gatewayState', { gateway: gw }), gatewayState('offline', store.get().birthSeq), true);
-      }
-      await link.stop(abrupt);
-      await localEndpoint.close();
+      await shutdown(abrupt);
       log.info({ abrupt }, 'agent stopped');
     },
     stats: () => ({
       gatewayId: gw,
       north: link.stats(),
-      local: { connectedClients: localEndpoint.connectedClients, devices: registry.size, ...inbox.stats() },
+      inbox: { devices: registry.size, ...inbox.stats() },
+      adapters: adapterSet.stats(),
       rejected: rejections.counts(),
       batches: { ...batches },
       pending: { luminaire: luminaireBuffer.pending, ap: apBuffer.pending, events: eventBuffer.pending },
       commands: relay.stats(),
       birthSeq: store.get().birthSeq,
       configVersion: config.applied.version,
-      dimming: dimming?.stats() ?? null,
+      extensions: running.stats(),
     }),
     devices: () => registry.snapshot(),
-    commandDevice: (deviceId, action, o) => relay.commandDevice(deviceId, action, o),
+    commandDevice,
     onDeviceEvent: (l) => listeners.deviceEvent.add(l),
     onTelemetry: (l) => listeners.telemetry.add(l),
     onDeviceState: (l) => listeners.deviceState.add(l),
@@ -265,6 +316,4 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       return link.connected;
     },
   };
-  if (opts.dimming.enabled) dimming = attachDimming(agent, { ...opts.dimming, clock, timers, logger: log.child({ part: 'dimming' }) });
-  return agent;
 }

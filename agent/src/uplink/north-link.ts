@@ -3,8 +3,8 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { parseTopic, topic } from '@poste/protocol';
 import { backoffDelayMs } from './backoff';
-import type { NorthOptionsSchema } from './options';
-import type { Timers } from './timers';
+import type { NorthOptionsSchema } from '../core/options';
+import type { Timers } from '../core/timers';
 import type { z } from 'zod';
 
 export type NorthOptions = z.output<typeof NorthOptionsSchema>;

@@ -1,0 +1,39 @@
+// The Poste adapter: devices speaking Poste's own LAN topics (`poste/v1/dev/{dev}/…`) to an
+// embedded MQTT broker on the gateway. Payloads are already Poste-shaped, so it hands the raw
+// bytes to the sink unchanged; the agent parses and validates them.
+import type { DeviceCommand } from '@poste/protocol';
+import type { AdapterContext, AdapterDescriptor, DeviceAdapter } from '../types';
+import { PosteAdapterConfigSchema, type PosteAdapterConfig } from './config';
+import { LanBroker } from './lan-broker';
+
+async function createPosteAdapter(config: PosteAdapterConfig, ctx: AdapterContext): Promise<DeviceAdapter> {
+  const { sink } = ctx;
+  const broker = await LanBroker.start(
+    config.host,
+    config.port,
+    {
+      // One topic carries births and wills alike (the status field tells them apart).
+      localDeviceState: (dev, payload) => sink.state(dev, payload),
+      localTelemetry: (dev, payload) => sink.telemetry(dev, payload),
+      localEvent: (dev, payload) => sink.event(dev, payload),
+      localAck: (dev, payload) => sink.ack(dev, payload),
+    },
+    ctx.logger,
+  );
+  ctx.logger.info({ host: config.host, port: broker.port }, 'poste LAN broker listening');
+  return {
+    kind: 'poste',
+    listenPort: broker.port,
+    sendCommand: (deviceId: string, cmd: DeviceCommand) => broker.sendCommand(deviceId, cmd),
+    stats: () => ({ host: config.host, port: broker.port, connectedClients: broker.connectedClients }),
+    stop: () => broker.close(),
+  };
+}
+
+export const posteAdapter = {
+  kind: 'poste',
+  configSchema: PosteAdapterConfigSchema,
+  create: createPosteAdapter,
+} satisfies AdapterDescriptor<'poste', typeof PosteAdapterConfigSchema>;
+
+export { PosteAdapterConfigSchema, type PosteAdapterConfig } from './config';
