@@ -1,11 +1,23 @@
 export * from './types';
-export { openStore, parseStoreSpec, StoreConfigSchema, STORE_WRITERS, type StoreConfig, type StoreKind } from './registry';
-export { EmbeddedStore } from './embedded/store';
-export { EmbeddedStoreConfigSchema, type EmbeddedStoreConfig } from './embedded/config';
-export { InfluxDB1Store } from './influxdb1/store';
-export { InfluxDB1StoreConfigSchema, type InfluxDB1StoreConfig } from './influxdb1/config';
-export { InfluxDB2Store } from './influxdb2/store';
-export { InfluxDB2StoreConfigSchema, type InfluxDB2StoreConfig } from './influxdb2/config';
+export { StoreWriteError, StoreSpecError } from './errors';
+export { defineStoreBackend, type StoreBackend, type StoreConfigObjectSchema } from './backend';
+export {
+  openStore,
+  parseStoreConfig,
+  parseStoreSpec,
+  storeBackend,
+  storeKinds,
+  storeSpecHelp,
+  StoreConfigSchema,
+  STORE_BACKENDS,
+  type ParsedStoreConfig,
+  type StoreConfig,
+  type StoreKind,
+} from './registry';
+export { embedded, EmbeddedStore, EmbeddedStoreConfigSchema, type EmbeddedStoreConfig } from './embedded/index';
+export { influxdb1, InfluxDB1Store, InfluxDB1StoreConfigSchema, type InfluxDB1StoreConfig } from './influxdb1/index';
+export { influxdb2, InfluxDB2Store, InfluxDB2StoreConfigSchema, type InfluxDB2StoreConfig } from './influxdb2/index';
+export { memory, MemoryStore, MemoryStoreConfigSchema, type MemoryStoreConfig } from './memory/index';
 export { CounterAccumulator, counterDelta, sumCounterDeltas, type CounterSample } from './counter-deltas';
 export { SERIES_KEY_TAGS, MEASUREMENTS, UNGROUPED } from './measurements';
 export { toLineProtocol } from './line-protocol';

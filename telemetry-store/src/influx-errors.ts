@@ -1,4 +1,4 @@
-import { StoreWriteError } from './types';
+import { StoreWriteError } from './errors';
 
 /**
  * Classifies an InfluxDB HTTP failure: 429 and 5xx (and no response at all: refused, reset,

@@ -1,64 +1,96 @@
 import { z } from 'zod';
-import { EmbeddedStoreConfigSchema } from './embedded/config';
-import { EmbeddedStore } from './embedded/store';
-import { InfluxDB1StoreConfigSchema } from './influxdb1/config';
-import { InfluxDB1Store } from './influxdb1/store';
-import { InfluxDB2StoreConfigSchema } from './influxdb2/config';
-import { InfluxDB2Store } from './influxdb2/store';
+import type { StoreBackend } from './backend';
+import { embedded } from './embedded/index';
+import { StoreSpecError } from './errors';
+import { influxdb1 } from './influxdb1/index';
+import { influxdb2 } from './influxdb2/index';
+import { memory } from './memory/index';
 import type { TelemetryStore } from './types';
 
 /**
- * Every store writer, registered in one table (Telegraf style): its config schema and its
- * constructor. Adding a writer = a folder with config.ts, store.ts, README.md, tests + one row here.
+ * Every backend, in one table. The config union, openStore and the `--store` spec parser are all
+ * derived from it: adding a backend = a folder exporting a descriptor (index.ts, config.ts, store,
+ * README.md, a test calling describeStoreContract) + one entry here.
  */
-export const STORE_WRITERS = {
-  embedded: { schema: EmbeddedStoreConfigSchema, create: (c: z.infer<typeof EmbeddedStoreConfigSchema>) => new EmbeddedStore(c) },
-  influxdb1: { schema: InfluxDB1StoreConfigSchema, create: (c: z.infer<typeof InfluxDB1StoreConfigSchema>) => new InfluxDB1Store(c) },
-  influxdb2: { schema: InfluxDB2StoreConfigSchema, create: (c: z.infer<typeof InfluxDB2StoreConfigSchema>) => new InfluxDB2Store(c) },
-} as const;
+export const STORE_BACKENDS = [embedded, influxdb1, influxdb2, memory] as const;
 
-export type StoreKind = keyof typeof STORE_WRITERS;
+export type StoreKind = (typeof STORE_BACKENDS)[number]['kind'];
 
-export const StoreConfigSchema = z.discriminatedUnion('kind', [
-  EmbeddedStoreConfigSchema,
-  InfluxDB1StoreConfigSchema,
-  InfluxDB2StoreConfigSchema,
-]);
+type ConfigSchemas<T extends readonly StoreBackend<any>[]> = { -readonly [K in keyof T]: T[K]['configSchema'] };
+
+/** Any backend's config, discriminated by `kind`. */
+export const StoreConfigSchema = z.discriminatedUnion(
+  'kind',
+  // The map keeps the table's order; the cast only restores the tuple type that .map loses.
+  STORE_BACKENDS.map((b) => b.configSchema) as ConfigSchemas<typeof STORE_BACKENDS>,
+);
+/** A config as callers write it (defaults may be left out). */
 export type StoreConfig = z.input<typeof StoreConfigSchema>;
+/** A validated config, defaults filled in. */
+export type ParsedStoreConfig = z.output<typeof StoreConfigSchema>;
+
+const BY_KIND: ReadonlyMap<string, StoreBackend> = new Map(STORE_BACKENDS.map((b): [string, StoreBackend] => [b.kind, b]));
+
+/** The kinds known, in table order. */
+export function storeKinds(): StoreKind[] {
+  return STORE_BACKENDS.map((b) => b.kind);
+}
+
+/** The descriptor of a kind, or undefined. */
+export function storeBackend(kind: string): StoreBackend | undefined {
+  return BY_KIND.get(kind);
+}
+
+/** Validates a config; the error names each bad field (`influxdb2.org: …`) and the reason. */
+export function parseStoreConfig(config: unknown): ParsedStoreConfig {
+  const r = StoreConfigSchema.safeParse(config);
+  if (r.success) return r.data;
+  const kind = typeof config === 'object' && config !== null && 'kind' in config ? String(config.kind) : 'store';
+  const issues = r.error.issues.map((i) => `${[kind, ...i.path.map(String)].join('.')}: ${i.message}`);
+  throw new Error(`invalid store config: ${issues.join('; ')}`, { cause: r.error });
+}
 
 /** Validates the config, builds the store and runs init() (creates the database/tables if missing). */
 export async function openStore(config: StoreConfig | unknown): Promise<TelemetryStore> {
-  const c = StoreConfigSchema.parse(config);
-  let store: TelemetryStore;
-  switch (c.kind) {
-    case 'embedded':
-      store = STORE_WRITERS.embedded.create(c);
-      break;
-    case 'influxdb1':
-      store = STORE_WRITERS.influxdb1.create(c);
-      break;
-    case 'influxdb2':
-      store = STORE_WRITERS.influxdb2.create(c);
-      break;
+  const c = parseStoreConfig(config);
+  // parseStoreConfig accepted the kind, so its backend is in the table.
+  const store = BY_KIND.get(c.kind)!.create(c);
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
   }
-  await store.init();
   return store;
 }
 
 /**
- * Parses the CLI shorthand: `embedded:PATH`, `influxdb1:URL/DB` (e.g. influxdb1:http://127.0.0.1:8086/poste).
+ * Parses the CLI shorthand `KIND:REST` (see storeSpecHelp()) into a validated config. Every error
+ * names the spec and the syntax expected.
  */
-export function parseStoreSpec(spec: string): StoreConfig {
+export function parseStoreSpec(spec: string): ParsedStoreConfig {
   const i = spec.indexOf(':');
+  const kinds = storeKinds().join(', ');
+  if (i <= 0) throw new Error(`store spec ${JSON.stringify(spec)}: expected KIND:…, one of ${storeSpecHelp().join(' | ')}`);
   const kind = spec.slice(0, i);
-  const rest = spec.slice(i + 1);
-  if (i < 0 || !rest) throw new Error(`store spec ${JSON.stringify(spec)}: expected embedded:PATH or influxdb1:URL/DB`);
-  if (kind === 'embedded') return { kind: 'embedded', path: rest };
-  if (kind === 'influxdb1') {
-    const u = new URL(rest);
-    const database = u.pathname.replace(/^\/+|\/+$/g, '');
-    if (!database) throw new Error(`store spec ${JSON.stringify(spec)}: missing /DATABASE after the URL`);
-    return { kind: 'influxdb1', url: `${u.protocol}//${u.username ? `${u.username}:${u.password}@` : ''}${u.host}`, database };
+  const backend = BY_KIND.get(kind);
+  if (!backend) throw new Error(`store spec ${JSON.stringify(spec)}: unknown kind ${JSON.stringify(kind)} (known: ${kinds})`);
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new Error(`store spec ${JSON.stringify(spec)}: ${reason}; expected ${backend.specHelp}`, { cause });
+  };
+  let raw: unknown;
+  try {
+    raw = backend.parseSpec(spec.slice(i + 1));
+  } catch (err) {
+    if (err instanceof StoreSpecError) fail(err.message, err);
+    throw err;
   }
-  throw new Error(`store spec ${JSON.stringify(spec)}: unknown kind ${JSON.stringify(kind)} (embedded, influxdb1)`);
+  const r = backend.configSchema.safeParse(raw);
+  if (!r.success) return fail(r.error.issues.map((x) => `${x.path.map(String).join('.') || 'config'}: ${x.message}`).join('; '), r.error);
+  return r.data as ParsedStoreConfig;
+}
+
+/** One line per backend, for CLI help: `embedded:PATH`, `influxdb1:URL/DB`, … */
+export function storeSpecHelp(): string[] {
+  return STORE_BACKENDS.map((b) => b.specHelp);
 }

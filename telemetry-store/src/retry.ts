@@ -1,4 +1,4 @@
-import { StoreWriteError } from './types';
+import { StoreWriteError } from './errors';
 
 export interface BackoffOptions {
   /** attempts in total, the first included */

@@ -1,6 +1,6 @@
 /**
- * The telemetry store interface: every back end (InfluxDB 1.x, InfluxDB 2.x/3.x, embedded DuckDB)
- * implements it and passes the same contract suite.
+ * The telemetry store interface, split by who uses it: ingest writes (StoreWriter), the dashboard
+ * reads (StoreReader). Every backend implements both and passes the same contract suite.
  */
 
 /** One point, InfluxDB-shaped. `ts` is ms since the epoch. Same measurement+tags+ts overwrites. */
@@ -37,30 +37,26 @@ export interface LuminaireEnergy {
   lastTs: number;
 }
 
-/** Typed write failure (Telegraf style): retryable ones go to retry/spool, others are dead-lettered. */
-export class StoreWriteError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    /** points the store did accept before failing, when it can tell (partial write) */
-    readonly acceptedPoints = 0,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'StoreWriteError';
-  }
-}
-
-export interface TelemetryStore {
-  /** e.g. 'embedded', 'influxdb1', 'influxdb2' */
+/** What ingest needs: create the schema, write points, close. */
+export interface StoreWriter {
+  /** the backend's kind, e.g. 'embedded', 'influxdb1', 'influxdb2', 'memory' */
   readonly kind: string;
   /** Creates database/tables if missing. Idempotent. */
   init(): Promise<void>;
   /** Writes points; throws StoreWriteError. Rewriting the same series+ts overwrites (idempotent). */
   write(points: readonly Point[]): Promise<void>;
-  /** Per-luminaire energy and lit hours over [from, to). */
+  close(): Promise<void>;
+}
+
+/** What the dashboard needs: energy and point counts over a time range. */
+export interface StoreReader {
+  readonly kind: string;
+  /** Per-luminaire energy and lit hours over [from, to), sorted by municipality, gateway, luminaire. */
   luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]>;
   /** Number of points of a measurement in [from, to) — for checks and the dashboard. */
   countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/** A whole store: every backend implements both sides and passes the contract suite. */
+export type TelemetryStore = StoreWriter & StoreReader;

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 
 export const EmbeddedStoreConfigSchema = z.object({
-  kind: z.literal('embedded'),
-  /** DuckDB database file, e.g. $POSTE_DATA/telemetry.duckdb; ':memory:' for a throwaway store. */
-  path: z.string().min(1),
+  kind: z.literal('embedded').describe('selects this backend'),
+  path: z
+    .string()
+    .min(1)
+    .describe("DuckDB database file, e.g. $POSTE_DATA/telemetry.duckdb; its directory is created if missing; ':memory:' for a throwaway store"),
 });
 export type EmbeddedStoreConfig = z.infer<typeof EmbeddedStoreConfigSchema>;

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { StoreWriteError, type Point } from '../types';
+import { StoreWriteError } from '../errors';
+import type { Point } from '../types';
 import { EmbeddedStore } from './store';
 
 const lum = (ts: number, extra: Point['fields'] = {}): Point => ({

@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { MEASUREMENTS, SERIES_KEY_TAGS } from '../measurements';
-import { StoreWriteError, type EnergyQuery, type LuminaireEnergy, type Point, type TelemetryStore } from '../types';
+import { StoreWriteError } from '../errors';
+import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
 import type { EmbeddedStoreConfig } from './config';
 import { columnTypeOf, createTableSql, energySql, isSafeIdentifier, KNOWN_COLUMNS, quote, type ColumnType } from './sql';
 

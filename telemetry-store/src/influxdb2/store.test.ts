@@ -1,11 +1,15 @@
-// No InfluxDB 2.x/3.x server can be installed on these machines, so the writer is checked at the
-// HTTP level against a local recording endpoint (node:http on loopback): path, query parameters,
-// Authorization header, line-protocol body and the retry behaviour on 503/429.
+// No InfluxDB 2.x/3.x server can be installed on these machines, so what a real 2.x would check is
+// checked here at the HTTP level against a local recording endpoint (node:http on loopback): path,
+// query parameters, Authorization header (token or tokenFile), line-protocol body and the retry
+// behaviour on 503/429. The contract suite runs in influxdb2.test.ts (influxd 1.6 behind a bridge).
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Point } from '../types';
-import { StoreWriteError } from '../types';
+import { StoreWriteError } from '../errors';
 import { InfluxDB2StoreConfigSchema } from './config';
 import { InfluxDB2Store } from './store';
 
@@ -116,5 +120,36 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
     assert.equal(form.get('db'), 'telemetry');
     assert.equal(form.get('epoch'), 'ms');
     assert.match(form.get('q') ?? '', /^SELECT count\(\*\) FROM "luminaire" WHERE time >= 0ms AND time < 1000ms$/);
+  });
+  test('tokenFile: the first line of the file is the token, read when the store is opened', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poste-influxdb2-token-'));
+    try {
+      const tokenFile = join(dir, 'token');
+      await writeFile(tokenFile, '  from-file  \nignored second line\n');
+      const s = new InfluxDB2Store(InfluxDB2StoreConfigSchema.parse({ kind: 'influxdb2', url, tokenFile, org: 'poste', bucket: 'telemetry' }));
+      await s.init();
+      await s.write([point]);
+      await s.countPoints('luminaire', 0, 1000);
+      assert.deepEqual(requests.map((r) => r.authorization), ['Token from-file', 'Token from-file']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('tokenFile missing or empty: init() fails naming the file; write() fails not retryable, sending nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poste-influxdb2-token-'));
+    try {
+      const missing = join(dir, 'absent');
+      const open = (tokenFile: string) =>
+        new InfluxDB2Store(InfluxDB2StoreConfigSchema.parse({ kind: 'influxdb2', url, tokenFile, org: 'poste', bucket: 'telemetry' }));
+      await assert.rejects(open(missing).init(), new RegExp(`tokenFile ${missing}: .*ENOENT`));
+      const empty = join(dir, 'empty');
+      await writeFile(empty, '\n');
+      await assert.rejects(open(empty).init(), /the first line is empty/);
+      await assert.rejects(open(missing).write([point]), (err: unknown) => err instanceof StoreWriteError && !err.retryable);
+      assert.equal(requests.length, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,10 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
 import { influxqlCountPoints, influxqlLuminaireEnergy, seriesOf, type InfluxQLSeries } from '../influxql/reads';
 import { statusOf, toStoreWriteError } from '../influx-errors';
 import { toLineProtocol } from '../line-protocol';
 import { retryWithBackoff } from '../retry';
 import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
-import { StoreWriteError } from '../types';
+import { StoreWriteError } from '../errors';
 import type { InfluxDB2StoreConfig } from './config';
 
 /**
@@ -16,16 +17,32 @@ import type { InfluxDB2StoreConfig } from './config';
  */
 export class InfluxDB2Store implements TelemetryStore {
   readonly kind = 'influxdb2';
-  private readonly client: InfluxDB;
   private readonly base: string;
+  /** the token and the client built with it; resolved once (a tokenFile is read on first use) */
+  private connection: Promise<{ token: string; client: InfluxDB }> | undefined;
 
   constructor(private readonly config: InfluxDB2StoreConfig) {
-    this.client = new InfluxDB({ url: config.url, token: config.token, timeout: 30_000 });
     this.base = config.url.replace(/\/+$/, '');
   }
 
   async init(): Promise<void> {
-    // Buckets are provisioned by the operator (creating one needs an all-access token); nothing to do.
+    // Buckets are provisioned by the operator (creating one needs an all-access token); reading the
+    // token here makes a missing or empty token file fail when the store is opened, not at first write.
+    await this.connect();
+  }
+
+  private connect(): Promise<{ token: string; client: InfluxDB }> {
+    if (this.connection) return this.connection;
+    const attempt = readToken(this.config).then((token) => ({
+      token,
+      client: new InfluxDB({ url: this.config.url, token, timeout: 30_000 }),
+    }));
+    // A failed read is not kept: the operator may fix the token file while the process runs.
+    attempt.catch(() => {
+      if (this.connection === attempt) this.connection = undefined;
+    });
+    this.connection = attempt;
+    return attempt;
   }
 
   async write(points: readonly Point[]): Promise<void> {
@@ -36,14 +53,20 @@ export class InfluxDB2Store implements TelemetryStore {
     } catch (err) {
       throw new StoreWriteError(`influxdb2: unwritable point: ${(err as Error).message}`, false, 0, { cause: err });
     }
-    await retryWithBackoff(() => this.writeOnce(lines), {
+    let client: InfluxDB;
+    try {
+      client = (await this.connect()).client;
+    } catch (err) {
+      throw new StoreWriteError(`influxdb2: ${(err as Error).message}`, false, 0, { cause: err });
+    }
+    await retryWithBackoff(() => this.writeOnce(client, lines), {
       attempts: this.config.writeAttempts,
       initialDelayMs: this.config.retryInitialDelayMs,
     });
   }
 
-  private async writeOnce(lines: string[]): Promise<void> {
-    const api: WriteApi = this.client.getWriteApi(this.config.org, this.config.bucket, 'ms', {
+  private async writeOnce(client: InfluxDB, lines: string[]): Promise<void> {
+    const api: WriteApi = client.getWriteApi(this.config.org, this.config.bucket, 'ms', {
       batchSize: lines.length + 1,
       flushInterval: 0,
       maxRetries: 0,
@@ -61,10 +84,11 @@ export class InfluxDB2Store implements TelemetryStore {
   }
 
   private readonly run = async (query: string): Promise<InfluxQLSeries[]> => {
+    const { token } = await this.connect();
     const params = new URLSearchParams({ db: this.config.database ?? this.config.bucket, epoch: 'ms', q: query });
     const res = await fetch(`${this.base}/query`, {
       method: 'POST',
-      headers: { Authorization: `Token ${this.config.token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
       body: params,
     });
     const text = await res.text();
@@ -83,4 +107,19 @@ export class InfluxDB2Store implements TelemetryStore {
   async close(): Promise<void> {
     // Each write closes its own WriteApi; reads use fetch: nothing is left open.
   }
+}
+
+/** The token from the config, or from the first line of tokenFile. */
+async function readToken(config: InfluxDB2StoreConfig): Promise<string> {
+  if (config.token !== undefined) return config.token;
+  const path = config.tokenFile!;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`influxdb2 tokenFile ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
+  if (token === '') throw new Error(`influxdb2 tokenFile ${path}: the first line is empty`);
+  return token;
 }

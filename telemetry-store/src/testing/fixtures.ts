@@ -1,4 +1,4 @@
-import type { Point } from '@poste/telemetry-store';
+import type { Point } from '../types';
 
 /** A luminaire point as ingest writes it (DESIGN §6). */
 export function luminairePoint(

@@ -1,50 +1,19 @@
-// One contract suite, run against every TelemetryStore implementation that can run here: the
-// embedded DuckDB store (temp file) and InfluxDB 1.x (a real influxd started by the harness).
-// The influxdb2 writer has no server installable on these machines; its requests are tested
-// against a recording HTTP endpoint in telemetry-store/src/influxdb2/.
+// The store contract: one suite every backend runs from its own test file
+// (`describeStoreContract('embedded', () => openStore(…))`). It pins the semantics the dashboard and
+// ingest rely on: overwrite idempotence, counter resets, out-of-order arrival, filters, [from, to)
+// ranges and 5,000+ point batches.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openStore, sumCounterDeltas, type LuminaireEnergy, type TelemetryStore } from '@poste/telemetry-store';
-import { startInfluxDB, type RunningInfluxDB } from './harness/influxdb';
-import { apPoint, chunks, eventPoint, luminairePoint, shuffled } from './store-contract-fixtures';
+import { sumCounterDeltas } from '../counter-deltas';
+import type { LuminaireEnergy, TelemetryStore } from '../types';
+import { apPoint, chunks, eventPoint, luminairePoint, shuffled } from './fixtures';
 
-interface Target {
-  name: string;
-  setup(): Promise<void>;
-  /** a fresh, empty, initialised store */
-  open(): Promise<TelemetryStore>;
-  teardown(): Promise<void>;
+export interface StoreContractOptions {
+  /** runs once before the suite, e.g. to start a server that open() connects to */
+  before?: () => Promise<void>;
+  /** runs once after the suite has closed every store it opened */
+  after?: () => Promise<void>;
 }
-
-let dir = '';
-let influx: RunningInfluxDB | undefined;
-let dbCounter = 0;
-
-const targets: Target[] = [
-  {
-    name: 'embedded',
-    async setup() {
-      dir = await mkdtemp(join(tmpdir(), 'poste-store-contract-'));
-    },
-    open: () => openStore({ kind: 'embedded', path: join(dir, `t${++dbCounter}`, 'telemetry.duckdb') }),
-    async teardown() {
-      await rm(dir, { recursive: true, force: true });
-    },
-  },
-  {
-    name: 'influxdb1',
-    async setup() {
-      influx = await startInfluxDB();
-    },
-    open: () => openStore({ kind: 'influxdb1', url: influx!.url, database: `contract_${++dbCounter}` }),
-    async teardown() {
-      await influx?.stop();
-    },
-  },
-];
 
 const T0 = Date.UTC(2025, 0, 15, 0, 0, 0);
 const MIN = 60_000;
@@ -53,18 +22,24 @@ function byLuminaire(rows: LuminaireEnergy[]): Map<string, LuminaireEnergy> {
   return new Map(rows.map((r) => [r.luminaire, r]));
 }
 
-for (const target of targets) {
-  describe(`store contract: ${target.name}`, () => {
+/**
+ * Registers the contract suite (a node:test `describe`) for one backend. `open` must return a
+ * fresh, empty, initialised store each time; the suite closes every store it opened.
+ */
+export function describeStoreContract(name: string, open: () => Promise<TelemetryStore>, opts: StoreContractOptions = {}): void {
+  describe(`store contract: ${name}`, () => {
     const opened: TelemetryStore[] = [];
     const fresh = async () => {
-      const s = await target.open();
+      const s = await open();
       opened.push(s);
       return s;
     };
-    before(() => target.setup());
+    before(async () => {
+      await opts.before?.();
+    });
     after(async () => {
       for (const s of opened) await s.close();
-      await target.teardown();
+      await opts.after?.();
     });
 
     test('write then count, per measurement', async () => {

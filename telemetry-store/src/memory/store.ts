@@ -1,0 +1,146 @@
+import { CounterAccumulator } from '../counter-deltas';
+import { StoreWriteError } from '../errors';
+import { MEASUREMENTS, SERIES_KEY_TAGS, UNGROUPED } from '../measurements';
+import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
+import { MemoryStoreConfigSchema, type MemoryStoreConfig } from './config';
+
+type FieldType = 'number' | 'string' | 'boolean';
+
+/** The points of one store (or of every store sharing a name), keyed by measurement + series key + ts. */
+interface Dataset {
+  points: Map<string, Point>;
+  /** each field keeps the type it was first written with, as an InfluxDB shard does */
+  fieldTypes: Map<string, FieldType>;
+}
+
+/** Datasets of named memory stores, shared within the process. */
+const NAMED = new Map<string, Dataset>();
+
+/**
+ * The in-memory backend: tests, demos, and a broker run with nothing to install. Same semantics as
+ * the others: same series key + ts overwrites; energy from cumulative counters in time order, a drop
+ * counts the new value from zero (../counter-deltas.ts); unusable input is refused whole with a
+ * non-retryable StoreWriteError. `failing = true` makes every call reject as if the store were down
+ * (writes with a retryable StoreWriteError), so callers' outage paths can be tested.
+ */
+export class MemoryStore implements TelemetryStore {
+  readonly kind = 'memory';
+  /** while true every call rejects, as a store that is down would */
+  failing = false;
+  private readonly config: MemoryStoreConfig;
+  private readonly data: Dataset;
+
+  constructor(config: Partial<MemoryStoreConfig> = {}) {
+    this.config = MemoryStoreConfigSchema.parse({ ...config, kind: 'memory' });
+    const fresh = (): Dataset => ({ points: new Map(), fieldTypes: new Map() });
+    const name = this.config.name;
+    if (name === undefined) this.data = fresh();
+    else {
+      let shared = NAMED.get(name);
+      if (!shared) NAMED.set(name, (shared = fresh()));
+      this.data = shared;
+    }
+  }
+
+  async init(): Promise<void> {
+    this.check();
+  }
+
+  async write(points: readonly Point[]): Promise<void> {
+    if (this.failing) throw new StoreWriteError('memory store: simulated outage', true);
+    // Validate everything first, so a refused batch leaves nothing behind.
+    const keyed: Array<[string, Point]> = [];
+    const newTypes = new Map<string, FieldType>();
+    for (const p of points) {
+      keyed.push([seriesKey(p), p]);
+      for (const [name, value] of Object.entries(p.fields)) {
+        const id = `${p.measurement}.${name}`;
+        const type = typeof value as FieldType;
+        if (typeof value === 'number' && !Number.isFinite(value)) throw new StoreWriteError(`${id}: non-finite value ${value}`, false);
+        const known = this.data.fieldTypes.get(id) ?? newTypes.get(id);
+        if (known !== undefined && known !== type) throw new StoreWriteError(`${id}: ${type} value for a ${known} field`, false);
+        newTypes.set(id, type);
+      }
+    }
+    const added = new Set(keyed.map(([k]) => k).filter((k) => !this.data.points.has(k))).size;
+    if (this.data.points.size + added > this.config.maxPoints) {
+      throw new StoreWriteError(`memory store full: ${this.data.points.size} + ${added} points > maxPoints ${this.config.maxPoints}`, false);
+    }
+    for (const [id, type] of newTypes) this.data.fieldTypes.set(id, type);
+    for (const [key, p] of keyed) this.data.points.set(key, p);
+  }
+
+  async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
+    this.check();
+    const bySeries = new Map<string, Point[]>();
+    for (const p of this.data.points.values()) {
+      if (p.measurement !== 'luminaire' || p.ts < q.from || p.ts >= q.to) continue;
+      if (q.municipality !== undefined && p.tags.municipality !== q.municipality) continue;
+      if (q.gateway !== undefined && p.tags.gateway !== q.gateway) continue;
+      const key = JSON.stringify(SERIES_KEY_TAGS.luminaire.map((t) => p.tags[t]));
+      let list = bySeries.get(key);
+      if (!list) bySeries.set(key, (list = []));
+      list.push(p);
+    }
+    const out: LuminaireEnergy[] = [];
+    for (const list of bySeries.values()) {
+      // One point per ts per series (writes overwrite), so sorting by ts gives the counters' order.
+      list.sort((a, b) => a.ts - b.ts);
+      const energy = new CounterAccumulator();
+      const hours = new CounterAccumulator();
+      for (const p of list) {
+        energy.add(p.ts, numberOrNull(p.fields.activeEnergy));
+        hours.add(p.ts, numberOrNull(p.fields.operatingHours));
+      }
+      const first = list[0]!;
+      const last = list[list.length - 1]!;
+      out.push({
+        municipality: first.tags.municipality ?? '',
+        gateway: first.tags.gateway ?? '',
+        luminaire: first.tags.luminaire ?? '',
+        group: last.tags.group || UNGROUPED,
+        energyWh: energy.total,
+        litHours: hours.total,
+        points: list.length,
+        firstTs: first.ts,
+        lastTs: last.ts,
+      });
+    }
+    return out.sort((a, b) => cmp(a.municipality, b.municipality) || cmp(a.gateway, b.gateway) || cmp(a.luminaire, b.luminaire));
+  }
+
+  async countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {
+    this.check();
+    let n = 0;
+    for (const p of this.data.points.values()) if (p.measurement === measurement && p.ts >= from && p.ts < to) n += 1;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release; a named dataset stays for the next store opened with that name.
+  }
+
+  private check(): void {
+    if (this.failing) throw new Error('memory store: simulated outage');
+  }
+}
+
+/** measurement + series-key tags + ts; refuses what the other backends refuse too. */
+function seriesKey(p: Point): string {
+  if (!MEASUREMENTS.includes(p.measurement)) throw new StoreWriteError(`unknown measurement ${String(p.measurement)}`, false);
+  if (!Number.isSafeInteger(p.ts)) throw new StoreWriteError(`point ts must be integer ms, got ${p.ts}`, false);
+  const tags = SERIES_KEY_TAGS[p.measurement].map((t) => {
+    const v = p.tags[t];
+    if (typeof v !== 'string') throw new StoreWriteError(`${p.measurement} point without tag ${t}`, false);
+    return v;
+  });
+  return JSON.stringify([p.measurement, ...tags, p.ts]);
+}
+
+function numberOrNull(v: unknown): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

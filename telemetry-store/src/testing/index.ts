@@ -1,0 +1,7 @@
+// `@poste/telemetry-store/testing`: what a backend's tests (and other packages' tests) need to
+// check a store: the contract suite, its point fixtures, and a private influxd for the InfluxDB backends.
+export { describeStoreContract, type StoreContractOptions } from './store-contract';
+export { apPoint, chunks, eventPoint, luminairePoint, shuffled } from './fixtures';
+export { startInfluxDB, type RunningInfluxDB, type StartInfluxDBOptions } from './influxd';
+export { startV2WriteBridge, type RunningV2Bridge } from './influxd-v2-bridge';
+export { freePort, waitFor } from './ports';
