@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { storeSpecHelp } from '@poste/telemetry-store';
 import { main } from './cli';
 import { loadCredentials } from './credentials/store';
 
@@ -39,5 +40,22 @@ test('add-gateway writes a hashed entry (0600) and prints a password that verifi
     assert.equal(await main(['add-gateway', '--credentials', file, '--id', 'bad id!', '--municipality', 'belem'], capture().io), 1);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve --store: --help lists every backend; every kind parses, a bad spec is a usage error naming it', async () => {
+  const c = capture();
+  assert.equal(await main(['--help'], c.io), 0);
+  for (const line of storeSpecHelp()) assert.ok(c.out.join('\n').includes(line), `--help lacks ${line}`);
+  const bad = capture();
+  assert.equal(await main(['serve', '--credentials', 'x.json', '--store', 'influxdb2:http://127.0.0.1:8086?org=o'], bad.io), 2);
+  assert.match(bad.err.join('\n'), /store spec "influxdb2:http:\/\/127\.0\.0\.1:8086\?org=o": missing bucket=BUCKET/);
+  // A valid spec of each kind gets past parsing: the run then fails (exit 1) reading the credentials,
+  // which name a directory (a missing file would be an empty store, and serve would start).
+  const specs = ['embedded:/nonexistent/t.duckdb', 'influxdb1:http://127.0.0.1:9/poste', 'influxdb2:http://127.0.0.1:9?org=o&bucket=b&token=t', 'memory:'];
+  for (const spec of specs) {
+    const r = capture();
+    assert.equal(await main(['serve', '--credentials', tmpdir(), '--store', spec], r.io), 1, `${spec}: ${r.err.join('\n')}`);
+    assert.match(r.err.join('\n'), /EISDIR/);
   }
 });

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { createBroker } from './broker/broker';
 import { addGateway, addService, loadCredentials } from './credentials/store';
 import { createIngest } from './ingest/ingest';
-import { openStore, parseStoreSpec } from '@poste/telemetry-store';
+import { openStore, parseStoreSpec, storeSpecHelp } from '@poste/telemetry-store';
 
 export const USAGE = `poste-broker — Poste's cloud MQTT broker and telemetry ingest
 
@@ -16,8 +16,9 @@ Usage:
   poste-broker add-service --credentials FILE --username U
       Adds a service user (dashboard-api, operators' tools); prints its generated password once.
   poste-broker serve --credentials FILE --store SPEC [--port N] [--host H]
-      Runs the broker (auth + ACL) with ingest into the store. SPEC is
-      embedded:PATH (DuckDB file) or influxdb1:URL/DB (e.g. influxdb1:http://127.0.0.1:8086/poste).
+      Runs the broker (auth + ACL) with ingest into the store. SPEC is one of
+${storeSpecHelp().map((line) => `        ${line}`).join('\n')}
+      e.g. embedded:/var/lib/poste/telemetry.duckdb or influxdb1:http://127.0.0.1:8086/poste.
       --port defaults to 1883, --host to 127.0.0.1.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage error.

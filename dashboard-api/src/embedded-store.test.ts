@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { createDashboardApi, type DashboardApi } from './app';
 import { HOUR, NOW, testInventory } from './test-support/fixtures';
-import { MemoryStore, luminairePoint } from './test-support/memory-store';
+import { MemoryStore } from '@poste/telemetry-store';
+import { luminairePoint } from '@poste/telemetry-store/testing';
 
 /**
  * The API over the real embedded (DuckDB, single file) store, the default of a city-in-a-box: the

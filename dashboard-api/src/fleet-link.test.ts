@@ -5,7 +5,7 @@ import { topic } from '@poste/protocol';
 import { createDashboardApi } from './app';
 import { connectFleetTracker, type ConnectedFleetTracker } from './fleet';
 import { testInventory } from './test-support/fixtures';
-import { MemoryStore } from './test-support/memory-store';
+import { MemoryStore } from '@poste/telemetry-store';
 import { startMosquitto, type RunningMosquitto as Mosquitto } from '../../test/harness/mosquitto';
 
 /** The fleet tracker subscribed to a real third-party broker (mosquitto), gateway will included. */

@@ -5,7 +5,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { topic } from '@poste/protocol';
 import { startTestApi, type TestApi } from './test-support/app';
 import { HOUR, NOW } from './test-support/fixtures';
-import { MemoryStore, luminairePoint } from './test-support/memory-store';
+import { MemoryStore } from '@poste/telemetry-store';
+import { luminairePoint } from '@poste/telemetry-store/testing';
 
 /**
  * The operators' page in a real headless Chromium against the API on a loopback port: what the page

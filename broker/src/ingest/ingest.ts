@@ -12,14 +12,14 @@ import { pino, type Logger } from 'pino';
 import type { PosteBroker } from '../broker/broker';
 import type { Principal } from '../credentials/store';
 import { retryWithBackoff, type BackoffOptions } from '@poste/telemetry-store';
-import { StoreWriteError, type Point, type TelemetryStore } from '@poste/telemetry-store';
+import { StoreWriteError, type Point, type StoreWriter } from '@poste/telemetry-store';
 import { Batcher, type BatchSink, type Pending } from './batcher';
 import { DeadLetters, type DeadLetterReason, type DeadLetterSample } from './dead-letter';
 import { apPoint, eventPoint, luminairePoint, type Origin } from './points';
 
 export interface IngestOptions {
   broker: PosteBroker;
-  store: TelemetryStore;
+  store: StoreWriter;
   /** gateway id → municipality, server side (the credentials store's directory) */
   directory: ReadonlyMap<string, string> | ((gateway: string) => string | undefined);
   /** points per store write (InfluxDB's sweet spot is 5,000) */

@@ -2,7 +2,7 @@ import { createDashboardApi, type DashboardApi } from '../app';
 import { createFleetTracker, type FleetTracker } from '../fleet';
 import type { Inventory } from '../inventory';
 import { NOW, seededStore, testInventory } from './fixtures';
-import type { MemoryStore } from './memory-store';
+import type { MemoryStore } from '@poste/telemetry-store';
 
 export interface TestApi {
   api: DashboardApi;

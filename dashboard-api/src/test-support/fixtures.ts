@@ -1,5 +1,6 @@
 import { parseInventory, type Inventory } from '../inventory';
-import { MemoryStore, luminairePoint } from './memory-store';
+import { MemoryStore } from '@poste/telemetry-store';
+import { luminairePoint } from '@poste/telemetry-store/testing';
 
 /** Fixed instant so windows and defaults are reproducible: 2024-06-02T00:00:00Z. */
 export const NOW = Date.UTC(2024, 5, 2);
