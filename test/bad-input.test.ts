@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { openStore, type TelemetryStore } from '@poste/telemetry-store';
-import { SimClock, startCity, type City, type CityScenarioInput } from '@poste/simulators';
+import { startCity, type City } from '@poste/city';
+import { SimClock, type CityScenarioInput } from '@poste/simulators';
 import { waitFor } from './harness/free-port';
 
 const run = promisify(execFile);

@@ -18,7 +18,7 @@ interface Run {
 }
 
 function startCli(env: Record<string, string>, args: string[] = []): Run {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'simulators/src/city/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'city/src/cli.ts', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,6 +86,6 @@ describe('npm start (the city in a box)', () => {
     const r = startCli({}, ['--help']);
     runs.push(r);
     assert.equal(await r.exited, 0);
-    for (const v of ['PORT', 'MQTT_PORT', 'POSTE_DATA', 'INFLUX_URL']) assert.match(r.output(), new RegExp(`\\[${v}\\]`));
+    for (const v of ['PORT', 'MQTT_PORT', 'POSTE_DATA', 'INFLUX_URL', 'POSTE_PORT', 'POSTE_MQTT_PORT', 'POSTE_INFLUX_URL']) assert.match(r.output(), new RegExp(`\\[${v}\\]`));
   });
 });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { decodeLuminaireBatch, ReportedConfigSchema, topicFilter, type ReportedConfig } from '@poste/protocol';
-import { SimClock, startCity, utcOffsetMinutes, type City, type CityScenarioInput } from '@poste/simulators';
+import { startCity, type City } from '@poste/city';
+import { SimClock, utcOffsetMinutes, type CityScenarioInput } from '@poste/simulators';
 import mqtt from 'mqtt';
 import { waitFor } from './harness/free-port';
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openStore, type StoreConfig, type TelemetryStore } from '@poste/telemetry-store';
-import { SimClock, startCity, type City, type CityScenarioInput } from '@poste/simulators';
+import { startCity, type City } from '@poste/city';
+import { SimClock, type CityScenarioInput } from '@poste/simulators';
 import { startInfluxDB, type RunningInfluxDB } from './harness/influxdb';
 
 const HOUR = 3_600_000;

@@ -62,5 +62,3 @@ export {
   type EnergyTotals,
 } from './fleet-engine';
 export { DeviceFleet, type DeviceFleetOptions, type FleetCounters } from './device-fleet';
-export { startCity, type City, type CityOptions, type CityStatus } from './city/city';
-export { inventoryForCity } from './city/inventory';

@@ -1,5 +1,5 @@
 import type { SchedulerConfigInput } from '@poste/agent/scheduler';
-import { LUMINAIRE_MODELS, type GeneratedCity } from '../scenario';
+import { LUMINAIRE_MODELS, type GeneratedCity } from '@poste/simulators';
 
 /**
  * The city's dimming programs, TALQ-shaped: on a little before sunset, full light while streets

@@ -1,5 +1,5 @@
 import type { InventoryInput } from '@poste/dashboard-api';
-import type { GeneratedCity } from '../scenario';
+import type { GeneratedCity } from '@poste/simulators';
 
 /**
  * Illustrative public-lighting (B4a) tariffs with taxes, R$/kWh, for the default scenario's

@@ -1,0 +1,134 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseStoreSpec, storeSpecHelp, type StoreConfig } from '@poste/telemetry-store';
+
+/** A wrong command line or environment: `npm start` prints it and exits 2. */
+export class UsageError extends Error {}
+
+const indent = '\n                    ';
+
+export const CITY_HELP = `poste city — a whole simulated city on one machine
+
+The cloud (broker, ingest, telemetry store, dashboard API, as poste-cloud runs it) and one gateway
+agent per gateway with its simulated luminaires and access points (2 municipalities, 3 gateways,
+240 luminaires, 12 APs), time-accelerated.
+
+Usage: npm start [-- options]      (or poste-city [options])
+
+Options (environment variables in brackets: the POSTE_ name, then the older alias it replaces):
+  --port N          dashboard HTTP port [POSTE_PORT] [PORT] (default 8080)
+  --host ADDR       listen address [POSTE_HOST] [HOST] (default 127.0.0.1)
+  --mqtt-port N     cloud MQTT broker port [POSTE_MQTT_PORT] [MQTT_PORT] (default 1883)
+  --data DIR        data directory [POSTE_DATA] (default ./.poste-data)
+  --store SPEC      telemetry store [POSTE_STORE] (default embedded:DIR/telemetry.duckdb), one of:${indent}${storeSpecHelp().join(indent)}
+  --influx-url URL  use InfluxDB instead of the embedded store [POSTE_INFLUX_URL] [INFLUX_URL]
+                    1.x: database [POSTE_INFLUX_DB] [INFLUX_DB] (default poste); 2.x/3.x when
+                    [POSTE_INFLUX_TOKEN] [INFLUX_TOKEN], [POSTE_INFLUX_ORG] [INFLUX_ORG] and
+                    [POSTE_INFLUX_BUCKET] [INFLUX_BUCKET] are set
+  --speed N         simulated seconds per real second [POSTE_SPEED] [SPEED] (default 300)
+  --fresh           forget the previous run's simulated time and start the scenario over
+  -h, --help        this text
+
+Logs: POSTE_LOG_LEVEL=info|debug (default warn). Stop with Ctrl-C.
+Exit codes: 0 stopped cleanly, 1 runtime failure (store unreachable, port in use), 2 usage error.`;
+
+export interface CityCliConfig {
+  httpPort: number;
+  mqttPort: number;
+  host: string;
+  dataDir: string;
+  speed: number;
+  fresh: boolean;
+  store: StoreConfig;
+  /** how the store is shown in the start-up summary */
+  storeLabel: string;
+  logLevel: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The first of the names that is set: the POSTE_ name first, then its alias. */
+function fromEnv(env: Env, ...names: string[]): string | undefined {
+  return setting(env, undefined, '', ...names).value;
+}
+
+/** A setting from its flag, else the first environment variable set; `source` names where it came from, for messages. */
+function setting(env: Env, flagValue: string | undefined, flag: string, ...names: string[]): { value: string | undefined; source: string } {
+  if (flagValue !== undefined) return { value: flagValue, source: flag };
+  for (const n of names) if (env[n] !== undefined) return { value: env[n], source: `${flag} / ${n}` };
+  return { value: undefined, source: flag };
+}
+
+function port({ value, source }: { value: string | undefined; source: string }, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`${source} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function influxConfig(url: string, env: Env): StoreConfig {
+  const token = fromEnv(env, 'POSTE_INFLUX_TOKEN', 'INFLUX_TOKEN');
+  if (token) {
+    const org = fromEnv(env, 'POSTE_INFLUX_ORG', 'INFLUX_ORG');
+    const bucket = fromEnv(env, 'POSTE_INFLUX_BUCKET', 'INFLUX_BUCKET');
+    if (!org || !bucket) throw new UsageError('POSTE_INFLUX_TOKEN (INFLUX_TOKEN) needs POSTE_INFLUX_ORG and POSTE_INFLUX_BUCKET (InfluxDB 2.x/3.x)');
+    return { kind: 'influxdb2', url, token, org, bucket };
+  }
+  return { kind: 'influxdb1', url, database: fromEnv(env, 'POSTE_INFLUX_DB', 'INFLUX_DB') || 'poste' };
+}
+
+function storeOf(dataDir: string, spec: string | undefined, influxUrl: string | undefined, env: Env): { store: StoreConfig; storeLabel: string } {
+  if (spec && influxUrl) throw new UsageError('give either --store (POSTE_STORE) or --influx-url (POSTE_INFLUX_URL), not both');
+  if (spec) {
+    try {
+      return { store: parseStoreSpec(spec), storeLabel: spec };
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  if (influxUrl) {
+    const store = influxConfig(influxUrl, env);
+    return { store, storeLabel: `${store.kind} ${influxUrl}` };
+  }
+  const path = join(dataDir, 'telemetry.duckdb');
+  return { store: { kind: 'embedded', path }, storeLabel: `embedded ${path}` };
+}
+
+/** `npm start`'s flags and environment, validated; `help` when the help text was asked for. */
+export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'mqtt-port': { type: 'string' },
+        data: { type: 'string' },
+        store: { type: 'string' },
+        'influx-url': { type: 'string' },
+        speed: { type: 'string' },
+        fresh: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const httpPort = port(setting(env, values.port, '--port', 'POSTE_PORT', 'PORT'), 8080);
+  const mqttPort = port(setting(env, values['mqtt-port'], '--mqtt-port', 'POSTE_MQTT_PORT', 'MQTT_PORT'), 1883);
+  const host = values.host ?? fromEnv(env, 'POSTE_HOST', 'HOST') ?? '127.0.0.1';
+  const dataDir = resolve(values.data ?? env.POSTE_DATA ?? '.poste-data');
+  const speedSetting = setting(env, values.speed, '--speed', 'POSTE_SPEED', 'SPEED');
+  const speedRaw = speedSetting.value ?? '300';
+  const speed = Number(speedRaw);
+  if (!Number.isFinite(speed) || speed <= 0 || speed > 100_000) throw new UsageError(`${speedSetting.source} must be a number in (0, 100000], got ${speedRaw}`);
+  const { store, storeLabel } = storeOf(
+    dataDir,
+    values.store ?? env.POSTE_STORE,
+    values['influx-url'] ?? fromEnv(env, 'POSTE_INFLUX_URL', 'INFLUX_URL'),
+    env,
+  );
+  return { httpPort, mqttPort, host, dataDir, speed, fresh: values.fresh === true, store, storeLabel, logLevel: env.POSTE_LOG_LEVEL ?? 'warn' };
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// poste-cloud: broker + ingest + dashboard API in one process on one store, the small-municipality
+// deployment. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadInventory } from '@poste/dashboard-api';
+import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
+import { checkPublicReads, cliLogger, need, optional, parsePort, stdio, untilStopSignal, UsageError, type ArgValues, type Io } from './cli-args';
+import { startCloud, type Cloud } from './cloud';
+import { DEFAULT_SERVICE_USER } from './service-credential';
+
+const indent = '\n                        ';
+
+export const USAGE = `poste-cloud — Poste's cloud in one process: MQTT broker, ingest and dashboard API on one store
+
+Usage:
+  poste-cloud serve --store SPEC --inventory FILE --credentials FILE [options]
+      Gateways connect to the broker with their credentials (poste-broker add-gateway); their
+      telemetry is written to the store; the dashboard serves fleet and energy figures. Each part
+      also runs alone: poste-broker serve, poste-dashboard serve.
+
+Options:
+  --store SPEC          telemetry store, one of:${indent}${storeSpecHelp().join(indent)}
+  --inventory FILE      municipalities, tariffs, gateway map (JSON, see dashboard-api/README.md)
+  --credentials FILE    gateway and service credentials (poste-broker add-gateway / add-service)
+  --mqtt-port N         broker port (default 1883; 0 = any free port)
+  --http-port N         dashboard port (default 8080; 0 = any free port)
+  --host ADDR           listen address of both (default 127.0.0.1)
+  --http-host ADDR      listen address of the dashboard only (default: --host)
+  --service-user U      service user of the dashboard's fleet link (default ${DEFAULT_SERVICE_USER}); created
+                        in the credentials file when missing; its password is kept beside
+                        it, mode 0600 (creds.json → creds.${DEFAULT_SERVICE_USER}.password)
+  --public-reads        allow a non-loopback dashboard address: the API has no authentication
+                        yet, so anyone who reaches it reads the fleet and energy figures
+  -h, --help            this text
+
+Environment: POSTE_LOG_LEVEL = fatal|error|warn|info|debug|trace|silent (default info).
+Exit codes: 0 stopped cleanly (SIGINT/SIGTERM), 1 runtime failure (unreadable inventory or
+credentials, store unreachable, port in use), 2 usage error.
+`;
+
+export interface CliContext {
+  io: Io;
+  /** the process environment (only POSTE_LOG_LEVEL is read) */
+  env: Readonly<Record<string, string | undefined>>;
+  /** resolves when the server should stop (default: the first SIGINT/SIGTERM) */
+  untilStopped: () => Promise<string>;
+}
+
+interface ServeArgs {
+  store: ParsedStoreConfig;
+  storeSpec: string;
+  inventoryFile: string;
+  credentialsFile: string;
+  mqttPort: number;
+  httpPort: number;
+  host: string;
+  httpHost: string;
+  serviceUser: string;
+}
+
+function parseServeArgs(values: ArgValues): ServeArgs {
+  const storeSpec = need(values, 'store');
+  let store: ParsedStoreConfig;
+  try {
+    store = parseStoreSpec(storeSpec);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const host = optional(values, 'host') ?? '127.0.0.1';
+  const httpHost = optional(values, 'http-host') ?? host;
+  checkPublicReads(httpHost, values['public-reads'] === true);
+  const serviceUser = optional(values, 'service-user') ?? DEFAULT_SERVICE_USER;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(serviceUser)) throw new UsageError(`--service-user ${JSON.stringify(serviceUser)}: letters, digits, . _ - (at most 64, not starting with . _ -)`);
+  return {
+    store,
+    storeSpec,
+    inventoryFile: need(values, 'inventory'),
+    credentialsFile: need(values, 'credentials'),
+    mqttPort: parsePort('--mqtt-port', optional(values, 'mqtt-port'), 1883),
+    httpPort: parsePort('--http-port', optional(values, 'http-port'), 8080),
+    host,
+    httpHost,
+    serviceUser,
+  };
+}
+
+async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
+  const args = parseServeArgs(values);
+  const logger = cliLogger('poste-cloud', ctx.env.POSTE_LOG_LEVEL, 'info');
+  const inventory = await loadInventory(args.inventoryFile);
+  let store: TelemetryStore;
+  try {
+    store = await openStore(args.store);
+  } catch (err) {
+    throw new Error(`cannot open the store ${args.storeSpec}: ${(err as Error).message} — check --store, and that the database is running and reachable`);
+  }
+  try {
+    let cloud: Cloud;
+    try {
+      cloud = await startCloud({
+        store,
+        inventory,
+        credentialsFile: args.credentialsFile,
+        host: args.host,
+        httpHost: args.httpHost,
+        mqttPort: args.mqttPort,
+        httpPort: args.httpPort,
+        service: { username: args.serviceUser },
+        logger,
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(e.code === 'EADDRINUSE' ? `${e.message}: another program uses that port; pick others with --mqtt-port / --http-port` : e.message);
+    }
+    const created = cloud.service.provisioned?.outcome === 'created' ? ` (service user ${cloud.service.username} created, password in ${cloud.service.provisioned.passwordFile})` : '';
+    ctx.io.out(
+      [
+        `poste-cloud running — ${cloud.credentials.data.gateways.length} gateways in ${args.credentialsFile}, ${inventory.municipalities.length} municipalities`,
+        `  dashboard  ${cloud.dashboardUrl}`,
+        `  mqtt       ${cloud.mqttUrl}`,
+        `  store      ${store.kind} (${args.storeSpec})`,
+        `  fleet link as ${cloud.service.username}${created}`,
+      ].join('\n'),
+    );
+    const signal = await ctx.untilStopped();
+    logger.info({ signal }, 'stopping: dashboard, fleet link, ingest (writing what it holds), broker, store');
+    await cloud.stop();
+    ctx.io.out(`poste-cloud stopped (${signal})`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs one command; resolves to the exit code (serve resolves once stopped). */
+export async function main(argv: string[], partial: Partial<CliContext> = {}): Promise<number> {
+  const io = partial.io ?? stdio;
+  const ctx: CliContext = { io, env: partial.env ?? process.env, untilStopped: partial.untilStopped ?? (() => untilStopSignal(io)) };
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      (command === undefined ? io.err : io.out)(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        store: { type: 'string' },
+        inventory: { type: 'string' },
+        credentials: { type: 'string' },
+        'mqtt-port': { type: 'string' },
+        'http-port': { type: 'string' },
+        host: { type: 'string' },
+        'http-host': { type: 'string' },
+        'service-user': { type: 'string' },
+        'public-reads': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    if (command !== 'serve') throw new UsageError(`unknown command ${JSON.stringify(command)} (the only command is serve)`);
+    return await serve(values, ctx);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`poste-cloud: ${(err as Error).message}\n\nRun poste-cloud --help for usage.`);
+      return 2;
+    }
+    io.err(`poste-cloud: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`poste-cloud: fatal: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

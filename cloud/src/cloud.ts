@@ -1,0 +1,165 @@
+import { createBroker, createIngest, loadCredentials, type CredentialsStore, type Ingest, type IngestOptions, type PosteBroker } from '@poste/broker';
+import { connectFleetTracker, createDashboardApi, type ConnectedFleetTracker, type DashboardApi, type Inventory } from '@poste/dashboard-api';
+import type { Clock } from '@poste/protocol';
+import type { TelemetryStore } from '@poste/telemetry-store';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { DEFAULT_SERVICE_USER, ensureServiceCredential, type ServiceCredential } from './service-credential';
+
+export interface CloudOptions {
+  /** Opened by the caller, closed by the caller (after stop()). */
+  store: TelemetryStore;
+  /** Gateway and service credentials (scrypt hashes); read once at start. */
+  credentialsFile: string;
+  inventory: Inventory;
+  /** Address the broker and the dashboard listen on (default 127.0.0.1). */
+  host?: string;
+  /** Address the dashboard listens on, when it differs from `host` (e.g. broker on 0.0.0.0 for the gateways, dashboard on loopback behind a proxy). */
+  httpHost?: string;
+  /** 0 (default) = any free port */
+  mqttPort?: number;
+  /** 0 (default) = any free port */
+  httpPort?: number;
+  /**
+   * The service user the dashboard's fleet link logs in as. With a password it is used as given
+   * (the caller keeps it); without one, or when absent, `poste-cloud` by default, and its password
+   * is kept beside the credentials file, created there when missing (see ensureServiceCredential).
+   */
+  service?: { username: string; password?: string };
+  /** The dashboard's clock (default: the system clock); the city passes its simulated one. */
+  clock?: Clock;
+  logger?: Logger;
+  /** Level of the default logger (ignored with `logger`); default 'info'. */
+  logLevel?: string;
+  /** One registry for the whole process, so the dashboard's /metrics shows broker and ingest too (default: a fresh one). */
+  metricsRegistry?: Registry;
+  ingest?: Pick<IngestOptions, 'batchSize' | 'flushIntervalMs' | 'backoff'>;
+}
+
+export interface Cloud {
+  readonly broker: PosteBroker;
+  readonly ingest: Ingest;
+  readonly fleetTracker: ConnectedFleetTracker;
+  readonly api: DashboardApi;
+  readonly credentials: CredentialsStore;
+  readonly metricsRegistry: Registry;
+  /** `mqtt://HOST:PORT` as listened on */
+  readonly mqttUrl: string;
+  readonly mqttPort: number;
+  /** `http://HOST:PORT` as listened on */
+  readonly dashboardUrl: string;
+  readonly httpPort: number;
+  /** The fleet link's service user, and whether it had to be created (undefined when the caller gave the password). */
+  readonly service: { username: string; provisioned?: Omit<ServiceCredential, 'password'> };
+  /** API, fleet link, ingest (flushing what it holds), then the broker. Leaves the store open. */
+  stop(): Promise<void>;
+}
+
+/** Formats a host for a URL (IPv6 in brackets). */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** Where a local client reaches a server listening on `host` (a wildcard address is reached on loopback). */
+function loopbackFor(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+/** The fleet link's login: the caller's, or the kept (created when missing) service credential. */
+async function serviceLogin(opts: CloudOptions, logger: Logger): Promise<{ service: Cloud['service']; password: string }> {
+  if (opts.service?.password !== undefined) return { service: { username: opts.service.username }, password: opts.service.password };
+  const { password, ...provisioned } = await ensureServiceCredential(opts.credentialsFile, opts.service?.username ?? DEFAULT_SERVICE_USER);
+  const { username, passwordFile, outcome } = provisioned;
+  if (outcome === 'created') {
+    logger.info({ user: username, passwordFile }, `created service user ${username} for the dashboard's fleet link; its password is in ${passwordFile} (mode 0600)`);
+  } else if (outcome === 'rekeyed') {
+    logger.warn(
+      { user: username, passwordFile },
+      `service user ${username} had no usable password in ${passwordFile}: gave it a new one; anything else logging in as ${username} needs the new password (or give the dashboard a user of its own with --service-user)`,
+    );
+  }
+  return { service: { username, provisioned }, password };
+}
+
+/**
+ * The small-municipality deployment in one process: the broker (auth, ACL), ingest into the
+ * store, and the dashboard API whose fleet tracker follows the broker over loopback as a service
+ * user. On a failure while starting, whatever already started is stopped again before rethrowing.
+ */
+export async function startCloud(opts: CloudOptions): Promise<Cloud> {
+  const logger = opts.logger ?? pino({ name: 'poste-cloud', level: opts.logLevel ?? 'info' });
+  const host = opts.host ?? '127.0.0.1';
+
+  let service: Cloud['service'];
+  let password: string;
+  let credentials: CredentialsStore;
+  try {
+    ({ service, password } = await serviceLogin(opts, logger));
+    credentials = await loadCredentials(opts.credentialsFile);
+  } catch (err) {
+    throw new Error(`credentials ${opts.credentialsFile}: ${(err as Error).message}`, { cause: err });
+  }
+  if (credentials.data.gateways.length === 0) {
+    logger.warn({ credentials: opts.credentialsFile }, `no gateway in ${opts.credentialsFile} yet: add one with poste-broker add-gateway --credentials ${opts.credentialsFile} --id ID --municipality M`);
+  }
+
+  const metricsRegistry = opts.metricsRegistry ?? new Registry();
+  const cleanup: Array<() => Promise<void>> = [];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await step().catch((err: unknown) => logger.error({ err }, 'cloud: error while stopping'));
+  };
+  try {
+    const broker = await createBroker({ credentials, registry: metricsRegistry, logger: logger.child({ component: 'broker' }) });
+    cleanup.push(() => broker.close());
+    const mqttPort = await broker.listen(opts.mqttPort ?? 0, host);
+    const ingest = createIngest({
+      broker,
+      store: opts.store,
+      directory: credentials.directory(),
+      logger: logger.child({ component: 'ingest' }),
+      ...opts.ingest,
+    });
+    cleanup.push(() => ingest.close());
+
+    const fleetTracker = await connectFleetTracker({
+      url: `mqtt://${urlHost(loopbackFor(host))}:${mqttPort}`,
+      username: service.username,
+      password,
+      clientId: `poste-cloud-fleet-${process.pid}`,
+      logger: logger.child({ component: 'fleet' }),
+    });
+    cleanup.push(() => fleetTracker.close());
+    const api = await createDashboardApi({
+      store: opts.store,
+      inventory: opts.inventory,
+      fleet: fleetTracker,
+      metricsRegistry,
+      logger: logger.child({ component: 'dashboard' }),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+    cleanup.push(() => api.close());
+    const dashboardUrl = await api.listen({ port: opts.httpPort ?? 0, host: opts.httpHost ?? host });
+    const httpPort = Number(new URL(dashboardUrl).port);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      broker,
+      ingest,
+      fleetTracker,
+      api,
+      credentials,
+      metricsRegistry,
+      mqttUrl: `mqtt://${urlHost(host)}:${mqttPort}`,
+      mqttPort,
+      dashboardUrl,
+      httpPort,
+      service,
+      stop: () => (stopped ??= unwind()),
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
