@@ -103,7 +103,9 @@ describe('parseStoreSpec: every error names the spec and what is expected', () =
 test('storeSpecHelp has one line per backend, each starting with its kind', () => {
   const help = storeSpecHelp();
   assert.equal(help.length, STORE_BACKENDS.length);
-  STORE_BACKENDS.forEach((b, i) => assert.ok(help[i]!.startsWith(`${b.kind}:`), help[i]));
+  STORE_BACKENDS.forEach((b, i) => {
+    assert.ok(help[i]!.startsWith(`${b.kind}:`), help[i]);
+  });
 });
 
 test('the config union rejects incomplete configs, naming the field', () => {

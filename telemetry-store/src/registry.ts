@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StoreBackend } from './backend';
+import type { StoreBackend, StoreConfigObjectSchema } from './backend';
 import { embedded } from './embedded/index';
 import { StoreSpecError } from './errors';
 import { influxdb1 } from './influxdb1/index';
@@ -16,7 +16,7 @@ export const STORE_BACKENDS = [embedded, influxdb1, influxdb2, memory] as const;
 
 export type StoreKind = (typeof STORE_BACKENDS)[number]['kind'];
 
-type ConfigSchemas<T extends readonly StoreBackend<any>[]> = { -readonly [K in keyof T]: T[K]['configSchema'] };
+type ConfigSchemas<T extends readonly { configSchema: StoreConfigObjectSchema }[]> = { -readonly [K in keyof T]: T[K]['configSchema'] };
 
 /** Any backend's config, discriminated by `kind`. */
 export const StoreConfigSchema = z.discriminatedUnion(

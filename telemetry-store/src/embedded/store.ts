@@ -153,8 +153,8 @@ function groupAndDedupe(points: readonly Point[]): Map<Point['measurement'], Poi
   for (const p of points) {
     if (!Number.isSafeInteger(p.ts)) throw new StoreWriteError(`point ts must be integer ms, got ${p.ts}`, false);
     if (!(p.measurement in KNOWN_COLUMNS)) throw new StoreWriteError(`unknown measurement ${String(p.measurement)}`, false);
-    let m = out.get(p.measurement);
-    if (!m) out.set(p.measurement, (m = new Map()));
+    const m = out.get(p.measurement) ?? new Map<string, Point>();
+    out.set(p.measurement, m);
     const key = JSON.stringify([...SERIES_KEY_TAGS[p.measurement].map((t) => p.tags[t]), p.ts]);
     m.set(key, p);
   }

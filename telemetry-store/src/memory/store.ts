@@ -36,8 +36,8 @@ export class MemoryStore implements TelemetryStore {
     const name = this.config.name;
     if (name === undefined) this.data = fresh();
     else {
-      let shared = NAMED.get(name);
-      if (!shared) NAMED.set(name, (shared = fresh()));
+      const shared = NAMED.get(name) ?? fresh();
+      NAMED.set(name, shared);
       this.data = shared;
     }
   }
@@ -78,8 +78,8 @@ export class MemoryStore implements TelemetryStore {
       if (q.municipality !== undefined && p.tags.municipality !== q.municipality) continue;
       if (q.gateway !== undefined && p.tags.gateway !== q.gateway) continue;
       const key = JSON.stringify(SERIES_KEY_TAGS.luminaire.map((t) => p.tags[t]));
-      let list = bySeries.get(key);
-      if (!list) bySeries.set(key, (list = []));
+      const list = bySeries.get(key) ?? [];
+      bySeries.set(key, list);
       list.push(p);
     }
     const out: LuminaireEnergy[] = [];
