@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
+
+const parse = (argv: string[], env: Record<string, string>) => parseCityCommandLine(argv, env) as CityCliConfig;
+
+test('npm start settings: flag, then the POSTE_ variable, then the old alias, then the default', () => {
+  const d = parse([], {});
+  assert.deepEqual(
+    { http: d.httpPort, mqtt: d.mqttPort, host: d.host, speed: d.speed, store: d.store, level: d.logLevel },
+    { http: 8080, mqtt: 1883, host: '127.0.0.1', speed: 300, store: { kind: 'embedded', path: resolve('.poste-data', 'telemetry.duckdb') }, level: 'warn' },
+  );
+  assert.equal(parse([], { PORT: '9000' }).httpPort, 9000);
+  assert.equal(parse([], { PORT: '9000', POSTE_PORT: '9001' }).httpPort, 9001);
+  assert.equal(parse(['--port', '9002'], { PORT: '9000', POSTE_PORT: '9001' }).httpPort, 9002);
+  assert.equal(parse([], { MQTT_PORT: '1884', POSTE_MQTT_PORT: '1885' }).mqttPort, 1885);
+  assert.equal(parse([], { HOST: '0.0.0.0' }).host, '0.0.0.0');
+  assert.equal(parse([], { SPEED: '60', POSTE_SPEED: '120' }).speed, 120);
+  assert.equal(parse([], { POSTE_DATA: '/tmp/x' }).dataDir, '/tmp/x');
+  assert.equal(parseCityCommandLine(['-h'], {}), 'help');
+});
+
+test('npm start store: embedded by default, InfluxDB 1.x or 2.x from POSTE_INFLUX_* (INFLUX_* aliases), or any --store spec', () => {
+  assert.deepEqual(parse([], { INFLUX_URL: '' }).store.kind, 'embedded');
+  assert.deepEqual(parse([], { INFLUX_URL: 'http://127.0.0.1:8086' }).store, { kind: 'influxdb1', url: 'http://127.0.0.1:8086', database: 'poste' });
+  assert.deepEqual(parse([], { POSTE_INFLUX_URL: 'http://h:8086', INFLUX_DB: 'city' }).store, { kind: 'influxdb1', url: 'http://h:8086', database: 'city' });
+  assert.deepEqual(parse([], { POSTE_INFLUX_URL: 'http://h:8086', POSTE_INFLUX_TOKEN: 't', INFLUX_ORG: 'o', POSTE_INFLUX_BUCKET: 'b' }).store, {
+    kind: 'influxdb2',
+    url: 'http://h:8086',
+    token: 't',
+    org: 'o',
+    bucket: 'b',
+  });
+  const mem = parse(['--store', 'memory:'], {});
+  assert.equal(mem.store.kind, 'memory');
+  assert.equal(mem.storeLabel, 'memory:');
+});
+
+test('npm start: a bad setting is a usage error naming where it came from', () => {
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [[], { PORT: 'eighty' }, /--port \/ PORT must be a port number/],
+    [[], { POSTE_MQTT_PORT: '99999' }, /--mqtt-port \/ POSTE_MQTT_PORT must be a port number/],
+    [['--port', 'x'], {}, /^--port must be/],
+    [[], { SPEED: '0' }, /--speed \/ SPEED must be a number/],
+    [[], { INFLUX_URL: 'http://h', INFLUX_TOKEN: 't' }, /needs POSTE_INFLUX_ORG and POSTE_INFLUX_BUCKET/],
+    [['--store', 'memory:'], { INFLUX_URL: 'http://h' }, /either --store .* or --influx-url/],
+    [['--store', 'nosuch:x'], {}, /unknown kind "nosuch"/],
+    [['--bogus'], {}, /bogus/],
+  ];
+  for (const [argv, env, message] of cases) assert.throws(() => parseCityCommandLine(argv, env), (err: Error) => err instanceof UsageError && message.test(err.message), `${argv.join(' ')} ${JSON.stringify(env)}`);
+});
