@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { startAgent } from './core/agent';
+import { startAgent, type Agent } from './core/agent';
 import { loadAgentConfig } from './core/config-file';
 
 /** Exit codes: documented in agent/README.md so supervisors (systemd, procd) can tell them apart. */
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
   for (const note of loaded.migration.notes) {
     logger.warn({ file: values.config, from: loaded.migration.from, to: loaded.migration.to }, `config file migrated in memory (${note}); update the file to configVersion ${loaded.migration.to} to silence this`);
   }
-  let agent;
+  let agent: Agent;
   try {
     agent = await startAgent({ ...options, logger });
   } catch (err) {

@@ -17,14 +17,14 @@ export { CURRENT_CONFIG_VERSION, migrateAgentSettings, type MigrationResult } fr
 export { loadAgentConfig, type LoadedConfig } from './core/config-file';
 export { DeviceRegistry, type DeviceRecord } from './core/device-registry';
 export { CommandRelay, actionOf, type CommandStats } from './core/command-relay';
-export { type AppliedConfig } from './core/desired-config';
-export { type InboxStats } from './core/device-inbox';
-export { type AdapterStats } from './core/adapter-set';
-export { type ExtensionStats } from './core/extension-set';
-export { type RejectionSource } from './core/rejections';
+export type { AppliedConfig } from './core/desired-config';
+export type { InboxStats } from './core/device-inbox';
+export type { AdapterStats } from './core/adapter-set';
+export type { ExtensionStats } from './core/extension-set';
+export type { RejectionSource } from './core/rejections';
 export { systemTimers, type Timers, type TimerHandle } from './core/timers';
 export { TelemetryBuffer, type ItemBuffer, type BatchLimits } from './uplink/telemetry-buffer';
-export { type NorthStats } from './uplink/north-link';
+export type { NorthStats } from './uplink/north-link';
 export { backoffDelayMs } from './uplink/backoff';
 export {
   DEVICE_ADAPTERS,

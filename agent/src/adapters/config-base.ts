@@ -12,7 +12,7 @@ export const AdapterNameSchema = z
  */
 export function adapterConfigBase<K extends string>(kind: K) {
   return z.object({
-    kind: z.literal(kind),
+    kind: z.literal(kind).describe('adapter kind; selects the fields of this entry'),
     name: AdapterNameSchema.optional().describe('instance name; default the kind, then kind-2, kind-3… for further instances'),
   });
 }

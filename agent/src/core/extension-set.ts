@@ -2,13 +2,12 @@
 // listeners tracked so they are removed when it stops, even if the extension forgets), is started
 // in order after the core and stopped in reverse order before it.
 import type { Logger } from 'pino';
-import type { Clock, DeviceEvent, LocalTelemetry, PayloadError } from '@poste/protocol';
+import type { DeviceEvent, LocalTelemetry, PayloadError } from '@poste/protocol';
 import { DIMMING_EXTENSION_NAME, isDimmingExtension, type DimmingStats } from '../extensions/dimming';
 import type { AgentExtension, AgentHost, RunningExtension } from '../extensions/types';
 import type { AppliedConfig } from './desired-config';
 import type { DeviceRecord } from './device-registry';
 import type { Listeners } from './listeners';
-import type { Timers } from './timers';
 
 /** `stats().extensions`: one entry per extension name; `dimming` is reserved for the built-in one, hence its type. */
 export type ExtensionStats = Record<string, object> & { dimming?: DimmingStats };

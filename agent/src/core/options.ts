@@ -10,30 +10,30 @@ import type { Timers } from './timers';
 /** TLS material for the northbound link; files so a JSON config can point at provisioned certs. */
 export const NorthTlsSchema = z
   .object({
-    caFile: z.string().min(1).optional(),
-    certFile: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
-    rejectUnauthorized: z.boolean().default(true),
+    caFile: z.string().min(1).optional().describe('PEM file of the CA that signed the broker certificate'),
+    certFile: z.string().min(1).optional().describe('PEM client certificate (mutual TLS)'),
+    keyFile: z.string().min(1).optional().describe('PEM private key of certFile'),
+    rejectUnauthorized: z.boolean().default(true).describe('refuse a broker certificate that does not verify'),
   })
   .strict();
 
 /** Reconnect backoff: delay = random(0, min(maxDelayMs, initialDelayMs * 2^attempt)) ("full jitter"). */
 export const ReconnectSchema = z
   .object({
-    initialDelayMs: z.number().int().min(1).max(600_000).default(500),
-    maxDelayMs: z.number().int().min(1).max(3_600_000).default(30_000),
+    initialDelayMs: z.number().int().min(1).max(600_000).default(500).describe('ceiling of the first delay; doubles per failed attempt'),
+    maxDelayMs: z.number().int().min(1).max(3_600_000).default(30_000).describe('highest ceiling; each delay is random in [1, ceiling] (full jitter)'),
   })
   .strict();
 
 export const NorthOptionsSchema = z
   .object({
-    url: z.string().regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'url: mqtt://, mqtts://, ws:// or wss://'),
-    username: z.string().min(1).optional(),
-    password: z.string().optional(),
+    url: z.string().regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'url: mqtt://, mqtts://, ws:// or wss://').describe('cloud broker: mqtt://, mqtts://, ws:// or wss://'),
+    username: z.string().min(1).optional().describe('per-gateway credentials'),
+    password: z.string().optional().describe('with username'),
     tls: NorthTlsSchema.optional(),
-    keepaliveS: z.number().int().min(1).max(3_600).default(30),
+    keepaliveS: z.number().int().min(1).max(3_600).default(30).describe('MQTT keepalive, seconds'),
     connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-    reconnect: ReconnectSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000 }),
+    reconnect: ReconnectSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000 }).describe('exponential backoff with full jitter'),
   })
   .strict();
 
@@ -66,11 +66,11 @@ export type SchedulerConfigValidator = (raw: unknown) => PayloadError | null;
 /** The dimming extension (extensions/dimming): idle until the applied config has a `scheduler` section. */
 export const DimmingOptionsSchema = z
   .object({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('add the dimming extension (idle until the applied config has a scheduler section)'),
     tickIntervalMs: z.number().int().min(10).max(600_000).default(1_000).describe('whole-installation tick period (timer ms)'),
     leaseMs: z.number().int().min(1_000).max(86_400_000).default(900_000).describe('devices hold a scheduler level this long (clock ms)'),
     refreshBeforeMs: z.number().int().min(0).optional().describe('renew a lease this long before it ends; default leaseMs/3'),
-    retryAfterMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    retryAfterMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('resend after a failed or timed-out command (clock ms)'),
     maxInFlight: z.number().int().min(1).max(100_000).default(256).describe('device commands awaiting their ack'),
   })
   .strict();
@@ -78,15 +78,18 @@ export const DimmingOptionsSchema = z
 /** The JSON-serialisable part at CURRENT_CONFIG_VERSION (older versions are migrated first). */
 export const AgentFileOptionsSchema = z
   .object({
-    configVersion: z.literal(CURRENT_CONFIG_VERSION).default(CURRENT_CONFIG_VERSION),
-    gatewayId: GatewayIdSchema,
-    north: NorthOptionsSchema,
+    configVersion: z
+      .literal(CURRENT_CONFIG_VERSION)
+      .default(CURRENT_CONFIG_VERSION)
+      .describe('settings version; older files (absent = 1) are migrated when read, see Settings versions'),
+    gatewayId: GatewayIdSchema.describe('topic-safe id; also the MQTT clientId'),
+    north: NorthOptionsSchema.describe('the one MQTT 3.1.1 connection to the cloud broker'),
     adapters: AdapterConfigListSchema.describe('device adapters, one entry per LAN protocol endpoint'),
-    telemetry: TelemetryConfigSchema.default({ batchMaxReadings: 500, batchMaxDelayMs: 1_000 }),
+    telemetry: TelemetryConfigSchema.default({ batchMaxReadings: 500, batchMaxDelayMs: 1_000 }).describe('batching of telemetry and events until a desired config sets it'),
     commandTimeoutMs: z.number().int().min(10).max(600_000).default(5_000).describe('wait for a device ack'),
-    dataDir: z.string().min(1).optional().describe('where the birth seq and applied config persist'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    dimming: DimmingOptionsSchema.default({ enabled: true, tickIntervalMs: 1_000, leaseMs: 900_000, retryAfterMs: 30_000, maxInFlight: 256 }),
+    dataDir: z.string().min(1).optional().describe('where the birth seq and the applied config persist (agent-state.json)'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino level'),
+    dimming: DimmingOptionsSchema.default({ enabled: true, tickIntervalMs: 1_000, leaseMs: 900_000, retryAfterMs: 30_000, maxInFlight: 256 }).describe('the dimming extension'),
   })
   .strict();
 

@@ -11,8 +11,8 @@ export type RejectionSource =
   | 'configDesired';
 
 /**
- * Counted, logged refusals of invalid input (DESIGN §4): one place so every trust boundary reports
- * the same way, with the path and the reason, and nothing ever throws past it.
+ * Counted, logged refusals of invalid input (docs/architecture.md, Validation): one place so every
+ * trust boundary reports the same way, with the path and the reason, and nothing ever throws past it.
  */
 export class Rejections {
   readonly #counts: Record<RejectionSource, number> = {

@@ -207,10 +207,16 @@ function fakeHost(initialScheduler: unknown) {
   const configs = new Set<(c: AppliedConfig) => void>();
   const calls: { id: string; action: CommandAction; answer: (outcome: DeviceAck['outcome']) => void }[] = [];
   const host: DimmingHost = {
-    onDeviceState: (l) => (states.add(l), () => states.delete(l)),
+    onDeviceState: (l) => {
+      states.add(l);
+      return () => states.delete(l);
+    },
     onDeviceEvent: () => () => true,
     onTelemetry: () => () => true,
-    onConfigApplied: (l) => (configs.add(l), () => configs.delete(l)),
+    onConfigApplied: (l) => {
+      configs.add(l);
+      return () => configs.delete(l);
+    },
     schedulerConfig: () => initialScheduler,
     devices: () => [],
     commandDevice: (id, action) =>

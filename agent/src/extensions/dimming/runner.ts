@@ -2,10 +2,11 @@
 // hours from telemetry, the program from the applied desired config, sensor events to the engine's
 // fast path, a periodic tick, and the resulting levels to devices as leased `dim` commands.
 //
-// Fail safe (DESIGN §8): every scheduler command is a `dim` with `until = now + leaseMs`. The
-// controller holds that level until then and afterwards falls back to its own local program, so an
-// agent that dies (or stops scheduling) leaves the street on the controller's program, never on a
-// stale level. While the agent runs it renews each lease before it ends.
+// Fail safe (docs/architecture.md, "Fail-safe: dimming leases"): every scheduler command is a
+// `dim` with `until = now + leaseMs`. The controller holds that level until then and afterwards
+// falls back to its own local program, so an agent that dies (or stops scheduling) leaves the street
+// on the controller's program, never on a stale level. While the agent runs it renews each lease
+// before it ends.
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock, type DeviceEvent, type LocalTelemetry, type PayloadError } from '@poste/protocol';
 import type { DeviceRecord } from '../../core/device-registry';
