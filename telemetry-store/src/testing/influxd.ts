@@ -7,12 +7,21 @@ import { freePort, waitFor } from './ports';
 export interface RunningInfluxDB {
   /** base URL, e.g. http://127.0.0.1:40123 */
   url: string;
+  /** where influxd keeps its config, meta, data and WAL */
+  dir: string;
+  /** Stops the server (SIGTERM, or `SIGKILL` for a crash) and keeps its data, for restart(). */
+  halt(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts it again on the same port with the same data; resolves when it answers /ping. */
+  restart(): Promise<void>;
+  /** Stops it for good and removes the directory (unless the caller supplied `dir`). */
   stop(): Promise<void>;
 }
 
 export interface StartInfluxDBOptions {
   /** the influxd binary; by default `influxd` found on PATH (Debian installs /usr/bin/influxd) */
   binary?: string;
+  /** run in this existing directory (e.g. a small tmpfs, to fill the disk); left in place by stop() */
+  dir?: string;
 }
 
 /**
@@ -88,18 +97,50 @@ bind-address = "127.0.0.1:${rpcPort}"
 
 /**
  * Starts a private influxd (Debian's 1.6) on free loopback ports in a temporary directory, for
- * tests; stop() kills it and removes the directory.
+ * tests; stop() kills it and removes the directory. halt() and restart() take it down and bring it
+ * back on the same port with the same data (fault tests: the store goes away mid-run).
  */
 export async function startInfluxDB(options: StartInfluxDBOptions = {}): Promise<RunningInfluxDB> {
-  const dir = await mkdtemp(join(tmpdir(), 'poste-influxdb-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'poste-influxdb-')));
   const httpPort = await freePort();
   let rpcPort = await freePort();
   while (rpcPort === httpPort) rpcPort = await freePort();
   const confPath = join(dir, 'influxdb.conf');
   await writeFile(confPath, configFile(dir, httpPort, rpcPort));
+  const url = `http://127.0.0.1:${httpPort}`;
+  let server: InfluxdProcess | undefined = await launch(options.binary ?? 'influxd', confPath, url).catch(async (err: unknown) => {
+    if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
 
+  const halt = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
+    const running = server;
+    server = undefined;
+    await running?.halt(signal);
+  };
+  return {
+    url,
+    dir,
+    halt,
+    async restart() {
+      if (server !== undefined) throw new Error('influxd: restart() while it runs; halt() it first');
+      server = await launch(options.binary ?? 'influxd', confPath, url);
+    },
+    async stop() {
+      await halt();
+      if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface InfluxdProcess {
+  halt(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+}
+
+/** Spawns influxd with `confPath` and resolves once `url` answers /ping (killing it if it never does). */
+async function launch(binary: string, confPath: string, url: string): Promise<InfluxdProcess> {
   const stderr: string[] = [];
-  const child: ChildProcess = spawn(options.binary ?? 'influxd', ['run', '-config', confPath], {
+  const child: ChildProcess = spawn(binary, ['run', '-config', confPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, INFLUXDB_CONFIG_PATH: confPath },
   });
@@ -119,16 +160,13 @@ export async function startInfluxDB(options: StartInfluxDBOptions = {}): Promise
       resolve();
     });
   });
-  const url = `http://127.0.0.1:${httpPort}`;
 
-  const stop = async (): Promise<void> => {
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
+  const halt = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<void> => {
+    if (exited !== undefined) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exitPromise;
+    clearTimeout(timer);
   };
 
   try {
@@ -142,8 +180,8 @@ export async function startInfluxDB(options: StartInfluxDBOptions = {}): Promise
       }
     });
   } catch (err) {
-    await stop();
+    await halt('SIGKILL');
     throw err;
   }
-  return { url, stop };
+  return { halt };
 }

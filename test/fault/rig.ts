@@ -1,0 +1,264 @@
+// The fault rig: real processes end to end — influxd, the broker with ingest (`poste-broker serve`,
+// a child process), one agent (`poste-agent --config`, a child process) whose uplink goes through a
+// cuttable TCP relay, and a fleet of simulated devices in this process on an accelerated clock.
+// Scenarios break one part at a time and then account for every reading (accounting.ts).
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addGateway, addService } from '@poste/broker';
+import { DeviceFleet, SimClock, type SimFault } from '@poste/simulators';
+import { startTsChild, type RunningChild } from '../harness/child-process';
+import { freePort, waitFor } from '../harness/free-port';
+import { startInfluxDB, type RunningInfluxDB } from '../harness/influxdb';
+import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy';
+import { accountReadings, storedCounts, type Accounting, type ExpectedEvent } from './accounting';
+import { faultCity, GATEWAY, MUNICIPALITY, REPORT_INTERVAL_S, STEP_S } from './fleet';
+
+export interface RigOptions {
+  /** names the temp directory */
+  name: string;
+  /** simulated seconds per real second (default 900: a simulated hour in 4 s) */
+  speed?: number;
+  /** influxd's directory (e.g. a small tmpfs to fill up); default a fresh temp dir */
+  influxDir?: string;
+  /** the agent's reconnect backoff towards the broker, real ms */
+  agentReconnect?: { initialDelayMs: number; maxDelayMs: number };
+}
+
+export interface Rig {
+  readonly influx: RunningInfluxDB;
+  readonly database: string;
+  readonly proxy: TcpProxy;
+  readonly fleet: DeviceFleet;
+  readonly clock: SimClock;
+  readonly startMs: number;
+  readonly brokerUrl: string;
+  readonly service: { username: string; password: string };
+  /** the agent's data directory (agent-state.json, its spool) */
+  readonly agentDataDir: string;
+  broker(): RunningChild;
+  agent(): RunningChild | undefined;
+  /** events the scenario made devices raise, to be found in the store exactly once */
+  readonly events: ExpectedEvent[];
+  /** Resolves once the fleet has simulated `offsetMs` past the start. */
+  untilSim(offsetMs: number, timeoutMs?: number): Promise<void>;
+  startAgent(): Promise<RunningChild>;
+  killAgent(): Promise<void>;
+  startBroker(): Promise<RunningChild>;
+  killBroker(): Promise<void>;
+  /** Dim levels the luminaires' controllers hold right now (simulated time), as a set. */
+  levels(): Set<number>;
+  /** Luminaire controllers drop the agent's override (as after a controller reboot) and run their own program. */
+  clearOverrides(): void;
+  /** Injects (or clears) a device fault and records the event it raises. */
+  fault(device: string, fault: SimFault, action: 'inject' | 'clear'): void;
+  /**
+   * Runs the fleet to `endOffsetMs`, waits until every device's readings are acknowledged by the
+   * agent and ingest has caught up (or `settleMs` passed), then accounts for every reading.
+   */
+  finish(endOffsetMs: number, settleMs?: number): Promise<Accounting>;
+  /** Everything the children printed, for a failing assertion's message. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+const AGENT_ENTRY = 'agent/src/cli.ts';
+const BROKER_ENTRY = 'broker/src/cli.ts';
+
+/**
+ * The last lines of a child's log with runs of the same message collapsed ("×n"), so a failure
+ * message shows each process's story rather than one repeated warning.
+ */
+function logTail(output: string, maxLines = 25): string {
+  const out: { key: string; line: string; n: number }[] = [];
+  for (const line of output.split('\n')) {
+    if (line.trim() === '') continue;
+    const key = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line;
+    const last = out[out.length - 1];
+    if (last && last.key === key) last.n++;
+    else out.push({ key, line: line.slice(0, 400), n: 1 });
+  }
+  return out
+    .slice(-maxLines)
+    .map((x) => (x.n > 1 ? `${x.line}  (×${x.n})` : x.line))
+    .join('\n');
+}
+
+let dataDirProbe: Promise<boolean> | undefined;
+/** Whether `poste-broker serve` takes `--data DIR` (retained messages and sessions survive a restart). */
+function brokerTakesDataDir(): Promise<boolean> {
+  dataDirProbe ??= (async () => {
+    const help = startTsChild(BROKER_ENTRY, ['--help']);
+    await help.exited;
+    return /--data\b/.test(help.output());
+  })();
+  return dataDirProbe;
+}
+
+export async function startRig(options: RigOptions): Promise<Rig> {
+  const root = await mkdtemp(join(tmpdir(), `poste-fault-${options.name}-`));
+  const brokerDir = join(root, 'broker');
+  const agentDir = join(root, 'agent');
+  const agentDataDir = join(agentDir, 'data');
+  await mkdir(join(brokerDir, 'data'), { recursive: true });
+  await mkdir(agentDataDir, { recursive: true });
+  const credentialsFile = join(brokerDir, 'credentials.json');
+  const gatewayPassword = await addGateway(credentialsFile, GATEWAY, MUNICIPALITY);
+  const service = { username: 'fault-rig', password: await addService(credentialsFile, 'fault-rig') };
+
+  const influx = await startInfluxDB(options.influxDir === undefined ? {} : { dir: options.influxDir });
+  const database = 'poste_fault';
+  const brokerPort = await freePort();
+  const lanPort = await freePort();
+  const proxy = await startTcpProxy(brokerPort);
+  const brokerUrl = `mqtt://127.0.0.1:${brokerPort}`;
+  const childLogs: string[] = [];
+  let broker: RunningChild | undefined;
+  let agent: RunningChild | undefined;
+
+  const startBroker = async (): Promise<RunningChild> => {
+    const child = startTsChild(
+      BROKER_ENTRY,
+      [
+        'serve',
+        '--credentials', credentialsFile,
+        '--store', `influxdb1:${influx.url}/${database}`,
+        '--port', String(brokerPort),
+        ...((await brokerTakesDataDir()) ? ['--data', join(brokerDir, 'data')] : []),
+      ],
+      { POSTE_LOG_LEVEL: 'info' },
+    );
+    broker = child;
+    await child.waitForLine(/poste-broker listening/, 30_000);
+    return child;
+  };
+
+  const agentConfig = join(agentDir, 'agent.json');
+  await writeFile(
+    agentConfig,
+    JSON.stringify({
+      configVersion: 2,
+      gatewayId: GATEWAY,
+      north: {
+        url: `mqtt://127.0.0.1:${proxy.port}`,
+        username: GATEWAY,
+        password: gatewayPassword,
+        keepaliveS: 5,
+        connectTimeoutMs: 2_000,
+        reconnect: options.agentReconnect ?? { initialDelayMs: 200, maxDelayMs: 2_000 },
+      },
+      adapters: [{ kind: 'poste', port: lanPort }],
+      telemetry: { batchMaxReadings: 500, batchMaxDelayMs: 200 },
+      dataDir: agentDataDir,
+      logLevel: 'info',
+      // Short leases (wall-clock ms) so a scheduler program in force shows as renewals every few seconds.
+      dimming: { tickIntervalMs: 250, leaseMs: 6_000 },
+    }),
+  );
+  const startAgent = async (): Promise<RunningChild> => {
+    const child = startTsChild(AGENT_ENTRY, ['--config', agentConfig]);
+    agent = child;
+    await child.waitForLine(/agent started/, 30_000);
+    return child;
+  };
+
+  await startBroker();
+  await startAgent();
+  await agent!.waitForLine(/north link connected/, 15_000);
+
+  const city = faultCity();
+  const speed = options.speed ?? 900;
+  const clock = SimClock.accelerated(city.startMs, speed);
+  const fleet = new DeviceFleet({
+    devices: city.devices,
+    url: `mqtt://127.0.0.1:${lanPort}`,
+    clock,
+    startMs: city.startMs,
+    stepS: STEP_S,
+    reportIntervalS: REPORT_INTERVAL_S,
+    // Devices retry fast: the agent restarting must not cost the scenario seconds of idle devices.
+    mqtt: { reconnectPeriod: 200, connectTimeout: 2_000 },
+  });
+  await fleet.start();
+  const events: ExpectedEvent[] = [];
+
+  const rememberLogs = (c: RunningChild | undefined, what: string): void => {
+    if (c) childLogs.push(`--- ${what} (pid ${c.pid}) ---\n${logTail(c.output())}`);
+  };
+
+  return {
+    influx,
+    database,
+    proxy,
+    fleet,
+    clock,
+    startMs: city.startMs,
+    brokerUrl,
+    service,
+    agentDataDir,
+    events,
+    broker: () => broker!,
+    agent: () => agent,
+    untilSim: (offsetMs, timeoutMs = 60_000) =>
+      waitFor(`simulated +${offsetMs / 60_000} min`, () => fleet.engine.nowMs >= city.startMs + offsetMs, timeoutMs, 20),
+    startAgent,
+    async killAgent() {
+      await agent?.kill();
+      rememberLogs(agent, 'agent (SIGKILLed)');
+      agent = undefined;
+    },
+    startBroker,
+    async killBroker() {
+      await broker?.kill();
+      rememberLogs(broker, 'broker (SIGKILLed)');
+    },
+    levels() {
+      const at = fleet.engine.nowMs;
+      return new Set(city.luminaires.map((l) => fleet.engine.luminaire(l.id).controller.levelAt(at)));
+    },
+    clearOverrides() {
+      for (const l of city.luminaires) fleet.engine.luminaire(l.id).controller.clearOverride();
+    },
+    fault(device, fault, action) {
+      const luminaire = fleet.engine.luminaire(device);
+      const wasActive = luminaire.model.hasFault(fault as never);
+      if (action === 'inject') fleet.injectFault(device, fault);
+      else fleet.clearFault(device, fault);
+      // A luminaire fault raises an event when its state changes (counter resets and supply loss raise none).
+      if (fault !== 'counterReset' && fault !== 'supplyLoss' && wasActive !== (action === 'inject')) {
+        events.push({ device, type: fault, active: action === 'inject', ts: fleet.engine.nowMs });
+      }
+    },
+    async finish(endOffsetMs, settleMs = 30_000) {
+      await fleet.runUntil(city.startMs + endOffsetMs);
+      const produced = fleet.engine.devices.reduce(
+        (n, d) => n + (d.spec.kind === 'luminaire' ? fleet.engine.luminaire(d.spec.id).ledger.reports : fleet.engine.ap(d.spec.id).reports),
+        0,
+      );
+      const want = produced + events.length;
+      // Ingest catching up: stop waiting once the store holds every reading (or never will in time).
+      await waitFor(
+        'the store to hold every reading',
+        async () => {
+          const c = await storedCounts(influx.url, database).catch(() => ({ luminaire: 0, ap: 0, event: 0 }));
+          return c.luminaire + c.ap + c.event >= want;
+        },
+        settleMs,
+        250,
+      ).catch(() => {});
+      return accountReadings({ influxUrl: influx.url, database, fleet, events });
+    },
+    logs() {
+      const live = [broker && `--- broker (pid ${broker.pid}) ---\n${logTail(broker.output())}`, agent && `--- agent (pid ${agent.pid}) ---\n${logTail(agent.output())}`];
+      return [...childLogs, ...live.filter((x): x is string => typeof x === 'string')].join('\n');
+    },
+    async stop() {
+      await fleet.stop().catch(() => {});
+      await agent?.stop().catch(() => {});
+      await broker?.stop().catch(() => {});
+      await proxy.close();
+      await influx.stop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
