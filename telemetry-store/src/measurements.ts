@@ -1,7 +1,7 @@
 import type { Point } from './types';
 
 /**
- * The series key of each measurement (DESIGN §6): the tags that identify one device's series.
+ * The series key of each measurement (docs/architecture.md, "Storage"): the tags that identify one device's series.
  * Two points with the same measurement, series key and ts are the same point (the later write
  * overwrites), which makes replays idempotent. Other tags (e.g. a luminaire's group) are carried
  * along but do not split the series.

@@ -1,4 +1,4 @@
-// Bandwidth policy of DESIGN §5, in strict order:
+// Bandwidth policy of docs/architecture.md, "Bandwidth sharing", in strict order:
 //  1. household flows up to min(household demand, reserve) — max-min fair;
 //  2. telemedicine, weighted max-min, within what is left of publicCap and capacity;
 //  3. public, weighted max-min, within what then remains of publicCap;
@@ -149,7 +149,7 @@ function allocateApInto(
 
 const sharedScratch = new Scratch();
 
-/** DESIGN §5 contract: allocation in kbit/s per flow id. */
+/** docs/architecture.md, "Bandwidth sharing" contract: allocation in kbit/s per flow id. */
 export function allocateBandwidth(ap: AccessPointDemand): Record<string, number> {
   const n = ap.flows.length;
   const cls = new Uint8Array(n);

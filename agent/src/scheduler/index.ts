@@ -1,4 +1,4 @@
-// Public surface of @poste/agent/scheduler (DESIGN §5). Pure computation, no I/O.
+// Public surface of @poste/agent/scheduler (docs/architecture.md, "Bandwidth sharing"). Pure computation, no I/O.
 export { nextSunEvent, sunEventOnUtcDay, SunCache } from './sun';
 export type { SunEventKind } from './sun';
 export {

@@ -5,7 +5,7 @@ import { SERIES_KEY_TAGS } from '../measurements';
 export type ColumnType = 'DOUBLE' | 'VARCHAR' | 'BOOLEAN';
 
 /**
- * Known columns per measurement (DESIGN §6), created up front so the common case never needs
+ * Known columns per measurement (docs/architecture.md, "Storage"), created up front so the common case never needs
  * ALTER TABLE. Anything else a writer sends becomes a new nullable column on first sight.
  */
 export const KNOWN_COLUMNS: Record<Point['measurement'], Record<string, ColumnType>> = {

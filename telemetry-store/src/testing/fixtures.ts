@@ -1,6 +1,6 @@
 import type { Point } from '../types';
 
-/** A luminaire point as ingest writes it (DESIGN §6). */
+/** A luminaire point as ingest writes it (docs/architecture.md, "Storage"). */
 export function luminairePoint(
   o: { municipality?: string; gateway?: string; luminaire: string; group?: string },
   ts: number,
