@@ -1,5 +1,5 @@
 export * from './types';
-export { StoreWriteError, StoreSpecError } from './errors';
+export { StoreWriteError, PartialWriteError, StoreSpecError, isRetryableWriteError, type RefusedPoint } from './errors';
 export { defineStoreBackend, type StoreBackend, type StoreConfigObjectSchema } from './backend';
 export {
   openStore,

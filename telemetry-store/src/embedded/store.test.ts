@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { StoreWriteError } from '../errors';
+import { PartialWriteError, StoreWriteError } from '../errors';
 import type { Point } from '../types';
 import { EmbeddedStore } from './store';
 
@@ -43,5 +43,22 @@ test('a field never seen before becomes a column; unusable input is a non-retrya
   await assert.rejects(s.write([lum(4000, { activeEnergy: 'many' })]), notRetryable);
   // a failed write leaves nothing behind (one transaction per write)
   assert.equal(await s.countPoints('luminaire', 0, 10_000), 1);
+  await s.close();
+});
+
+test('one bad point is refused alone (its index in a PartialWriteError); the rest of the batch is written', async () => {
+  const s = new EmbeddedStore({ kind: 'embedded', path: ':memory:' });
+  await s.init();
+  const batch = [lum(1000), lum(2000, { activeEnergy: 'many' }), lum(3000, { 'bad name': 1 }), lum(4000, { firmwareBuild: 7 }), lum(5000, { firmwareBuild: 'seven' })];
+  await assert.rejects(s.write(batch), (err: unknown) => {
+    assert.ok(err instanceof PartialWriteError, String(err));
+    assert.deepEqual([err.written, err.refused, err.refusedIndices], [2, 3, [1, 2, 4]]);
+    assert.match(err.message, /#1: luminaire.activeEnergy: VARCHAR value for a DOUBLE column/);
+    return true;
+  });
+  assert.equal(await s.countPoints('luminaire', 0, 10_000), 2);
+  // the column the refused point would have typed differently was created by the accepted one
+  await s.write([lum(6000, { firmwareBuild: 8 })]);
+  assert.equal(await s.countPoints('luminaire', 0, 10_000), 3);
   await s.close();
 });

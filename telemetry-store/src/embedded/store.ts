@@ -2,10 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { MEASUREMENTS, SERIES_KEY_TAGS } from '../measurements';
-import { StoreWriteError } from '../errors';
+import { refusedPointsError, StoreWriteError } from '../errors';
 import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
 import type { EmbeddedStoreConfig } from './config';
-import { columnTypeOf, createTableSql, energySql, isSafeIdentifier, KNOWN_COLUMNS, quote, type ColumnType } from './sql';
+import { classifyDuckDBError, duckDBWriteError } from './duckdb-errors';
+import { createTableSql, energySql, quote, type ColumnType } from './sql';
+import { validatePoints } from './validate';
 
 /** Rows per INSERT statement: keeps the parameter list of one statement moderate. */
 const ROWS_PER_STATEMENT = 500;
@@ -21,12 +23,18 @@ export class EmbeddedStore implements TelemetryStore {
   private conn: DuckDBConnection | undefined;
   private readonly columns = new Map<Point['measurement'], Map<string, ColumnType>>();
   private tail: Promise<unknown> = Promise.resolve();
+  /** set after a fatal DuckDB error: the next call opens the database again */
+  private needsReopen = false;
 
   constructor(private readonly config: EmbeddedStoreConfig) {}
 
   async init(): Promise<void> {
     if (this.conn) return;
     if (this.config.path !== ':memory:') await mkdir(dirname(this.config.path), { recursive: true });
+    await this.open();
+  }
+
+  private async open(): Promise<void> {
     this.instance = await DuckDBInstance.create(this.config.path);
     this.conn = await this.instance.connect();
     for (const m of MEASUREMENTS) {
@@ -41,6 +49,29 @@ export class EmbeddedStore implements TelemetryStore {
     }
   }
 
+  /**
+   * After a fatal error (a checkpoint on a full disk) DuckDB refuses every statement until the
+   * database is opened again; committed data is in the file and its WAL, so reopening loses nothing.
+   */
+  private async reopen(): Promise<void> {
+    try {
+      this.conn?.closeSync();
+      this.instance?.closeSync();
+    } catch {
+      // An invalidated instance may refuse to close cleanly; it is dropped either way.
+    }
+    this.conn = undefined;
+    this.instance = undefined;
+    await this.open();
+    this.needsReopen = false;
+  }
+
+  /**
+   * Writes the points it can and refuses the others alone: every point is validated first (key
+   * tags, names, integer ts, finite numbers, the column type of each field), the valid ones go in
+   * one transaction, and when some were refused a PartialWriteError names them (indices). Disk
+   * full, I/O and lock errors are retryable StoreWriteErrors (duckdb-errors.ts).
+   */
   write(points: readonly Point[]): Promise<void> {
     const run = this.tail.then(() => this.writeNow(points));
     this.tail = run.catch(() => undefined);
@@ -48,44 +79,38 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   private async writeNow(points: readonly Point[]): Promise<void> {
-    const conn = this.connection();
-    const byMeasurement = groupAndDedupe(points);
-    await conn.run('BEGIN TRANSACTION');
+    if (!this.conn && !this.needsReopen) throw new StoreWriteError('embedded store not initialised (call init())', false);
+    const { accepted, refused, newColumns } = validatePoints(points, this.columns);
     try {
-      for (const [m, rows] of byMeasurement) {
-        const cols = await this.ensureColumns(conn, m, rows);
-        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-          await this.insertRows(conn, m, cols, rows.slice(i, i + ROWS_PER_STATEMENT));
+      if (this.needsReopen) await this.reopen();
+      const conn = this.connection();
+      // Columns first, each in its own statement: a column must never be remembered as existing
+      // when the transaction that added it was rolled back.
+      for (const { measurement, name, type } of newColumns) {
+        await conn.run(`ALTER TABLE ${quote(measurement)} ADD COLUMN IF NOT EXISTS ${quote(name)} ${type}`);
+        this.columns.get(measurement)!.set(name, type);
+      }
+      const byMeasurement = groupAndDedupe(accepted);
+      if (byMeasurement.size > 0) {
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          for (const [m, rows] of byMeasurement) {
+            const cols = columnsOf(rows);
+            for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+              await this.insertRows(conn, m, cols, rows.slice(i, i + ROWS_PER_STATEMENT));
+            }
+          }
+          await conn.run('COMMIT');
+        } catch (err) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw err;
         }
       }
-      await conn.run('COMMIT');
     } catch (err) {
-      await conn.run('ROLLBACK').catch(() => undefined);
-      if (err instanceof StoreWriteError) throw err;
-      // A bad value (e.g. a string into a number column) never succeeds on retry.
-      throw new StoreWriteError(`embedded write failed: ${(err as Error).message}`, false, 0, { cause: err });
+      if (classifyDuckDBError(err) === 'reopen') this.needsReopen = true;
+      throw duckDBWriteError(err);
     }
-  }
-
-  private async ensureColumns(conn: DuckDBConnection, m: Point['measurement'], rows: readonly Point[]): Promise<string[]> {
-    const known = this.columns.get(m)!;
-    const keyTags = new Set<string>(SERIES_KEY_TAGS[m]);
-    const used = new Set<string>();
-    for (const p of rows) {
-      for (const k of keyTags) {
-        if (typeof p.tags[k] !== 'string') throw new StoreWriteError(`${m} point without tag ${k}`, false);
-      }
-      for (const [name, value] of [...Object.entries(p.tags), ...Object.entries(p.fields)]) {
-        if (!isSafeIdentifier(name)) throw new StoreWriteError(`${m}: unusable tag/field name ${JSON.stringify(name)}`, false);
-        used.add(name);
-        if (!known.has(name)) {
-          const type = columnTypeOf(value);
-          await conn.run(`ALTER TABLE ${quote(m)} ADD COLUMN IF NOT EXISTS ${quote(name)} ${type}`);
-          known.set(name, type);
-        }
-      }
-    }
-    return ['ts', ...[...used].sort()];
+    if (refused.length > 0) throw refusedPointsError('embedded', points.length, refused);
   }
 
   private async insertRows(conn: DuckDBConnection, m: Point['measurement'], cols: string[], rows: readonly Point[]): Promise<void> {
@@ -105,6 +130,7 @@ export class EmbeddedStore implements TelemetryStore {
 
   async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
     await this.tail;
+    if (this.needsReopen) await this.reopen();
     const params: Record<string, DuckDBValue> = { from: q.from, to: q.to };
     if (q.municipality !== undefined) params.municipality = q.municipality;
     if (q.gateway !== undefined) params.gateway = q.gateway;
@@ -125,6 +151,7 @@ export class EmbeddedStore implements TelemetryStore {
 
   async countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {
     await this.tail;
+    if (this.needsReopen) await this.reopen();
     if (!MEASUREMENTS.includes(measurement)) throw new Error(`unknown measurement ${measurement}`);
     const reader = await this.connection().runAndReadAll(
       `SELECT count(*) AS n FROM ${quote(measurement)} WHERE ts >= $from AND ts < $to`,
@@ -151,12 +178,17 @@ export class EmbeddedStore implements TelemetryStore {
 function groupAndDedupe(points: readonly Point[]): Map<Point['measurement'], Point[]> {
   const out = new Map<Point['measurement'], Map<string, Point>>();
   for (const p of points) {
-    if (!Number.isSafeInteger(p.ts)) throw new StoreWriteError(`point ts must be integer ms, got ${p.ts}`, false);
-    if (!(p.measurement in KNOWN_COLUMNS)) throw new StoreWriteError(`unknown measurement ${String(p.measurement)}`, false);
     const m = out.get(p.measurement) ?? new Map<string, Point>();
     out.set(p.measurement, m);
     const key = JSON.stringify([...SERIES_KEY_TAGS[p.measurement].map((t) => p.tags[t]), p.ts]);
     m.set(key, p);
   }
   return new Map([...out].map(([k, v]) => [k, [...v.values()]]));
+}
+
+/** The columns an INSERT of these rows names: ts and every tag and field any of them carries. */
+function columnsOf(rows: readonly Point[]): string[] {
+  const used = new Set<string>();
+  for (const p of rows) for (const name of [...Object.keys(p.tags), ...Object.keys(p.fields)]) used.add(name);
+  return ['ts', ...[...used].sort()];
 }

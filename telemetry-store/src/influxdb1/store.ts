@@ -40,7 +40,7 @@ export class InfluxDB1Store implements TelemetryStore {
     try {
       await this.client.writePoints(batch, { precision: 'ms', database: this.config.database });
     } catch (err) {
-      throw toStoreWriteError('influxdb1 write', err, statusOf(err));
+      throw toStoreWriteError('influxdb1 write', err, statusOf(err), batch.length);
     }
   }
 

@@ -77,7 +77,7 @@ export class InfluxDB2Store implements TelemetryStore {
       api.writeRecords(lines);
       await api.flush();
     } catch (err) {
-      throw toStoreWriteError('influxdb2 write', err, statusOf(err));
+      throw toStoreWriteError('influxdb2 write', err, statusOf(err), lines.length);
     } finally {
       await api.close().catch(() => undefined);
     }

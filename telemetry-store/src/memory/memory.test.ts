@@ -1,35 +1,62 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StoreWriteError } from '../errors';
+import { PartialWriteError, StoreWriteError } from '../errors';
 import { openStore } from '../registry';
 import { describeStoreContract } from '../testing/store-contract';
 import { apPoint, luminairePoint } from '../testing/fixtures';
+import type { Point } from '../types';
 import { MemoryStore } from './store';
 
 describeStoreContract('memory', () => openStore({ kind: 'memory' }));
 
 const T0 = Date.UTC(2025, 0, 15);
-const notRetryable = (err: unknown) => err instanceof StoreWriteError && !err.retryable;
+const retryable = (err: unknown) => err instanceof StoreWriteError && err.retryable;
 
-test('unusable input is refused whole with a non-retryable StoreWriteError', async () => {
+test('an unusable point is refused alone: the others are written, a PartialWriteError names it', async () => {
   const s = new MemoryStore();
   await s.write([luminairePoint({ luminaire: 'L1' }, T0, 10)]);
-  const good = luminairePoint({ luminaire: 'L1' }, T0 + 1000, 20);
-  await assert.rejects(s.write([good, { ...good, tags: { municipality: 'm', gateway: 'g' } }]), notRetryable);
-  await assert.rejects(s.write([good, { ...good, ts: T0 + 0.5 }]), notRetryable);
-  await assert.rejects(s.write([good, { ...good, fields: { activeEnergy: 'many' } }]), notRetryable);
-  await assert.rejects(s.write([good, { ...good, fields: { activeEnergy: Number.NaN } }]), notRetryable);
-  await assert.rejects(s.write([{ ...good, measurement: 'weather' as 'ap' }]), notRetryable);
-  // nothing of a refused batch was kept, not even its good point
-  assert.equal(await s.countPoints('luminaire', 0, T0 + 10_000), 1);
+  const good = (i: number) => luminairePoint({ luminaire: 'L1' }, T0 + i * 1000, 10 + i);
+  const cases: Array<[string, Point]> = [
+    ['without tag luminaire', { ...good(90), tags: { municipality: 'm', gateway: 'g' } }],
+    ['integer ms', { ...good(91), ts: T0 + 0.5 }],
+    ['string value for a number field', { ...good(92), fields: { activeEnergy: 'many' } }],
+    ['non-finite', { ...good(93), fields: { activeEnergy: Number.NaN } }],
+    ['unknown measurement', { ...good(94), measurement: 'weather' as 'ap' }],
+  ];
+  let i = 1;
+  for (const [why, bad] of cases) {
+    const batch = [good(i++), bad, good(i++)];
+    await assert.rejects(s.write(batch), (err: unknown) => {
+      assert.ok(err instanceof PartialWriteError, String(err));
+      assert.equal(err.retryable, false);
+      assert.deepEqual([err.written, err.refused, err.refusedIndices], [2, 1, [1]]);
+      assert.match(err.message, new RegExp(why));
+      return true;
+    });
+  }
+  // every good point is there, none of the bad ones
+  assert.equal(await s.countPoints('luminaire', 0, T0 + 100_000), 1 + 2 * cases.length);
 });
 
-test('maxPoints bounds the store; overwriting an existing point does not count against it', async () => {
+test('maxPoints bounds the store (retryable, like a full disk); overwriting does not count against it', async () => {
   const s = new MemoryStore({ maxPoints: 2 });
   await s.write([apPoint('a', T0), apPoint('a', T0 + 1)]);
   await s.write([apPoint('a', T0)]);
-  await assert.rejects(s.write([apPoint('a', T0 + 2)]), (err: unknown) => notRetryable(err) && /maxPoints 2/.test(String(err)));
+  await assert.rejects(s.write([apPoint('a', T0 + 2)]), (err: unknown) => retryable(err) && /maxPoints 2/.test(String(err)));
   assert.equal(await s.countPoints('ap', T0, T0 + 10), 2);
+  s.clear();
+  await s.write([apPoint('a', T0 + 2)]);
+  assert.equal(await s.countPoints('ap', T0, T0 + 10), 1);
+});
+
+test('failNextWrites = n: the next n writes fail retryably, then writes succeed', async () => {
+  const s = new MemoryStore();
+  s.failNextWrites = 2;
+  await assert.rejects(s.write([apPoint('a', T0)]), retryable);
+  await assert.rejects(s.write([apPoint('a', T0)]), retryable);
+  await s.write([apPoint('a', T0)]);
+  assert.equal(await s.countPoints('ap', 0, T0 + 1), 1);
+  assert.equal(s.failNextWrites, 0);
 });
 
 test('stores with the same name share their points; unnamed stores are private', async () => {

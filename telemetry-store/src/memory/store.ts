@@ -1,5 +1,5 @@
 import { CounterAccumulator } from '../counter-deltas';
-import { StoreWriteError } from '../errors';
+import { refusedPointsError, StoreWriteError, type RefusedPoint } from '../errors';
 import { MEASUREMENTS, SERIES_KEY_TAGS, UNGROUPED } from '../measurements';
 import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
 import { MemoryStoreConfigSchema, type MemoryStoreConfig } from './config';
@@ -19,14 +19,20 @@ const NAMED = new Map<string, Dataset>();
 /**
  * The in-memory backend: tests, demos, and a broker run with nothing to install. Same semantics as
  * the others: same series key + ts overwrites; energy from cumulative counters in time order, a drop
- * counts the new value from zero (../counter-deltas.ts); unusable input is refused whole with a
- * non-retryable StoreWriteError. `failing = true` makes every call reject as if the store were down
- * (writes with a retryable StoreWriteError), so callers' outage paths can be tested.
+ * counts the new value from zero (../counter-deltas.ts); an unusable point (bad key, non-finite
+ * number, a field type conflict) is refused alone: the others are written and a PartialWriteError
+ * names the refused indices. A full store (maxPoints) is retryable, like a full disk.
+ * `failing = true` makes every call reject as if the store were down (writes with a retryable
+ * StoreWriteError) and `failNextWrites = n` fails the next n writes, so callers' outage paths can be tested.
  */
 export class MemoryStore implements TelemetryStore {
   readonly kind = 'memory';
   /** while true every call rejects, as a store that is down would */
   failing = false;
+  /** the next this-many writes reject with a retryable StoreWriteError (a store restarting), then writes succeed */
+  failNextWrites = 0;
+  /** points accepted by write() since this handle was created (overwrites included) */
+  writtenPoints = 0;
   private readonly config: MemoryStoreConfig;
   private readonly data: Dataset;
 
@@ -48,26 +54,37 @@ export class MemoryStore implements TelemetryStore {
 
   async write(points: readonly Point[]): Promise<void> {
     if (this.failing) throw new StoreWriteError('memory store: simulated outage', true);
-    // Validate everything first, so a refused batch leaves nothing behind.
-    const keyed: Array<[string, Point]> = [];
-    const newTypes = new Map<string, FieldType>();
-    for (const p of points) {
-      keyed.push([seriesKey(p), p]);
-      for (const [name, value] of Object.entries(p.fields)) {
-        const id = `${p.measurement}.${name}`;
-        const type = typeof value as FieldType;
-        if (typeof value === 'number' && !Number.isFinite(value)) throw new StoreWriteError(`${id}: non-finite value ${value}`, false);
-        const known = this.data.fieldTypes.get(id) ?? newTypes.get(id);
-        if (known !== undefined && known !== type) throw new StoreWriteError(`${id}: ${type} value for a ${known} field`, false);
-        newTypes.set(id, type);
-      }
+    if (this.failNextWrites > 0) {
+      this.failNextWrites--;
+      throw new StoreWriteError('memory store: simulated write failure (failNextWrites)', true);
     }
+    // Validate everything first: the good points are written, each bad one is refused alone.
+    const keyed: Array<[string, Point]> = [];
+    const refused: RefusedPoint[] = [];
+    const newTypes = new Map<string, FieldType>();
+    points.forEach((p, index) => {
+      const problem = problemOf(p, this.data.fieldTypes, newTypes);
+      if (problem !== undefined) {
+        refused.push({ index, reason: problem });
+        return;
+      }
+      keyed.push([seriesKey(p), p]);
+      for (const [name, value] of Object.entries(p.fields)) newTypes.set(`${p.measurement}.${name}`, typeof value as FieldType);
+    });
     const added = new Set(keyed.map(([k]) => k).filter((k) => !this.data.points.has(k))).size;
     if (this.data.points.size + added > this.config.maxPoints) {
-      throw new StoreWriteError(`memory store full: ${this.data.points.size} + ${added} points > maxPoints ${this.config.maxPoints}`, false);
+      // A full store is like a full disk: nothing is wrong with the points, room may come back.
+      throw new StoreWriteError(`memory store full: ${this.data.points.size} + ${added} points > maxPoints ${this.config.maxPoints}`, true);
     }
-    for (const [id, type] of newTypes) this.data.fieldTypes.set(id, type);
+    for (const [id, type] of newTypes) if (!this.data.fieldTypes.has(id)) this.data.fieldTypes.set(id, type);
     for (const [key, p] of keyed) this.data.points.set(key, p);
+    this.writtenPoints += keyed.length;
+    if (refused.length > 0) throw refusedPointsError('memory store', points.length, refused);
+  }
+
+  /** Deletes every point (a test frees room in a full store); field types are kept, as a shard keeps them. */
+  clear(): void {
+    this.data.points.clear();
   }
 
   async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
@@ -125,16 +142,25 @@ export class MemoryStore implements TelemetryStore {
   }
 }
 
-/** measurement + series-key tags + ts; refuses what the other backends refuse too. */
+/** Why the store cannot hold `p` (what the other backends refuse too), or undefined. */
+function problemOf(p: Point, known: ReadonlyMap<string, FieldType>, inBatch: ReadonlyMap<string, FieldType>): string | undefined {
+  if (!MEASUREMENTS.includes(p.measurement)) return `unknown measurement ${String(p.measurement)}`;
+  if (!Number.isSafeInteger(p.ts)) return `point ts must be integer ms, got ${p.ts}`;
+  for (const t of SERIES_KEY_TAGS[p.measurement]) if (typeof p.tags[t] !== 'string') return `${p.measurement} point without tag ${t}`;
+  for (const [name, value] of Object.entries(p.fields)) {
+    const id = `${p.measurement}.${name}`;
+    const type = typeof value as FieldType;
+    if (typeof value === 'number' && !Number.isFinite(value)) return `${id}: non-finite value ${value}`;
+    if (type !== 'number' && type !== 'string' && type !== 'boolean') return `${id}: unsupported value type ${type}`;
+    const was = known.get(id) ?? inBatch.get(id);
+    if (was !== undefined && was !== type) return `${id}: ${type} value for a ${was} field (type conflict)`;
+  }
+  return undefined;
+}
+
+/** measurement + series-key tags + ts, of a point problemOf accepted. */
 function seriesKey(p: Point): string {
-  if (!MEASUREMENTS.includes(p.measurement)) throw new StoreWriteError(`unknown measurement ${String(p.measurement)}`, false);
-  if (!Number.isSafeInteger(p.ts)) throw new StoreWriteError(`point ts must be integer ms, got ${p.ts}`, false);
-  const tags = SERIES_KEY_TAGS[p.measurement].map((t) => {
-    const v = p.tags[t];
-    if (typeof v !== 'string') throw new StoreWriteError(`${p.measurement} point without tag ${t}`, false);
-    return v;
-  });
-  return JSON.stringify([p.measurement, ...tags, p.ts]);
+  return JSON.stringify([p.measurement, ...SERIES_KEY_TAGS[p.measurement].map((t) => p.tags[t]), p.ts]);
 }
 
 function numberOrNull(v: unknown): number | null {

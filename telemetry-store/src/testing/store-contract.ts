@@ -1,10 +1,11 @@
 // The store contract: one suite every backend runs from its own test file
 // (`describeStoreContract('embedded', () => openStore(…))`). It pins the semantics the dashboard and
 // ingest rely on: overwrite idempotence, counter resets, out-of-order arrival, filters, [from, to)
-// ranges and 5,000+ point batches.
+// ranges, 5,000+ point batches, and one unusable point refused alone (PartialWriteError).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sumCounterDeltas } from '../counter-deltas';
+import { PartialWriteError } from '../errors';
 import type { LuminaireEnergy, TelemetryStore } from '../types';
 import { apPoint, chunks, eventPoint, luminairePoint, shuffled } from './fixtures';
 
@@ -139,6 +140,23 @@ export function describeStoreContract(name: string, open: () => Promise<Telemetr
       assert.equal(row?.energyWh, 100);
       assert.equal(row?.firstTs, T0 + MIN);
       assert.equal(row?.lastTs, T0 + 2 * MIN);
+    });
+
+    test('a point the store cannot hold (a string into a number field) is refused alone; the rest is written', async () => {
+      const store = await fresh();
+      await store.write([luminairePoint({ luminaire: 'L1' }, T0, 100)]);
+      const bad = { ...luminairePoint({ luminaire: 'L2' }, T0 + MIN, 5), fields: { activeEnergy: 'lots' } };
+      const batch = [luminairePoint({ luminaire: 'L1' }, T0 + MIN, 110), bad, luminairePoint({ luminaire: 'L3' }, T0 + MIN, 7)];
+      await assert.rejects(store.write(batch), (err: unknown) => {
+        assert.ok(err instanceof PartialWriteError, `expected a PartialWriteError, got ${String(err)}`);
+        assert.equal(err.retryable, false);
+        assert.deepEqual([err.written, err.refused], [2, 1]);
+        // InfluxDB reports only how many it dropped; the others say which.
+        if (err.refusedIndices !== undefined) assert.deepEqual(err.refusedIndices, [1]);
+        return true;
+      });
+      assert.equal(await store.countPoints('luminaire', T0, T0 + 10 * MIN), 3);
+      assert.deepEqual((await store.luminaireEnergy({ from: T0, to: T0 + 10 * MIN })).map((r) => r.luminaire), ['L1', 'L3']);
     });
 
     test('a batch of 5,000+ points is written whole', async () => {
