@@ -15,11 +15,14 @@ Usage:
       Adds (or re-keys) a gateway; prints its generated password once.
   poste-broker add-service --credentials FILE --username U
       Adds a service user (dashboard-api, operators' tools); prints its generated password once.
-  poste-broker serve --credentials FILE --store SPEC [--port N] [--host H]
+  poste-broker serve --credentials FILE --store SPEC [--data DIR] [--port N] [--host H]
       Runs the broker (auth + ACL) with ingest into the store. SPEC is one of
 ${storeSpecHelp().map((line) => `        ${line}`).join('\n')}
       e.g. embedded:/var/lib/poste/telemetry.duckdb or influxdb1:http://127.0.0.1:8086/poste.
       --port defaults to 1883, --host to 127.0.0.1.
+      --data DIR keeps the broker state on disk in DIR (journal + snapshot): retained messages
+      (desired configs, states), persistent sessions and wills survive a restart or a crash.
+      Without it that state lives in memory only and is lost when the broker stops.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage error.
 `;
@@ -56,6 +59,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         port: { type: 'string' },
         host: { type: 'string' },
         store: { type: 'string' },
+        data: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -102,11 +106,14 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   const credentials = await loadCredentials(need(values, 'credentials'));
   const logger = pino({ name: 'poste-broker', level: process.env.POSTE_LOG_LEVEL ?? 'info' });
   const store = await openStore(storeConfig);
-  const broker = await createBroker({ credentials, logger });
+  const dataDir = typeof values.data === 'string' && values.data !== '' ? values.data : undefined;
+  const broker = await createBroker({ credentials, logger, ...(dataDir ? { persistence: { dir: dataDir } } : {}) });
   const ingest = createIngest({ broker, store, directory: credentials.directory(), logger: logger.child({ component: 'ingest' }) });
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const bound = await broker.listen(port, host);
-  io.out(`poste-broker listening on mqtt://${host}:${bound} (store ${store.kind}, ${credentials.data.gateways.length} gateways)`);
+  io.out(
+    `poste-broker listening on mqtt://${host}:${bound} (store ${store.kind}, ${credentials.data.gateways.length} gateways, broker state ${dataDir ?? 'in memory'})`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

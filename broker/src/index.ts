@@ -1,5 +1,11 @@
 export { createBroker, DEFAULT_MAX_PAYLOAD_BYTES, type BrokerHooks, type BrokerOptions, type PosteBroker, type PublishGate } from './broker/broker';
 export { canPublish, canSubscribe } from './broker/acl';
+export {
+  FilePersistence,
+  FilePersistenceOptionsSchema,
+  type FilePersistenceOptions,
+  type FilePersistenceStats,
+} from './persistence/file-persistence';
 export * from './credentials/index';
 export { createIngest, type Ingest, type IngestOptions, type IngestStats } from './ingest/ingest';
 export type { DeadLetterReason, DeadLetterSample } from './ingest/dead-letter';

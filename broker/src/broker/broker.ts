@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CredentialsStore, Principal, VerifyResult } from '../credentials/store';
 import { posteMetrics, type PosteMetrics } from '../metrics';
+import { FilePersistence, type FilePersistenceOptions } from '../persistence/file-persistence';
 import { canPublish, canSubscribe } from './acl';
 
 /** Default cap on a PUBLISH payload: a full 5,000-reading batch is ~1.5 MB of JSON. */
@@ -33,6 +34,12 @@ export interface BrokerOptions {
   logLevel?: string;
   /** prom-client registry for the counters; default: posteRegistry */
   registry?: Registry;
+  /**
+   * Keeps retained messages, persistent sessions (clean=false subscriptions, queued QoS 1/2
+   * packets), incoming QoS 2 packets and wills on disk in `persistence.dir`, so they survive a
+   * restart or a crash (see persistence/README.md). Without it, Aedes keeps them in memory.
+   */
+  persistence?: FilePersistenceOptions;
   /** passed through to Aedes (id, concurrency, mq / persistence for a cluster …) */
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'preConnect'>;
 }
@@ -50,6 +57,8 @@ export interface PosteBroker {
   readonly aedes: Aedes;
   readonly metrics: PosteMetrics;
   readonly logger: Logger;
+  /** the durable state store, when `persistence` was given */
+  readonly persistence: FilePersistence | undefined;
   /** who an MQTT client authenticated as (undefined before CONNACK or for in-process publishes) */
   principalOf(client: Client | null): Principal | undefined;
   /** Installs (or removes, with undefined) the gate every gateway PUBLISH passes before its PUBACK. */
@@ -85,8 +94,14 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
     logger.warn({ clientId: client.id, username, reason, remote: remoteOf(client) }, 'mqtt connect refused');
   };
 
+  if (opts.persistence && opts.aedes?.persistence) throw new Error('createBroker: give either persistence or aedes.persistence, not both');
+  const persistence = opts.persistence
+    ? new FilePersistence({ logger: logger.child({ component: 'persistence' }), ...opts.persistence })
+    : undefined;
+
   const aedes = await Aedes.createBroker({
     ...opts.aedes,
+    ...(persistence ? { persistence } : {}),
     authenticate: (client, username, password, done) => {
       verify(username, password).then(
         (result) => {
@@ -129,11 +144,14 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
         // MQTT 3.1.1 has no negative PUBACK: Aedes disconnects the client, which is what we want.
         return done(new Error('publish not authorized'));
       }
-      if (!gate || principal.role !== 'gateway') return done(null);
-      gate(packet, principal).then(
+      const ingested = gate && principal.role === 'gateway' ? gate(packet, principal) : undefined;
+      // Aedes stores a retained message only after the PUBACK: store it here, before it.
+      const retained = persistence && packet.retain && packet.qos > 0 ? persistence.storeRetainedBeforeAck(packet) : undefined;
+      if (!ingested && !retained) return done(null);
+      Promise.all([ingested, retained]).then(
         () => done(null),
         (err: unknown) => {
-          logger.warn({ clientId: client.id, topic: packet.topic, err }, 'publish not accepted by ingest; no PUBACK');
+          logger.warn({ clientId: client.id, topic: packet.topic, err }, 'publish not accepted by ingest or not stored; no PUBACK');
           done(err instanceof Error ? err : new Error(String(err)));
         },
       );
@@ -155,6 +173,7 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
     aedes,
     metrics,
     logger,
+    persistence,
     principalOf: (client) => (client ? principals.get(client) : undefined),
     setPublishGate(g) {
       gate = g;
@@ -180,6 +199,8 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       for (const s of sockets) s.destroy();
       if (server?.listening) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      // Aedes does not close its persistence; this flushes the journal and releases the directory.
+      await persistence?.destroy();
     },
   };
 }
