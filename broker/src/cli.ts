@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -23,6 +24,10 @@ ${storeSpecHelp().map((line) => `        ${line}`).join('\n')}
       --data DIR keeps the broker state on disk in DIR (journal + snapshot): retained messages
       (desired configs, states), persistent sessions and wills survive a restart or a crash.
       Without it that state lives in memory only and is lost when the broker stops.
+      --spool-dir DIR: ingest's disk spool; batches the store cannot take now (down, disk full) are
+      fsynced there and acknowledged, then drained to the store in order. Default DATA/spool with
+      --data DATA; without either, a store outage holds the PUBACKs instead.
+      --spool-max-bytes N caps it (default 1073741824); when full, PUBACKs wait (back-pressure).
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage error.
 `;
@@ -60,6 +65,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         host: { type: 'string' },
         store: { type: 'string' },
         data: { type: 'string' },
+        'spool-dir': { type: 'string' },
+        'spool-max-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -108,7 +115,8 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   const store = await openStore(storeConfig);
   const dataDir = typeof values.data === 'string' && values.data !== '' ? values.data : undefined;
   const broker = await createBroker({ credentials, logger, ...(dataDir ? { persistence: { dir: dataDir } } : {}) });
-  const ingest = createIngest({ broker, store, directory: credentials.directory(), logger: logger.child({ component: 'ingest' }) });
+  const spool = spoolOption(values, dataDir);
+  const ingest = createIngest({ broker, store, directory: credentials.directory(), logger: logger.child({ component: 'ingest' }), ...(spool ? { spool } : {}) });
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const bound = await broker.listen(port, host);
   io.out(
@@ -122,6 +130,20 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   await broker.close();
   await store.close();
   return 0;
+}
+
+/** Default cap on ingest's spool: a day of a large city's telemetry at the target rates fits. */
+const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
+
+/** --spool-dir (default DATA/spool) and --spool-max-bytes; undefined when there is nowhere to spool. */
+function spoolOption(values: Record<string, string | boolean | undefined>, dataDir: string | undefined): { dir: string; maxBytes: number } | undefined {
+  const explicit = typeof values['spool-dir'] === 'string' && values['spool-dir'] !== '' ? values['spool-dir'] : undefined;
+  const maxText = typeof values['spool-max-bytes'] === 'string' ? values['spool-max-bytes'] : undefined;
+  const maxBytes = maxText === undefined ? DEFAULT_SPOOL_MAX_BYTES : Number(maxText);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 64 * 1024) throw new UsageError(`bad --spool-max-bytes ${maxText}: a whole number of bytes, at least 65536`);
+  const dir = explicit ?? (dataDir ? join(dataDir, 'spool') : undefined);
+  if (dir === undefined && maxText !== undefined) throw new UsageError('--spool-max-bytes needs --spool-dir or --data');
+  return dir === undefined ? undefined : { dir, maxBytes };
 }
 
 function isEntryPoint(): boolean {

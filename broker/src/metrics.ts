@@ -1,4 +1,4 @@
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics of the broker and ingest. One registry per process by default (exported so a
@@ -16,6 +16,32 @@ export interface PosteMetrics {
   ingestRejected: Counter<'reason'>;
   ingestWriteRetries: Counter;
   ingestWriteFailures: Counter<'kind'>;
+  /** seconds per store.write call; path = direct (a fresh batch) or drain (from the spool) */
+  ingestWriteSeconds: Histogram<'path'>;
+  /** points per batch handed to the store or the spool */
+  ingestBatchPoints: Histogram;
+  ingestPartialWrites: Counter;
+  ingestPartialRefusedPoints: Counter;
+  ingestSpooledBatches: Counter;
+  ingestSpoolDrainedBatches: Counter;
+  ingestSpoolDrainedPoints: Counter;
+  /** batches that waited for room in a full spool (their PUBACKs held) */
+  ingestSpoolFullWaits: Counter;
+  /** publishes refused without PUBACK because too many were already waiting */
+  ingestBackpressureRefused: Counter;
+  ingestSpoolDepth: Gauge;
+  ingestSpoolBytes: Gauge;
+  ingestSpoolOldestAgeSeconds: Gauge;
+  ingestHeldMessages: Gauge;
+  /** what the spool gauges read when scraped; ingest sets it while it runs with a spool */
+  ingestSpoolProbe: { current: (() => IngestSpoolReading) | undefined };
+}
+
+/** What the spool gauges show. */
+export interface IngestSpoolReading {
+  depthBatches: number;
+  bytes: number;
+  oldestAgeSeconds: number;
 }
 
 const byRegistry = new WeakMap<Registry, PosteMetrics>();
@@ -25,6 +51,17 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
   const registers = [registry];
+  const probe: PosteMetrics['ingestSpoolProbe'] = { current: undefined };
+  const spoolGauge = (name: string, help: string, pick: (r: IngestSpoolReading) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const reading = probe.current?.();
+        this.set(reading ? pick(reading) : 0);
+      },
+    });
   const m: PosteMetrics = {
     registry,
     authSuccess: new Counter({ name: 'poste_broker_auth_success_total', help: 'MQTT connections accepted', labelNames: ['role'], registers }),
@@ -60,6 +97,55 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
       labelNames: ['kind'],
       registers,
     }),
+    ingestWriteSeconds: new Histogram({
+      name: 'poste_ingest_write_seconds',
+      help: 'latency of one telemetry store write, by path (direct or drain from the spool)',
+      labelNames: ['path'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    ingestBatchPoints: new Histogram({
+      name: 'poste_ingest_batch_points',
+      help: 'points per batch written to the store or spooled',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers,
+    }),
+    ingestPartialWrites: new Counter({ name: 'poste_ingest_partial_writes_total', help: 'store writes that wrote some points and refused others', registers }),
+    ingestPartialRefusedPoints: new Counter({
+      name: 'poste_ingest_partial_refused_points_total',
+      help: 'points refused by the store within partial writes',
+      registers,
+    }),
+    ingestSpooledBatches: new Counter({ name: 'poste_ingest_spooled_batches_total', help: 'batches written to the ingest disk spool', registers }),
+    ingestSpoolDrainedBatches: new Counter({
+      name: 'poste_ingest_spool_drained_batches_total',
+      help: 'spooled batches delivered to the store',
+      registers,
+    }),
+    ingestSpoolDrainedPoints: new Counter({
+      name: 'poste_ingest_spool_drained_points_total',
+      help: 'points of spooled batches written to the store',
+      registers,
+    }),
+    ingestSpoolFullWaits: new Counter({
+      name: 'poste_ingest_spool_full_waits_total',
+      help: 'batches that waited for room in a full spool (PUBACKs held)',
+      registers,
+    }),
+    ingestBackpressureRefused: new Counter({
+      name: 'poste_ingest_backpressure_refused_total',
+      help: 'publishes refused without PUBACK because the cap on waiting messages was reached',
+      registers,
+    }),
+    ingestSpoolDepth: spoolGauge('poste_ingest_spool_depth_batches', 'batches in the ingest spool not yet in the store', (r) => r.depthBatches),
+    ingestSpoolBytes: spoolGauge('poste_ingest_spool_bytes', 'bytes of the ingest spool files', (r) => r.bytes),
+    ingestSpoolOldestAgeSeconds: spoolGauge(
+      'poste_ingest_spool_oldest_age_seconds',
+      'age of the oldest batch in the ingest spool (0 when empty)',
+      (r) => r.oldestAgeSeconds,
+    ),
+    ingestHeldMessages: new Gauge({ name: 'poste_ingest_held_messages', help: 'publishes waiting for their PUBACK in ingest', registers }),
+    ingestSpoolProbe: probe,
   };
   byRegistry.set(registry, m);
   return m;

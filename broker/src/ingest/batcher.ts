@@ -1,6 +1,6 @@
 import type { Point } from '@poste/telemetry-store';
 
-/** Where batches go: the retrying store writer today; a disk spool wraps it later (same interface). */
+/** Something that makes a batch durable (the store, or ingest's spool when the store cannot take it: ingest.ts). */
 export interface BatchSink {
   /** Resolves once durable; rejects when it could not be made durable (the messages stay unacked). */
   write(points: readonly Point[]): Promise<void>;

@@ -11,10 +11,12 @@ import type { PublishPacket } from 'aedes';
 import { pino, type Logger } from 'pino';
 import type { PosteBroker } from '../broker/broker';
 import type { Principal } from '../credentials/store';
-import { retryWithBackoff, type BackoffOptions } from '@poste/telemetry-store';
-import { StoreWriteError, type Point, type StoreWriter } from '@poste/telemetry-store';
-import { Batcher, type BatchSink, type Pending } from './batcher';
+import { SpoolFullError } from '@poste/spool';
+import { DEFAULT_BACKOFF, type BackoffOptions, type Point, type StoreWriter } from '@poste/telemetry-store';
+import { Batcher, type Pending } from './batcher';
 import { DeadLetters, type DeadLetterReason, type DeadLetterSample } from './dead-letter';
+import { deliver, type DeliveryAccounting } from './deliver';
+import { IngestSpool, type IngestSpoolOptions } from './ingest-spool';
 import { apPoint, eventPoint, luminairePoint, type Origin } from './points';
 
 export interface IngestOptions {
@@ -26,8 +28,24 @@ export interface IngestOptions {
   batchSize?: number;
   /** longest a point waits for its batch to fill */
   flushIntervalMs?: number;
-  /** retry policy for retryable store errors; when exhausted the messages stay unacknowledged */
+  /**
+   * retry of one store write on retryable errors. With a spool the default is short (2 attempts,
+   * ~0.5 s apart) and the batch is spooled after it; without one it is DEFAULT_BACKOFF (5 attempts)
+   * and the messages stay unacknowledged after it.
+   */
   backoff?: Partial<BackoffOptions>;
+  /**
+   * Ingest's disk spool: batches the store cannot take now are fsynced here and acknowledged, then
+   * drained to the store in order (ingest-spool.ts). Without it a store outage holds the PUBACKs.
+   */
+  spool?: IngestSpoolOptions;
+  /**
+   * Cap on publishes waiting for their PUBACK inside ingest (batching, writing, or waiting for room
+   * in a full spool) and on their points. A publish beyond either cap is refused without PUBACK (the
+   * client is disconnected and resends later), so memory stays bounded however slow the store is.
+   */
+  maxHeldMessages?: number;
+  maxHeldPoints?: number;
   logger?: Logger;
   /** dead-letter samples kept in memory */
   maxDeadLetterSamples?: number;
@@ -41,8 +59,32 @@ export interface IngestStats {
   rejectedByReason: Partial<Record<DeadLetterReason, number>>;
   deadLetterSamples: DeadLetterSample[];
   writeRetries: number;
+  /** batches the store could not take (spooled, or left unacknowledged without a spool) and permanent refusals */
   writeFailures: number;
   pendingPoints: number;
+  /** store answers that wrote some points and refused others; pointsWritten counts the written ones */
+  partialWrites: number;
+  /** publishes waiting for their PUBACK, and their points */
+  heldMessages: number;
+  heldPoints: number;
+  /** publishes refused without PUBACK because maxHeldMessages/maxHeldPoints was reached */
+  refusedBusy: number;
+  spool: IngestSpoolStats | undefined;
+}
+
+export interface IngestSpoolStats {
+  dir: string;
+  /** batches not yet in the store */
+  depthBatches: number;
+  bytes: number;
+  maxBytes: number;
+  /** ms since the oldest spooled batch was appended, null when empty */
+  oldestAgeMs: number | null;
+  spooledBatches: number;
+  drainedBatches: number;
+  drainedPoints: number;
+  /** batches that had to wait for room (their PUBACKs held) */
+  fullWaits: number;
 }
 
 export interface Ingest {
@@ -62,61 +104,142 @@ const DECODERS: Record<Kind, (payload: Buffer) => DecodedBatch<unknown>> = {
 
 /**
  * Validate → points → batch → write. Hooks the broker's publish gate so a gateway's PUBLISH is
- * acknowledged only after its points are written (see PublishGate for why not a subscription).
- * Invalid messages and items are dead-lettered and acknowledged (resending cannot fix them); a
- * store that stays down past the retries leaves the message unacknowledged for the gateway to resend.
+ * acknowledged only once its points are durable: written to the store, refused for good (counted and
+ * dead-lettered), or — with a spool — fsynced to ingest's own disk spool when the store cannot take
+ * them now. Invalid messages and items are dead-lettered and acknowledged (resending cannot fix them).
  */
 export function createIngest(opts: IngestOptions): Ingest {
   const logger = opts.logger ?? opts.broker.logger.child({ component: 'ingest' });
   const metrics = opts.broker.metrics;
   const dead = new DeadLetters(metrics.ingestRejected, opts.maxDeadLetterSamples);
   const lookup = typeof opts.directory === 'function' ? opts.directory : (g: string) => (opts.directory as ReadonlyMap<string, string>).get(g);
-  const counts = { messagesAccepted: 0, pointsWritten: 0, writeRetries: 0, writeFailures: 0 };
+  const counts = { messagesAccepted: 0, pointsWritten: 0, writeRetries: 0, writeFailures: 0, partialWrites: 0, refusedBusy: 0 };
+  const spoolCounts = { spooledBatches: 0, drainedBatches: 0, drainedPoints: 0, fullWaits: 0 };
+  const held = { messages: 0, points: 0 };
+  const maxHeldMessages = opts.maxHeldMessages ?? 10_000;
+  const maxHeldPoints = opts.maxHeldPoints ?? 500_000;
 
-  const writer: BatchSink = {
-    write: (points) =>
-      retryWithBackoff(() => opts.store.write(points), opts.backoff, (err, attempt, delayMs) => {
-        counts.writeRetries++;
-        metrics.ingestWriteRetries.inc();
-        logger.warn({ err: err.message, attempt, delayMs }, 'store write failed, retrying');
-      }),
-  };
+  const accounting = (path: 'direct' | 'drain'): DeliveryAccounting => ({
+    written(count, measurement) {
+      counts.pointsWritten += count;
+      metrics.ingestPointsWritten.inc({ measurement }, count);
+    },
+    refused(points, detail) {
+      counts.writeFailures++;
+      metrics.ingestWriteFailures.inc({ kind: 'permanent' });
+      for (const p of points) dead.add({ reason: 'store-rejected', topic: '', gateway: p.tags.gateway ?? '', path: '', detail, excerpt: p });
+      logger.error({ err: detail, points: points.length }, 'store refused points for good; dead-lettered');
+    },
+    refusedUnidentified(count, detail, gateways) {
+      counts.writeFailures++;
+      metrics.ingestWriteFailures.inc({ kind: 'permanent' });
+      dead.add({ reason: 'store-rejected', topic: '', gateway: gateways.join(','), path: '', detail, excerpt: '' }, count);
+      logger.error({ err: detail, points: count, gateways }, 'store refused points for good (it did not say which); dead-lettered');
+    },
+    partialWrite(written, refused) {
+      counts.partialWrites++;
+      metrics.ingestPartialWrites.inc();
+      metrics.ingestPartialRefusedPoints.inc(refused);
+      logger.warn({ written, refused }, 'partial write');
+    },
+    retry(err, attempt, delayMs) {
+      counts.writeRetries++;
+      metrics.ingestWriteRetries.inc();
+      logger.warn({ err: err.message, attempt, delayMs, path }, 'store write failed, retrying');
+    },
+    observeWrite(seconds, points) {
+      metrics.ingestWriteSeconds.observe({ path }, seconds);
+      metrics.ingestBatchPoints.observe(points);
+    },
+  });
 
-  const written = (points: readonly Point[]) => {
-    counts.pointsWritten += points.length;
-    for (const p of points) metrics.ingestPointsWritten.inc({ measurement: p.measurement });
+  // With a spool the store gets a short retry, then the batch is safe on disk anyway.
+  const shortBackoff: Partial<BackoffOptions> = opts.spool
+    ? { attempts: 2, initialDelayMs: 500, maxDelayMs: 1_000, ...opts.backoff }
+    : { ...DEFAULT_BACKOFF, ...opts.backoff };
+
+  const spool = opts.spool
+    ? new IngestSpool(
+        opts.spool,
+        {
+          deliver: (messages) => deliver(messages, { store: opts.store, backoff: shortBackoff, accounting: accounting('drain') }),
+          drained(points) {
+            spoolCounts.drainedBatches++;
+            spoolCounts.drainedPoints += points;
+            metrics.ingestSpoolDrainedBatches.inc();
+            metrics.ingestSpoolDrainedPoints.inc(points);
+          },
+          unreadable(seq, detail) {
+            dead.add({ reason: 'spool-unreadable', topic: '', gateway: '', path: '', detail: `spool record ${seq}: ${detail}`, excerpt: '' });
+            logger.error({ seq, detail }, 'unreadable ingest spool record skipped');
+          },
+        },
+        logger.child({ component: 'ingest-spool' }),
+      )
+    : undefined;
+  if (spool) {
+    const disk = spool.disk;
+    metrics.ingestSpoolProbe.current = () => {
+      const oldest = disk.oldestUnackedAt();
+      return { depthBatches: disk.depth, bytes: disk.bytes, oldestAgeSeconds: oldest === null ? 0 : (Date.now() - oldest) / 1000 };
+    };
+  }
+
+  /** Appends to the spool, waiting for room while it is full (the PUBACKs stay held meanwhile). */
+  const spoolBatch = async (messages: Point[][]): Promise<void> => {
+    if (!spool) throw new Error('no spool');
+    let waited = false;
+    for (;;) {
+      if (spool.closing) throw new Error('ingest is closing; batch not spooled (no PUBACK, the gateway resends)');
+      try {
+        spool.append(messages);
+        counts.writeFailures++;
+        metrics.ingestWriteFailures.inc({ kind: 'retryable' });
+        spoolCounts.spooledBatches++;
+        metrics.ingestSpooledBatches.inc();
+        return;
+      } catch (err) {
+        if (!(err instanceof SpoolFullError) || !spool.fits(err)) throw err;
+        if (!waited) {
+          waited = true;
+          spoolCounts.fullWaits++;
+          metrics.ingestSpoolFullWaits.inc();
+          logger.warn({ batches: spool.depth }, 'ingest spool full; holding PUBACKs until it drains');
+        }
+        await spool.waitForRoom();
+      }
+    }
   };
 
   const sink = async (batch: Pending[]): Promise<void> => {
-    const all = batch.flatMap((p) => p.points);
+    const messages = batch.map((p) => p.points);
     try {
-      await writer.write(all);
-      written(all);
-      for (const p of batch) p.resolve();
-      return;
+      // Behind a non-empty spool, a batch goes to the spool too: the store gets everything in order.
+      if (spool && spool.depth > 0) {
+        await spoolBatch(messages);
+      } else {
+        const outcome = await deliver(messages, { store: opts.store, backoff: shortBackoff, accounting: accounting('direct') });
+        if (outcome.kind === 'unavailable') {
+          const rest = messages.slice(outcome.from);
+          if (!spool) {
+            counts.writeFailures++;
+            metrics.ingestWriteFailures.inc({ kind: 'retryable' });
+            logger.error({ err: errorMessage(outcome.error), points: rest.flat().length }, 'store unavailable after retries; messages left unacknowledged');
+            for (const p of batch.slice(0, outcome.from)) p.resolve();
+            for (const p of batch.slice(outcome.from)) p.reject(outcome.error);
+            return;
+          }
+          logger.warn({ err: errorMessage(outcome.error), points: rest.flat().length }, 'store unavailable; batch spooled');
+          await spoolBatch(rest);
+        }
+      }
     } catch (err) {
-      if (isPermanent(err) && batch.length > 1) {
-        // One bad message must not poison the batch: retry message by message.
-        for (const p of batch) await sink([p]);
-        return;
-      }
-      const first = batch[0];
-      if (isPermanent(err) && first) {
-        counts.writeFailures++;
-        metrics.ingestWriteFailures.inc({ kind: 'permanent' });
-        dead.add(
-          { reason: 'store-rejected', topic: '', gateway: first.points[0]?.tags.gateway ?? '', path: '', detail: (err as Error).message, excerpt: first.points[0] },
-          first.points.length,
-        );
-        logger.error({ err: (err as Error).message, points: first.points.length }, 'store refused points; dead-lettered');
-        first.resolve();
-        return;
-      }
-      counts.writeFailures++;
-      metrics.ingestWriteFailures.inc({ kind: 'retryable' });
-      logger.error({ err: (err as Error).message, points: all.length }, 'store unavailable after retries; messages left unacknowledged');
+      // The spool itself failed (its disk full or broken) or ingest is closing: no PUBACK.
+      logger.error({ err: errorMessage(err), messages: batch.length }, 'batch could not be made durable; messages left unacknowledged');
       for (const p of batch) p.reject(err);
+      return;
     }
+    for (const p of batch) p.resolve();
   };
 
   const batcher = new Batcher(sink, opts.batchSize ?? 5_000, opts.flushIntervalMs ?? 200);
@@ -147,8 +270,23 @@ export function createIngest(opts: IngestOptions): Ingest {
     for (const r of decoded.rejected) reject('invalid-item', packet.topic, gw.id, r.error, raw[r.index]);
     const origin: Origin = { municipality, gateway: gw.id };
     const points = toPoints(kind, origin, decoded.items);
+    if (points.length > 0 && (held.messages >= maxHeldMessages || held.points + points.length > maxHeldPoints)) {
+      // Bounded memory: beyond the cap the publish is refused without PUBACK; the gateway resends.
+      counts.refusedBusy++;
+      metrics.ingestBackpressureRefused.inc();
+      throw new Error(`ingest busy: ${held.messages} publishes (${held.points} points) already waiting; resend later`);
+    }
     counts.messagesAccepted++;
-    await batcher.add(points);
+    held.messages++;
+    held.points += points.length;
+    metrics.ingestHeldMessages.set(held.messages);
+    try {
+      await batcher.add(points);
+    } finally {
+      held.messages--;
+      held.points -= points.length;
+      metrics.ingestHeldMessages.set(held.messages);
+    }
   };
 
   opts.broker.setPublishGate(gate);
@@ -160,11 +298,17 @@ export function createIngest(opts: IngestOptions): Ingest {
       rejectedByReason: { ...dead.byReason },
       deadLetterSamples: dead.samples(),
       pendingPoints: batcher.pendingPoints,
+      heldMessages: held.messages,
+      heldPoints: held.points,
+      spool: spool ? spoolStats(spool, spoolCounts) : undefined,
     }),
     flush: () => batcher.flush(),
     async close() {
       opts.broker.setPublishGate(undefined);
       await batcher.flush();
+      // What the store has not taken stays in the spool files; the next start drains it.
+      await spool?.close();
+      if (spool) metrics.ingestSpoolProbe.current = undefined;
     },
   };
 }
@@ -181,8 +325,20 @@ function toPoints(kind: Kind, o: Origin, items: unknown[]): Point[] {
   }
 }
 
-function isPermanent(err: unknown): boolean {
-  return !(err instanceof StoreWriteError) || !err.retryable;
+function spoolStats(spool: IngestSpool, c: { spooledBatches: number; drainedBatches: number; drainedPoints: number; fullWaits: number }): IngestSpoolStats {
+  const s = spool.disk.stats();
+  return {
+    dir: spool.disk.dir,
+    depthBatches: s.depth,
+    bytes: s.bytes,
+    maxBytes: s.maxBytes,
+    oldestAgeMs: s.oldestUnackedAt === null ? null : Date.now() - s.oldestUnackedAt,
+    ...c,
+  };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The raw items of a batch, for dead-letter samples of rejected ones (parsed again only then). */
