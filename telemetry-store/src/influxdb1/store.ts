@@ -4,6 +4,16 @@ import { statusOf, toStoreWriteError } from '../influx-errors';
 import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
 import type { InfluxDB1StoreConfig } from './config';
 
+const NEVER_DISABLE = {
+  getDelay: () => 0,
+  next() {
+    return this;
+  },
+  reset() {
+    return this;
+  },
+};
+
 /**
  * InfluxDB 1.x through the `influx` package: /write with ms precision, InfluxQL /query for reads.
  * InfluxDB itself gives the overwrite semantics: same measurement + tag set + time replaces fields.
@@ -21,6 +31,12 @@ export class InfluxDB1Store implements TelemetryStore {
       username: decodeURIComponent(u.username) || 'root',
       password: decodeURIComponent(u.password) || 'root',
       database: config.database,
+      // The client's pool takes a host out of rotation for up to 10 s after a 5xx or a network
+      // error and fails every call meanwhile with "No host available" — invisible to our own
+      // retry and spool logic, and after a full disk it kept ingest failing long after influxd
+      // recovered. Retries and back-off are ingest's job: never disable the one host, never
+      // retry inside the client.
+      pool: { maxRetries: 0, requestTimeout: 15_000, backoff: NEVER_DISABLE },
     });
   }
 
