@@ -1,6 +1,7 @@
 import type { ApReading, TrafficClass } from '@poste/protocol';
 import { localMinuteOfDay } from './local-program';
-import type { Prng } from './prng';
+import { mulberry32, type Prng } from './prng';
+import type { ApModelSnapshot } from './snapshot';
 
 export const TRAFFIC_CLASSES: readonly TrafficClass[] = ['household', 'telemedicine', 'public'];
 
@@ -102,7 +103,7 @@ export class ApModel {
   private readonly bytes = perClass(0);
   /** Bytes served since the model was created, never reset (ground truth for Wi-Fi accounting). */
   readonly groundTruthBytes = perClass(0);
-  private readonly rng: Prng;
+  private rng: Prng;
   private readonly allocate: AllocateBandwidth;
 
   constructor(params: ApParams, startMs: number, rng: Prng, allocate: AllocateBandwidth = simpleAllocateBandwidth) {
@@ -111,6 +112,33 @@ export class ApModel {
     this.bootMs = startMs;
     this.rng = rng;
     this.allocate = allocate;
+  }
+
+  /** Counters, demand and PRNG state: everything a restart must keep (see snapshot.ts). */
+  snapshot(): ApModelSnapshot {
+    return {
+      nowMs: this.nowMs,
+      bootMs: this.bootMs,
+      down: this.down,
+      demandKbps: { ...this.demandKbps },
+      servedKbps: { ...this.servedKbps },
+      clients: { ...this.clients },
+      bytes: { ...this.bytes },
+      groundTruthBytes: { ...this.groundTruthBytes },
+      rng: this.rng.state(),
+    };
+  }
+
+  restore(s: ApModelSnapshot): void {
+    this.nowMs = s.nowMs;
+    this.bootMs = s.bootMs;
+    this.down = s.down;
+    this.demandKbps = { ...s.demandKbps };
+    this.servedKbps = { ...s.servedKbps };
+    this.clients = { ...s.clients };
+    Object.assign(this.bytes, s.bytes);
+    Object.assign(this.groundTruthBytes, s.groundTruthBytes);
+    this.rng = mulberry32(s.rng);
   }
 
   injectFault(_f: ApFault): boolean {

@@ -1,30 +1,45 @@
 import { encode, parseJson, topic, type Clock, type DeviceState } from '@poste/protocol';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { AllocateBandwidth } from './ap-model';
+import { DeviceLink, type Held } from './device-link';
 import { FleetEngine, type GroundTruth } from './fleet-engine';
 import type { DeviceSpec } from './scenario';
 import type { DeviceOutput, SimDevice, SimFault } from './sim-devices';
+import type { FleetSnapshot, HeldMessage } from './snapshot';
+
+/**
+ * Makes a snapshot durable (e.g. temp file + fsync + rename). `truth` is the ground truth at the
+ * same instant. Readings of a step are published only after the checkpoint that contains them
+ * resolved, so nothing published is ever missing from the last durable state.
+ */
+export type FleetCheckpoint = (snapshot: FleetSnapshot, truth: GroundTruth) => Promise<void>;
 
 export interface DeviceFleetOptions {
   devices: readonly DeviceSpec[];
   /** The gateway agent's local MQTT endpoint, or one per device (e.g. per gateway). */
   url: string | ((device: DeviceSpec) => string);
   clock: Clock;
-  /** Sim instant of the first step (default: clock.now() at construction). */
+  /** Sim instant of the first step (default: clock.now() at construction). Ignored with `resume`. */
   startMs?: number;
   stepS?: number;
   reportIntervalS?: number;
   allocate?: AllocateBandwidth;
   /** Real ms between catch-up ticks of the timer (default 20). */
   tickMs?: number;
-  /** Upper bound of sim steps per tick so a huge backlog never blocks the event loop for long. */
+  /** Upper bound of sim steps per tick (and per checkpoint) so a backlog never blocks the event loop for long. */
   maxStepsPerTick?: number;
   /**
-   * Backpressure: no new sim step while this many QoS 1 publishes await their PUBACK (default
-   * 2,000). Sim time then lags the clock instead of piling messages up in memory; readings stay
-   * deterministic because steps are fixed.
+   * Backpressure: no new sim step while this many readings are held unacknowledged (or waiting for
+   * their checkpoint) plus births/acks in flight (default 2,000). Sim time then lags the clock
+   * instead of piling messages up in memory; readings stay deterministic because steps are fixed.
    */
   maxPendingPublishes?: number;
+  /** Commit before publish (see FleetCheckpoint). Without it, outputs are published as computed. */
+  checkpoint?: FleetCheckpoint;
+  /** Least real ms between two checkpoints (default 200): steps are batched in between. */
+  checkpointIntervalMs?: number;
+  /** Continue from a snapshot (a previous checkpoint): counters, faults, schedule, held readings. */
+  resume?: FleetSnapshot;
   /** Extra MQTT options (credentials, keepalive…); clientId, will and clean are set per device. */
   mqtt?: Partial<IClientOptions>;
   onError?: (err: Error, deviceId: string) => void;
@@ -38,17 +53,18 @@ export interface FleetCounters {
   acks: number;
 }
 
-/** One device's MQTT session to its gateway's local endpoint, with retained birth and will. */
-class DeviceLink {
-  client: MqttClient | undefined;
-  seq = 0;
-  /** This session's unacknowledged publishes (dropped from the fleet's total when the socket dies). */
-  pending = 0;
-  constructor(
-    readonly device: SimDevice,
-    readonly url: string,
-  ) {}
+export interface FleetStopOptions {
+  /** Real ms to wait for held readings to be acknowledged before the last checkpoint (default 2,000). */
+  drainMs?: number;
 }
+
+interface Staged {
+  device: SimDevice;
+  output: DeviceOutput;
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
+  Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref?.())]);
 
 /**
  * A fleet of simulated devices, each with its own MQTT connection and will, all stepped by one
@@ -56,13 +72,22 @@ class DeviceLink {
  */
 export class DeviceFleet {
   readonly engine: FleetEngine;
+  /** Outputs released to the devices' sessions (telemetry and events include those still held). */
   readonly counters: FleetCounters = { telemetry: 0, events: 0, births: 0, commands: 0, acks: 0 };
   private readonly options: DeviceFleetOptions;
   private readonly links = new Map<string, DeviceLink>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  /** QoS 1 publishes handed to mqtt.js and not yet acknowledged by the endpoint. */
-  private pending = 0;
+  /** Computed, not yet committed by a checkpoint: not published yet. Bounded with `held`. */
+  private staged: Staged[] = [];
+  /** Readings and events held by devices until acknowledged. */
+  private heldTotal = 0;
+  /** Births and acks in flight. */
+  private controlPending = 0;
+  /** State changed outside a step (fault, command): the next tick checkpoints even without steps. */
+  private dirty = false;
+  private committing: Promise<void> | undefined;
+  private lastCommitReal = Number.NEGATIVE_INFINITY;
   private drainWaiters: (() => void)[] = [];
   /** Sim instant the timer will not step past (runUntil). */
   private horizonMs = Number.POSITIVE_INFINITY;
@@ -77,10 +102,19 @@ export class DeviceFleet {
       ...(options.reportIntervalS !== undefined ? { reportIntervalS: options.reportIntervalS } : {}),
       ...(options.allocate !== undefined ? { allocate: options.allocate } : {}),
     };
-    this.engine = new FleetEngine(engineOptions, (d, o) => this.onOutput(d, o));
+    this.engine = new FleetEngine(engineOptions, (device, output) => this.staged.push({ device, output }));
     for (const d of this.engine.devices) {
       const url = typeof options.url === 'string' ? options.url : options.url(d.spec);
       this.links.set(d.spec.id, new DeviceLink(d, url));
+    }
+    if (options.resume) {
+      this.engine.restore(options.resume.engine);
+      for (const msg of options.resume.held) {
+        const l = this.links.get(msg.device);
+        if (!l) throw new Error(`DeviceFleet: the snapshot holds a message of unknown device ${msg.device}`);
+        l.held.add({ msg, sentOn: undefined });
+        this.heldTotal++;
+      }
     }
   }
 
@@ -96,26 +130,31 @@ export class DeviceFleet {
 
   /** Catches the engine up with the clock; returns the number of sim steps taken. */
   tick(): number {
+    if (this.committing) return 0;
+    const checkpoint = this.options.checkpoint;
+    if (checkpoint && performance.now() - this.lastCommitReal < (this.options.checkpointIntervalMs ?? 200)) return 0;
     const target = Math.min(this.options.clock.now(), this.horizonMs);
     const maxSteps = this.options.maxStepsPerTick ?? 5_000;
     const maxPending = this.options.maxPendingPublishes ?? 2_000;
     let steps = 0;
-    while (steps < maxSteps && this.pending < maxPending && this.engine.stepTo(target, 1) === 1) steps++;
-    for (const w of this.horizonWaiters.filter((x) => this.engine.nowMs + this.engine.stepMs > x.at)) {
-      this.horizonWaiters.splice(this.horizonWaiters.indexOf(w), 1);
-      w.resolve();
-    }
+    while (steps < maxSteps && this.pendingPublishes < maxPending && this.engine.stepTo(target, 1) === 1) steps++;
+    if (!checkpoint) this.release(this.staged.splice(0));
+    else if (steps > 0 || this.dirty || this.staged.length > 0) this.commit(checkpoint);
+    this.wakeHorizon();
     return steps;
   }
 
-  /** Unacknowledged QoS 1 publishes right now. */
+  /** Readings held or awaiting their checkpoint, plus births and acks in flight. */
   get pendingPublishes(): number {
-    return this.pending;
+    return this.heldTotal + this.staged.length + this.controlPending;
   }
 
-  /** Resolves when every publish so far has been acknowledged by the endpoint. */
+  /**
+   * Resolves when every publish so far has been acknowledged by the endpoint, except what devices
+   * without a session (no supply) hold: they send it once powered again.
+   */
   drain(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
+    if (this.undelivered() === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -137,10 +176,36 @@ export class DeviceFleet {
     this.horizonMs = Number.POSITIVE_INFINITY;
   }
 
-  /** Graceful: publishes a retained offline state and disconnects cleanly (no will). */
-  async stop(): Promise<void> {
+  /** The state a checkpoint stores: the engine plus every held and staged reading, oldest first. */
+  snapshot(): FleetSnapshot {
+    const held: HeldMessage[] = [];
+    for (const l of this.links.values()) for (const h of l.held) held.push(h.msg);
+    for (const s of this.staged) {
+      const m = heldOf(s);
+      if (m) held.push(m);
+    }
+    return { v: 1, engine: this.engine.snapshot(), held };
+  }
+
+  /**
+   * Graceful: no more steps; what was computed is committed and handed to the endpoint, which gets
+   * `drainMs` to acknowledge it; a last checkpoint keeps whatever is still held for the next start;
+   * then a retained offline state and a clean disconnect (no will).
+   */
+  async stop(opts: FleetStopOptions = {}): Promise<void> {
+    const wasRunning = this.running;
     this.running = false;
     if (this.timer) clearInterval(this.timer);
+    const drainMs = opts.drainMs ?? 2_000;
+    await this.committing;
+    const checkpoint = this.options.checkpoint;
+    if (checkpoint) {
+      if (this.staged.length > 0 || this.dirty) await this.commit(checkpoint);
+      if (wasRunning) await withTimeout(this.drain(), drainMs);
+      await this.commit(checkpoint);
+    } else {
+      this.release(this.staged.splice(0));
+    }
     await Promise.all(
       [...this.links.values()].map(async (l) => {
         const c = l.client;
@@ -148,11 +213,12 @@ export class DeviceFleet {
         l.client = undefined;
         if (c.connected) {
           const off = l.device.birth(l.seq, this.options.clock.now(), 'offline');
-          await c.publishAsync(this.stateTopic(l), encode(off), { qos: 1, retain: true }).catch(() => {});
+          await withTimeout(c.publishAsync(this.stateTopic(l), encode(off), { qos: 1, retain: true }).catch(() => {}), 1_000);
         }
-        await c.endAsync().catch(() => {});
-        this.pending -= l.pending;
-        l.pending = 0;
+        await withTimeout(c.endAsync().catch(() => {}), 1_000);
+        if (!c.disconnected) c.end(true);
+        this.controlPending -= l.controlPending;
+        l.controlPending = 0;
       }),
     );
     this.notifyDrained();
@@ -167,10 +233,12 @@ export class DeviceFleet {
 
   injectFault(deviceId: string, fault: SimFault): void {
     this.engine.injectFault(deviceId, fault);
+    this.afterChange();
   }
 
   clearFault(deviceId: string, fault: SimFault): void {
     this.engine.clearFault(deviceId, fault);
+    this.afterChange();
   }
 
   groundTruth(): GroundTruth {
@@ -180,6 +248,48 @@ export class DeviceFleet {
   /** Whether a device currently has a live MQTT session. */
   isConnected(deviceId: string): boolean {
     return this.links.get(deviceId)?.client?.connected ?? false;
+  }
+
+  /** Outputs of a fault or command: published at once, or with the next checkpoint. */
+  private afterChange(): void {
+    if (this.options.checkpoint) this.dirty = true;
+    else this.release(this.staged.splice(0));
+  }
+
+  /** Writes a checkpoint of the current state, then publishes what it covers; on failure everything stays held. */
+  private commit(checkpoint: FleetCheckpoint): Promise<void> {
+    this.dirty = false;
+    const batch = this.staged.splice(0);
+    const snapshot = this.snapshot();
+    for (const s of batch) {
+      const m = heldOf(s);
+      if (m) snapshot.held.push(m);
+    }
+    const truth = this.engine.groundTruth();
+    const done = checkpoint(snapshot, truth).then(
+      () => this.release(batch),
+      (err: unknown) => {
+        // Nothing of the batch is published: it waits for the next successful checkpoint.
+        this.staged.unshift(...batch);
+        this.dirty = true;
+        this.options.onError?.(err instanceof Error ? err : new Error(String(err)), 'checkpoint');
+      },
+    );
+    const committing = done.finally(() => {
+      this.committing = undefined;
+      this.lastCommitReal = performance.now();
+      this.wakeHorizon();
+    });
+    this.committing = committing;
+    return committing;
+  }
+
+  private wakeHorizon(): void {
+    if (this.committing || this.staged.length > 0) return;
+    for (const w of this.horizonWaiters.filter((x) => this.engine.nowMs + this.engine.stepMs > x.at)) {
+      this.horizonWaiters.splice(this.horizonWaiters.indexOf(w), 1);
+      w.resolve();
+    }
   }
 
   private stateTopic(l: DeviceLink): string {
@@ -204,11 +314,13 @@ export class DeviceFleet {
     client.on('reconnect', () => {
       if (client.options.will) client.options.will.payload = willPayload();
     });
-    // Birth on every (re)connect, so an agent that restarted learns the device is back.
+    // Birth on every (re)connect, so an agent that restarted learns the device is back; then what
+    // the device still holds from an earlier session (mqtt.js resends its own on a reconnect).
     client.on('connect', () => {
       if (l.client !== client) return;
       l.seq++;
       this.publishBirth(l, client);
+      l.resendHeld(() => this.onHeldAcked());
       client.subscribe(cmdTopic, { qos: 1 }, (err) => {
         if (err) this.options.onError?.(err, id);
       });
@@ -224,27 +336,38 @@ export class DeviceFleet {
     });
   }
 
-  /** QoS 1 publish counted until PUBACK (or failure), for backpressure and drain(). */
-  private publishCounted(l: DeviceLink, client: MqttClient, t: string, payload: Buffer, retain = false): void {
-    this.pending++;
-    l.pending++;
+  private onHeldAcked(): void {
+    this.heldTotal--;
+    this.notifyDrained();
+  }
+
+  /** QoS 1 publish of a birth or ack, counted until PUBACK (or failure) for backpressure and drain(). */
+  private publishControl(l: DeviceLink, client: MqttClient, t: string, payload: Buffer, retain = false): void {
+    this.controlPending++;
+    l.controlPending++;
     client.publish(t, payload, { qos: 1, retain }, () => {
       // A callback from a session already dropped was discounted in dropConnection.
       if (l.client !== client) return;
-      l.pending--;
-      this.pending--;
+      l.controlPending--;
+      this.controlPending--;
       this.notifyDrained();
     });
   }
 
+  private undelivered(): number {
+    let n = this.staged.length + this.controlPending;
+    if (this.heldTotal > 0) for (const l of this.links.values()) if (l.client) n += l.held.size;
+    return n;
+  }
+
   private notifyDrained(): void {
-    if (this.pending === 0) for (const w of this.drainWaiters.splice(0)) w();
+    if (this.drainWaiters.length > 0 && this.undelivered() === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
   private publishBirth(l: DeviceLink, client: MqttClient): void {
     const state: DeviceState = l.device.birth(l.seq, this.options.clock.now(), 'online');
     this.counters.births++;
-    this.publishCounted(l, client, this.stateTopic(l), encode(state), true);
+    this.publishControl(l, client, this.stateTopic(l), encode(state), true);
   }
 
   private onCommand(l: DeviceLink, client: MqttClient, payload: Buffer): void {
@@ -253,47 +376,59 @@ export class DeviceFleet {
     if (!json.ok) return; // no id to ack; the agent times the command out
     // Commands take effect from the current sim step (power changes only at step boundaries).
     const ack = this.engine.handleCommand(l.device.spec.id, json.value, this.options.clock.now());
+    this.afterChange();
     if (!ack) return;
     this.counters.acks++;
-    this.publishCounted(l, client, topic('localAck', { device: l.device.spec.id }), encode(ack));
+    this.publishControl(l, client, topic('localAck', { device: l.device.spec.id }), encode(ack));
   }
 
-  private onOutput(d: SimDevice, o: DeviceOutput): void {
-    const l = this.links.get(d.spec.id);
-    if (!l) return;
-    switch (o.type) {
-      case 'telemetry':
-        this.counters.telemetry++;
-        // mqtt.js queues QoS 1 publishes while reconnecting, like a controller's small buffer.
-        if (l.client) this.publishCounted(l, l.client, topic('localTelemetry', { device: d.spec.id }), encode(o.payload));
-        return;
-      case 'event':
-        this.counters.events++;
-        if (l.client) this.publishCounted(l, l.client, topic('localEvent', { device: d.spec.id }), encode(o.payload));
-        return;
-      case 'rebirth':
-        // Same session, same seq: the will still pairs with this birth.
-        if (l.client?.connected) this.publishBirth(l, l.client);
-        return;
-      case 'powerLost':
-        this.dropConnection(l);
-        return;
-      case 'powerRestored':
-        if (this.running) void this.connect(l);
-        return;
+  /** Hands committed outputs to the devices' sessions, in production order. */
+  private release(batch: readonly Staged[]): void {
+    for (const { device, output } of batch) {
+      const l = this.links.get(device.spec.id);
+      if (!l) continue;
+      const m = heldOf({ device, output });
+      if (m) {
+        if (m.type === 'telemetry') this.counters.telemetry++;
+        else this.counters.events++;
+        const h: Held = { msg: m, sentOn: undefined };
+        l.held.add(h);
+        this.heldTotal++;
+        // mqtt.js queues QoS 1 publishes while reconnecting; without a session it waits for the next.
+        l.send(h, () => this.onHeldAcked());
+        continue;
+      }
+      switch (output.type) {
+        case 'rebirth':
+          // Same session, same seq: the will still pairs with this birth.
+          if (l.client?.connected) this.publishBirth(l, l.client);
+          break;
+        case 'powerLost':
+          this.dropConnection(l);
+          break;
+        case 'powerRestored':
+          if (this.running) void this.connect(l);
+          break;
+      }
     }
+    this.notifyDrained();
   }
 
-  /** Destroys the socket without DISCONNECT: the broker publishes the will. */
+  /** Destroys the socket without DISCONNECT: the broker publishes the will. Held readings wait for the next session. */
   private dropConnection(l: DeviceLink): void {
     const c = l.client;
     if (!c) return;
     l.client = undefined;
-    // Whatever was in flight on this socket is lost with it, like on a real power cut.
-    this.pending -= l.pending;
-    l.pending = 0;
+    this.controlPending -= l.controlPending;
+    l.controlPending = 0;
     this.notifyDrained();
     c.stream?.destroy();
     c.end(true);
   }
+}
+
+function heldOf({ device, output }: Staged): HeldMessage | undefined {
+  if (output.type === 'telemetry') return { type: 'telemetry', device: device.spec.id, payload: output.payload };
+  if (output.type === 'event') return { type: 'event', device: device.spec.id, payload: output.payload };
+  return undefined;
 }

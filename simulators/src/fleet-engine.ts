@@ -2,6 +2,7 @@ import type { DeviceAck } from '@poste/protocol';
 import type { AllocateBandwidth } from './ap-model';
 import type { DeviceSpec } from './scenario';
 import { SimAp, SimLuminaire, type DeviceOutput, type SimDevice, type SimFault } from './sim-devices';
+import type { FleetEngineSnapshot, ProducedCounts } from './snapshot';
 
 export interface FleetEngineOptions {
   devices: readonly DeviceSpec[];
@@ -76,6 +77,8 @@ export class FleetEngine {
   readonly reportMs: number;
   /** Sim time all devices have been advanced to. */
   nowMs: number;
+  /** Readings and events emitted so far, by measurement as the store names them (ground truth). */
+  readonly produced: ProducedCounts = { luminaire: 0, ap: 0, event: 0 };
   private readonly list: SimDevice[] = [];
   private readonly byId = new Map<string, SimDevice>();
   private readonly sink: OutputSink;
@@ -121,6 +124,34 @@ export class FleetEngine {
     const d = this.device(id);
     if (!(d instanceof SimAp)) throw new Error(`${id} is not an AP`);
     return d;
+  }
+
+  /** Every device's state, the time and the output counts: restore() on a fresh engine continues from here. */
+  snapshot(): FleetEngineSnapshot {
+    const devices: FleetEngineSnapshot['devices'] = {};
+    for (const d of this.list) devices[d.spec.id] = d.snapshot();
+    return { nowMs: this.nowMs, produced: { ...this.produced }, devices };
+  }
+
+  /**
+   * Continues from a snapshot of an engine built from the same devices. Every device must be in
+   * it, with the same kind: a scenario that changed since cannot continue consistently.
+   */
+  restore(s: FleetEngineSnapshot): void {
+    for (const d of this.list) {
+      const ds = s.devices[d.spec.id];
+      if (!ds) throw new Error(`FleetEngine.restore: device ${d.spec.id} is not in the snapshot (the scenario changed?)`);
+      if (ds.kind !== d.spec.kind) throw new Error(`FleetEngine.restore: ${d.spec.id} is a ${d.spec.kind} but the snapshot has a ${ds.kind}`);
+    }
+    const unknown = Object.keys(s.devices).filter((id) => !this.byId.has(id));
+    if (unknown.length) throw new Error(`FleetEngine.restore: the snapshot has devices this fleet lacks: ${unknown.slice(0, 5).join(', ')}`);
+    for (const d of this.list) {
+      const ds = s.devices[d.spec.id]!;
+      if (d instanceof SimLuminaire && ds.kind === 'luminaire') d.restore(ds);
+      else if (d instanceof SimAp && ds.kind === 'ap') d.restore(ds);
+    }
+    this.nowMs = s.nowMs;
+    Object.assign(this.produced, s.produced);
   }
 
   /** One fixed step for every device; readings due at the new instant are emitted. */
@@ -171,7 +202,11 @@ export class FleetEngine {
   }
 
   private flush(d: SimDevice, out: DeviceOutput[]): void {
-    for (const o of out) this.sink(d, o);
+    for (const o of out) {
+      if (o.type === 'telemetry') this.produced[o.payload.kind]++;
+      else if (o.type === 'event') this.produced.event++;
+      this.sink(d, o);
+    }
     out.length = 0;
   }
 

@@ -61,4 +61,13 @@ export {
   type DeviceEnergyTruth,
   type EnergyTotals,
 } from './fleet-engine';
-export { DeviceFleet, type DeviceFleetOptions, type FleetCounters } from './device-fleet';
+export { DeviceFleet, type DeviceFleetOptions, type FleetCounters, type FleetCheckpoint, type FleetStopOptions } from './device-fleet';
+export {
+  FleetSnapshotSchema,
+  parseFleetSnapshot,
+  type FleetSnapshot,
+  type FleetEngineSnapshot,
+  type DeviceSnapshot,
+  type HeldMessage,
+  type ProducedCounts,
+} from './snapshot';

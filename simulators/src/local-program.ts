@@ -72,6 +72,11 @@ export class LuminaireController {
     this.override = { level, until };
   }
 
+  /** The override as it stands (checkpoints), without dropping an expired one. */
+  currentOverride(): DimOverride | undefined {
+    return this.override;
+  }
+
   clearOverride(): void {
     this.override = undefined;
   }

@@ -1,5 +1,6 @@
 import type { LuminaireReading, LuminaireStatus } from '@poste/protocol';
 import type { Prng } from './prng';
+import type { LuminaireModelSnapshot } from './snapshot';
 
 /** Persistent faults a luminaire can have; `counterReset` is one-shot and handled separately. */
 export type LuminaireFault = 'lampFailure' | 'driverFailure' | 'dayBurner' | 'cyclingFailure' | 'supplyLoss';
@@ -81,6 +82,32 @@ export class LuminaireModel {
   constructor(electrics: LuminaireElectrics, startMs: number) {
     this.electrics = electrics;
     this.nowMs = startMs;
+  }
+
+  /** Counters, faults and time: everything a restart must keep (see snapshot.ts). */
+  snapshot(): LuminaireModelSnapshot {
+    return {
+      nowMs: this.nowMs,
+      dimLevel: this.dimLevel,
+      energyCounterWh: this.energyCounterWh,
+      groundTruthWh: this.groundTruthWh,
+      operatingHours: this.operatingHours,
+      switchOnCounter: this.switchOnCounter,
+      faults: [...this.faults.entries()],
+      wasLit: this.wasLit,
+    };
+  }
+
+  restore(s: LuminaireModelSnapshot): void {
+    this.nowMs = s.nowMs;
+    this.dimLevel = s.dimLevel;
+    this.energyCounterWh = s.energyCounterWh;
+    this.groundTruthWh = s.groundTruthWh;
+    this.operatingHours = s.operatingHours;
+    this.switchOnCounter = s.switchOnCounter;
+    this.faults.clear();
+    for (const [f, since] of s.faults) this.faults.set(f as LuminaireFault, since);
+    this.wasLit = s.wasLit;
   }
 
   setDimLevel(level: number): void {

@@ -14,6 +14,8 @@ export interface Prng {
   pick<T>(items: readonly T[]): T;
   /** Approximately normal (Irwin–Hall of 4 uniforms), mean 0, standard deviation 1. */
   normal(): number;
+  /** The generator's 32-bit state: `mulberry32(state())` continues the same sequence (checkpoints). */
+  state(): number;
 }
 
 export function mulberry32(seed: number): Prng {
@@ -36,6 +38,7 @@ export function mulberry32(seed: number): Prng {
     },
     // Sum of 4 uniforms has variance 4/12; rescale to unit variance.
     normal: () => (next() + next() + next() + next() - 2) * Math.sqrt(3),
+    state: () => state,
   };
 }
 

@@ -5,6 +5,7 @@ import { LuminaireController } from './local-program';
 import { DEFAULT_STANDBY_W, LuminaireModel, type LuminaireFault } from './luminaire-model';
 import { mulberry32, type Prng } from './prng';
 import type { ApSpec, DeviceSpec, LuminaireSpec } from './scenario';
+import type { ApSnapshot, LuminaireSnapshot } from './snapshot';
 
 /** Faults injectable at runtime. `counterReset` is one-shot (a controller reboot). */
 export type SimFault = LuminaireFault | 'counterReset' | 'apDown';
@@ -81,7 +82,7 @@ export class SimLuminaire implements DeviceCommon {
   readonly controller: LuminaireController;
   readonly ledger: ReportLedger = emptyLedger();
   readonly nextReport: { at: number };
-  private readonly rng: Prng;
+  private rng: Prng;
 
   constructor(spec: LuminaireSpec, startMs: number, firstReportMs: number) {
     this.spec = spec;
@@ -93,6 +94,28 @@ export class SimLuminaire implements DeviceCommon {
     this.controller = new LuminaireController(spec.program);
     this.model.setDimLevel(this.controller.levelAt(startMs));
     this.nextReport = { at: firstReportMs };
+  }
+
+  snapshot(): LuminaireSnapshot {
+    const o = this.controller.currentOverride();
+    const l = this.ledger;
+    return {
+      kind: 'luminaire',
+      model: this.model.snapshot(),
+      override: o ? { level: o.level, until: o.until ?? null } : null,
+      rng: this.rng.state(),
+      ledger: { ...l, firstTs: l.firstTs ?? null, lastTs: l.lastTs ?? null },
+      nextReportAt: this.nextReport.at,
+    };
+  }
+
+  restore(s: LuminaireSnapshot): void {
+    this.model.restore(s.model);
+    if (s.override) this.controller.setOverride(s.override.level, s.override.until ?? undefined);
+    else this.controller.clearOverride();
+    this.rng = mulberry32(s.rng);
+    Object.assign(this.ledger, s.ledger, { firstTs: s.ledger.firstTs ?? undefined, lastTs: s.ledger.lastTs ?? undefined });
+    this.nextReport.at = s.nextReportAt;
   }
 
   get powered(): boolean {
@@ -200,6 +223,16 @@ export class SimAp implements DeviceCommon {
     this.spec = spec;
     this.model = new ApModel(spec, startMs, mulberry32(spec.seed), allocate);
     this.nextReport = { at: firstReportMs };
+  }
+
+  snapshot(): ApSnapshot {
+    return { kind: 'ap', model: this.model.snapshot(), reports: this.reports, nextReportAt: this.nextReport.at };
+  }
+
+  restore(s: ApSnapshot): void {
+    this.model.restore(s.model);
+    this.reports = s.reports;
+    this.nextReport.at = s.nextReportAt;
   }
 
   get powered(): boolean {
