@@ -5,7 +5,7 @@ import type { Ingest, PosteBroker } from '@poste/broker';
 import { startCloud, type Cloud } from '@poste/cloud';
 import { parseInventory, type ConnectedFleetTracker, type DashboardApi } from '@poste/dashboard-api';
 import type { Clock } from '@poste/protocol';
-import { DeviceFleet, generateCity, SimClock, type CityScenarioInput, type GeneratedCity } from '@poste/simulators';
+import { DeviceFleet, generateCity, SimClock, type CityScenarioInput, type FleetCheckpoint, type FleetSnapshot, type GeneratedCity } from '@poste/simulators';
 import type { TelemetryStore } from '@poste/telemetry-store';
 import { pino, type Logger } from 'pino';
 import { publishDesiredConfigs } from './desired-config';
@@ -33,6 +33,25 @@ export interface CityOptions {
   agentBatch?: { batchMaxReadings: number; batchMaxDelayMs: number };
   /** Send the city's dimming programs to the agents (default true); without them devices run their own fallback program. */
   dimmingPrograms?: boolean;
+  /**
+   * Makes the devices' state durable (checkpoint.ts: writeCityCheckpoint); the devices publish a
+   * step's readings only once it resolved. Called once at start, then every `checkpointIntervalMs`.
+   */
+  checkpoint?: FleetCheckpoint;
+  /** Least real ms between checkpoints (default 200). */
+  checkpointIntervalMs?: number;
+  /** Continue the devices from a checkpoint (counters, faults, held readings); the clock should start at its time. */
+  resume?: FleetSnapshot;
+}
+
+export interface CityStopOptions {
+  /** Real ms the whole stop may take (default 8,000); whatever is not done by then is left (see CityStopReport). */
+  deadlineMs?: number;
+}
+
+export interface CityStopReport {
+  /** Stages cut short by the deadline (their work resumes on the next start: devices' held readings, agents' spools) or failed. */
+  cutShort: string[];
 }
 
 export interface CityStatus {
@@ -40,6 +59,10 @@ export interface CityStatus {
   devicesConnected: number;
   devices: number;
   readingsPublished: number;
+  /** Readings the devices hold unacknowledged or awaiting their checkpoint. */
+  heldByDevices: number;
+  /** How far the devices' simulated time is behind the clock (backpressure), ms. */
+  simLagMs: number;
   pointsWritten: number;
   rejected: number;
   agentsOnline: number;
@@ -64,8 +87,11 @@ export interface City {
    * crossed agent → broker → ingest and is in the store: the moment to compare with ground truth.
    */
   settle(simMs: number, timeoutMs?: number): Promise<void>;
-  /** Devices say goodbye, agents flush and leave, then the API, ingest and broker close. */
-  stop(): Promise<void>;
+  /**
+   * Devices stop (last checkpoint, goodbye), agents flush and leave, then the API, ingest and broker
+   * close — within a deadline: a stage still running then is left (reported), the next stage starts.
+   */
+  stop(opts?: CityStopOptions): Promise<CityStopReport>;
 }
 
 async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
@@ -74,6 +100,36 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs: number):
     if (Date.now() > deadline) throw new Error(`city: timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+interface StopStage {
+  name: string;
+  /** Share of the time left this stage may use. */
+  share: number;
+  run: (budgetMs: number) => Promise<unknown>;
+}
+
+/** Runs the stages in order, each bounded by its share of what is left of the deadline. */
+async function stopWithin(deadlineMs: number, stages: StopStage[]): Promise<CityStopReport> {
+  const end = Date.now() + deadlineMs;
+  const cutShort: string[] = [];
+  for (const stage of stages) {
+    const budget = Math.max(0, (end - Date.now()) * stage.share);
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      stage.run(budget).then(
+        () => true,
+        (err: unknown) => {
+          cutShort.push(`${stage.name} (failed: ${(err as Error).message})`);
+          return true;
+        },
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budget))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) cutShort.push(stage.name);
+  }
+  return { cutShort };
 }
 
 /** Boots a whole city: the cloud (broker + ingest + dashboard API), one agent per gateway, simulated devices. */
@@ -95,6 +151,8 @@ export async function startCity(opts: CityOptions): Promise<City> {
   const cloud = await startCloud({
     store: opts.store,
     credentialsFile,
+    // Broker state (retained desired configs and states) and ingest's spool survive a restart.
+    dataDir: join(opts.dataDir, 'cloud'),
     inventory: parseInventory(inventoryForCity(generated), 'city inventory'),
     host,
     mqttPort: opts.mqttPort ?? 0,
@@ -112,7 +170,8 @@ export async function startCity(opts: CityOptions): Promise<City> {
       const agent = await startAgent({
         gatewayId: gw.id,
         north: { url: mqttUrl, username: gw.id, password: secrets.gateways[gw.id] },
-        local: { host: '127.0.0.1', port: 0 },
+        configVersion: 2,
+        adapters: [{ kind: 'poste', host: '127.0.0.1', port: 0 }],
         dataDir: join(opts.dataDir, 'agents', gw.id),
         clock,
         logger: logger.child({ component: 'agent' }),
@@ -134,7 +193,12 @@ export async function startCity(opts: CityOptions): Promise<City> {
       // traffic within what the household ceded), as a real AP running the agent's plan would.
       allocate: allocateBandwidth,
       onError: (err, device) => logger.warn({ device, err: err.message }, 'simulated device error'),
+      ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
+      ...(opts.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: opts.checkpointIntervalMs } : {}),
+      ...(opts.resume ? { resume: opts.resume } : {}),
     });
+    // The starting state is durable before anything is published (and a resumed run's ground truth is rewritten).
+    await opts.checkpoint?.(fleet.snapshot(), fleet.groundTruth());
     await fleet.start();
 
     if (opts.dimmingPrograms ?? true) {
@@ -158,6 +222,8 @@ export async function startCity(opts: CityOptions): Promise<City> {
       devicesConnected: generated.devices.filter((d) => devices.isConnected(d.id)).length,
       devices: generated.devices.length,
       readingsPublished: devices.counters.telemetry,
+      heldByDevices: devices.pendingPublishes,
+      simLagMs: Math.max(0, clock.now() - devices.engine.nowMs),
       pointsWritten: s.pointsWritten,
       rejected: s.rejected,
       agentsOnline: [...agents.values()].filter((a) => a.northConnected).length,
@@ -181,13 +247,15 @@ export async function startCity(opts: CityOptions): Promise<City> {
     await ingest.flush();
   };
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await devices.stop();
-    await Promise.all([...agents.values()].map((a) => a.stop()));
-    await cloud.stop();
+  let stopping: Promise<CityStopReport> | undefined;
+  const stop = (stopOpts: CityStopOptions = {}): Promise<CityStopReport> => {
+    stopping ??= stopWithin(stopOpts.deadlineMs ?? 8_000, [
+      // Devices get 2 s at most for the agents to acknowledge what they computed; the rest stays held.
+      { name: 'devices', share: 0.35, run: (ms) => devices.stop({ drainMs: Math.min(2_000, ms / 2) }) },
+      { name: 'agents', share: 0.5, run: () => Promise.all([...agents.values()].map((a) => a.stop())) },
+      { name: 'cloud', share: 1, run: () => cloud.stop() },
+    ]);
+    return stopping;
   };
 
   return { generated, cloud, clock, broker, ingest, agents, fleet: devices, fleetTracker, api, dashboardUrl, mqttUrl, status, settle, stop };

@@ -2,9 +2,10 @@
 // poste-cloud: broker + ingest + dashboard API in one process on one store, the small-municipality
 // deployment. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error.
 import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadInventory } from '@poste/dashboard-api';
+import { loadInventory, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitsInput } from '@poste/dashboard-api';
 import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
 import { checkPublicReads, cliLogger, need, optional, parsePort, stdio, untilStopSignal, UsageError, type ArgValues, type Io } from './cli-args';
 import { startCloud, type Cloud } from './cloud';
@@ -24,6 +25,9 @@ Options:
   --store SPEC          telemetry store, one of:${indent}${storeSpecHelp().join(indent)}
   --inventory FILE      municipalities, tariffs, gateway map (JSON, see dashboard-api/README.md)
   --credentials FILE    gateway and service credentials (poste-broker add-gateway / add-service)
+  --data DIR            broker state (retained desired configs and states, persistent sessions)
+                        and ingest's disk spool; without it both live in memory only
+  --spool-max-bytes N   cap on ingest's spool (default 1073741824); when full, PUBACKs wait
   --mqtt-port N         broker port (default 1883; 0 = any free port)
   --http-port N         dashboard port (default 8080; 0 = any free port)
   --host ADDR           listen address of both (default 127.0.0.1)
@@ -34,6 +38,9 @@ Options:
   --public-reads        allow a non-loopback dashboard address: the API has no authentication
                         yet, so anyone who reaches it reads the fleet and energy figures
   -h, --help            this text
+
+Dashboard query limits (reads share the store and this process with ingest; dashboard-api/README.md):
+${queryLimitUsage(28)}
 
 Environment: POSTE_LOG_LEVEL = fatal|error|warn|info|debug|trace|silent (default info).
 Exit codes: 0 stopped cleanly (SIGINT/SIGTERM), 1 runtime failure (unreadable inventory or
@@ -58,6 +65,9 @@ interface ServeArgs {
   host: string;
   httpHost: string;
   serviceUser: string;
+  queryLimits: QueryLimitsInput;
+  dataDir?: string;
+  spoolMaxBytes?: number;
 }
 
 function parseServeArgs(values: ArgValues): ServeArgs {
@@ -83,7 +93,19 @@ function parseServeArgs(values: ArgValues): ServeArgs {
     host,
     httpHost,
     serviceUser,
+    queryLimits: queryLimitsFromFlags(values, (m) => new UsageError(m)),
+    ...dataOptions(values),
   };
+}
+
+function dataOptions(values: ArgValues): { dataDir?: string; spoolMaxBytes?: number } {
+  const dataDir = optional(values, 'data');
+  const rawMax = optional(values, 'spool-max-bytes');
+  if (rawMax !== undefined && dataDir === undefined) throw new UsageError('--spool-max-bytes needs --data DIR (the spool lives there)');
+  if (rawMax === undefined) return dataDir === undefined ? {} : { dataDir: resolve(dataDir) };
+  const spoolMaxBytes = Number(rawMax);
+  if (!Number.isSafeInteger(spoolMaxBytes) || spoolMaxBytes < 1024 * 1024) throw new UsageError(`--spool-max-bytes must be a whole number of bytes ≥ 1048576, got ${JSON.stringify(rawMax)}`);
+  return { dataDir: resolve(dataDir!), spoolMaxBytes };
 }
 
 async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
@@ -108,6 +130,9 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
         mqttPort: args.mqttPort,
         httpPort: args.httpPort,
         service: { username: args.serviceUser },
+        queryLimits: args.queryLimits,
+        ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
+        ...(args.spoolMaxBytes !== undefined ? { spoolMaxBytes: args.spoolMaxBytes } : {}),
         logger,
       });
     } catch (err) {
@@ -150,12 +175,15 @@ export async function main(argv: string[], partial: Partial<CliContext> = {}): P
         store: { type: 'string' },
         inventory: { type: 'string' },
         credentials: { type: 'string' },
+        data: { type: 'string' },
+        'spool-max-bytes': { type: 'string' },
         'mqtt-port': { type: 'string' },
         'http-port': { type: 'string' },
         host: { type: 'string' },
         'http-host': { type: 'string' },
         'service-user': { type: 'string' },
         'public-reads': { type: 'boolean' },
+        ...queryLimitArgOptions,
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

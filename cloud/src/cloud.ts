@@ -1,7 +1,15 @@
 import { createBroker, createIngest, loadCredentials, type CredentialsStore, type Ingest, type IngestOptions, type PosteBroker } from '@poste/broker';
-import { connectFleetTracker, createDashboardApi, type ConnectedFleetTracker, type DashboardApi, type Inventory } from '@poste/dashboard-api';
+import {
+  connectFleetTracker,
+  createDashboardApi,
+  type ConnectedFleetTracker,
+  type DashboardApi,
+  type Inventory,
+  type QueryLimitsInput,
+} from '@poste/dashboard-api';
 import type { Clock } from '@poste/protocol';
 import type { TelemetryStore } from '@poste/telemetry-store';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { DEFAULT_SERVICE_USER, ensureServiceCredential, type ServiceCredential } from './service-credential';
@@ -34,6 +42,17 @@ export interface CloudOptions {
   /** One registry for the whole process, so the dashboard's /metrics shows broker and ingest too (default: a fresh one). */
   metricsRegistry?: Registry;
   ingest?: Pick<IngestOptions, 'batchSize' | 'flushIntervalMs' | 'backoff'>;
+  /**
+   * Where the broker keeps its state (retained messages — desired configs, gateway and device
+   * states — and persistent sessions, in `broker/`) and ingest its disk spool (`ingest-spool/`:
+   * batches the store cannot take now, fsynced and acknowledged, drained in order). Without it the
+   * broker state lives in memory and ingest holds PUBACKs while the store is down.
+   */
+  dataDir?: string;
+  /** Cap on ingest's spool, bytes (default 1 GiB); when full, PUBACKs wait (back-pressure). */
+  spoolMaxBytes?: number;
+  /** The dashboard's bounds on expensive reads (range, series, time-out, concurrency, cache): they share the store and this process with ingest. */
+  queryLimits?: QueryLimitsInput;
 }
 
 export interface Cloud {
@@ -54,6 +73,9 @@ export interface Cloud {
   /** API, fleet link, ingest (flushing what it holds), then the broker. Leaves the store open. */
   stop(): Promise<void>;
 }
+
+/** Default cap on ingest's disk spool: a day of a large city's telemetry fits. */
+export const DEFAULT_SPOOL_MAX_BYTES = 1024 * 1024 * 1024;
 
 /** Formats a host for a URL (IPv6 in brackets). */
 function urlHost(host: string): string {
@@ -111,7 +133,12 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => logger.error({ err }, 'cloud: error while stopping'));
   };
   try {
-    const broker = await createBroker({ credentials, registry: metricsRegistry, logger: logger.child({ component: 'broker' }) });
+    const broker = await createBroker({
+      credentials,
+      registry: metricsRegistry,
+      logger: logger.child({ component: 'broker' }),
+      ...(opts.dataDir ? { persistence: { dir: join(opts.dataDir, 'broker') } } : {}),
+    });
     cleanup.push(() => broker.close());
     const mqttPort = await broker.listen(opts.mqttPort ?? 0, host);
     const ingest = createIngest({
@@ -119,6 +146,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       store: opts.store,
       directory: credentials.directory(),
       logger: logger.child({ component: 'ingest' }),
+      ...(opts.dataDir ? { spool: { dir: join(opts.dataDir, 'ingest-spool'), maxBytes: opts.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES } } : {}),
       ...opts.ingest,
     });
     cleanup.push(() => ingest.close());
@@ -138,6 +166,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       metricsRegistry,
       logger: logger.child({ component: 'dashboard' }),
       ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.queryLimits ? { limits: opts.queryLimits } : {}),
     });
     cleanup.push(() => api.close());
     const dashboardUrl = await api.listen({ port: opts.httpPort ?? 0, host: opts.httpHost ?? host });
