@@ -13,14 +13,20 @@ interface Pending {
 }
 
 /**
- * Collects the points of many messages into batches of up to `batchSize` points, flushed when full
- * or `flushIntervalMs` after the first point arrived. Each message's promise settles with the batch
- * that carries it — that is what holds its PUBACK. One flush at a time, in arrival order.
+ * Collects the points of many messages into batches of up to `batchSize` points. Group commit:
+ * when no write is under way, what arrived in this turn of the event loop is written at once (a
+ * lone gateway's PUBACK does not wait for a timer); while a write is under way, messages gather
+ * and go together when it ends, or sooner when a batch fills. `flushIntervalMs` bounds the wait
+ * behind a slow write. Each message's promise settles with the batch that carries it — that is
+ * what holds its PUBACK. One flush at a time, in arrival order.
  */
 export class Batcher {
   private queue: Pending[] = [];
   private queuedPoints = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** batches handed to the sink and not settled yet */
+  private writing = 0;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -39,7 +45,12 @@ export class Batcher {
       this.queue.push({ points, resolve, reject });
       this.queuedPoints += points.length;
       if (this.queuedPoints >= this.batchSize) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
+      else if (this.writing === 0) {
+        this.immediate ??= setImmediate(() => {
+          this.immediate = undefined;
+          void this.flush();
+        });
+      } else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
     });
   }
 
@@ -47,6 +58,8 @@ export class Batcher {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
     const batches: Pending[][] = [];
     let current: Pending[] = [];
     let size = 0;
@@ -62,7 +75,16 @@ export class Batcher {
     if (current.length) batches.push(current);
     this.queue = [];
     this.queuedPoints = 0;
-    for (const b of batches) this.flushing = this.flushing.then(() => this.sink(b));
+    for (const b of batches) {
+      this.writing++;
+      this.flushing = this.flushing
+        .then(() => this.sink(b))
+        .finally(() => {
+          this.writing--;
+          // What gathered behind this write goes now, as one batch.
+          if (this.writing === 0 && this.queue.length > 0) void this.flush();
+        });
+    }
     return this.flushing;
   }
 }
