@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { DeviceIdSchema, TimestampSchema } from './ids';
 
-/** Event types: TALQ-style failures plus sensor triggers that drive dynamic dimming. */
+/**
+ * Event types: TALQ-style failures plus sensor triggers that drive dynamic dimming, and what the
+ * gateway says about itself (`device` = the gateway id): `uplinkDown`, and `telemetryDropped` when
+ * its telemetry spool overflowed and dropped its oldest readings (`value` = how many, `detail` =
+ * since when).
+ */
 export const EventTypeSchema = z.enum([
   'lampFailure',
   'driverFailure',
@@ -13,6 +18,7 @@ export const EventTypeSchema = z.enum([
   'traffic',
   'apDown',
   'uplinkDown',
+  'telemetryDropped',
 ]);
 export type EventType = z.infer<typeof EventTypeSchema>;
 
