@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-// The gateway gets self-contained files: @poste/protocol is bundled in (noExternal); the npm
+// The gateway gets self-contained files: @poste/protocol and @poste/spool are bundled in (noExternal); the npm
 // dependencies (mqtt, aedes, zod, pino) stay external and install beside it.
 export default defineConfig({
   entry: ['src/index.ts', 'src/cli.ts', 'src/scheduler/index.ts'],
@@ -9,5 +9,5 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   platform: 'node',
-  noExternal: ['@poste/protocol'],
+  noExternal: ['@poste/protocol', '@poste/spool'],
 });

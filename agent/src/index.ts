@@ -9,6 +9,8 @@ export {
   type AgentOptions,
   type AgentFileOptions,
   type ResolvedAgentOptions,
+  SpoolOptionsSchema,
+  MetricsOptionsSchema,
   type SchedulerConfigValidator,
   DimmingOptionsSchema,
   type DimmingOptionsInput,
@@ -23,8 +25,9 @@ export type { AdapterStats } from './core/adapter-set';
 export type { ExtensionStats } from './core/extension-set';
 export type { RejectionSource } from './core/rejections';
 export { systemTimers, type Timers, type TimerHandle } from './core/timers';
-export { TelemetryBuffer, type ItemBuffer, type BatchLimits } from './uplink/telemetry-buffer';
+export type { BatchLimits, DeliveryStats, SpoolView } from './uplink/delivery';
 export type { NorthStats } from './uplink/north-link';
+export { STATE_FILE } from './core/state-store';
 export { backoffDelayMs } from './uplink/backoff';
 export {
   DEVICE_ADAPTERS,
@@ -36,7 +39,7 @@ export {
   type AdapterConfigInput,
 } from './adapters/registry';
 export { adapterConfigBase, AdapterNameSchema } from './adapters/config-base';
-export type { AdapterSink, AdapterContext, DeviceAdapter, AdapterDescriptor } from './adapters/types';
+export type { AdapterSink, AdapterContext, DeviceAdapter, AdapterDescriptor, SinkResult } from './adapters/types';
 export { posteAdapter, PosteAdapterConfigSchema, type PosteAdapterConfig } from './adapters/poste';
 export type { AgentExtension, AgentHost, RunningExtension } from './extensions/types';
 export {

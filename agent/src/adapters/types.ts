@@ -9,22 +9,33 @@ import type { Clock, DeviceCommand } from '@poste/protocol';
 import type { Timers } from '../core/timers';
 
 /**
+ * What became of a value handed in, returned synchronously so an adapter can acknowledge its
+ * device only once the data is safe:
+ * - `accepted`: taken — for telemetry and events, appended to the gateway's spool (on disk with a
+ *   data dir): acknowledge the device now;
+ * - `rejected`: invalid, counted and dropped: acknowledge anyway (resending cannot fix it);
+ * - `retry`: not stored (the priority spool is full, a disk error, the agent is stopping): do NOT
+ *   acknowledge; the device must resend (an MQTT adapter drops the connection without a PUBACK).
+ */
+export type SinkResult = 'accepted' | 'rejected' | 'retry';
+
+/**
  * Where an adapter hands in what its devices said. Each value is either raw JSON (a Buffer,
  * Uint8Array or string, parsed first) or an already-mapped object; either way it is validated
  * against the Poste schema named below and refused (counted under the adapter, logged with path and
- * reason) if it does not fit. Methods never throw and return nothing: refusal is the agent's call.
+ * reason) if it does not fit. Methods never throw; they return what became of the value.
  */
 export interface AdapterSink {
   /** A birth, a state update or a full last will: `DeviceState` (status online/offline). An empty raw payload (a cleared retained message) is ignored. */
-  state(deviceId: string, value: unknown): void;
+  state(deviceId: string, value: unknown): SinkResult;
   /** The device's connection died and its protocol carries no Poste state (e.g. a bare LWT "Offline"): marks a device this adapter owns offline, keeping its metadata. */
-  will(deviceId: string): void;
-  /** One reading: `LocalTelemetry` (`kind` luminaire/ap); its `device` must equal deviceId. */
-  telemetry(deviceId: string, value: unknown): void;
-  /** One event: `DeviceEvent`; its `device` must equal deviceId. */
-  event(deviceId: string, value: unknown): void;
+  will(deviceId: string): SinkResult;
+  /** One reading: `LocalTelemetry` (`kind` luminaire/ap); its `device` must equal deviceId. `accepted` = in the spool. */
+  telemetry(deviceId: string, value: unknown): SinkResult;
+  /** One event: `DeviceEvent`; its `device` must equal deviceId. `accepted` = in the spool. */
+  event(deviceId: string, value: unknown): SinkResult;
   /** The answer to a command sent through sendCommand: `DeviceAck` carrying that command's `id`. */
-  ack(deviceId: string, value: unknown): void;
+  ack(deviceId: string, value: unknown): SinkResult;
 }
 
 /** What the agent gives an adapter when it creates it. */

@@ -79,7 +79,7 @@ async function harness() {
     inbox,
     registry,
     rejections,
-    deviceAck: (id, value, adapter) => relay.handleDeviceAck(id, value, adapter),
+    deviceAck: (id, value, adapter) => (relay.handleDeviceAck(id, value, adapter) ? 'accepted' : 'rejected'),
     log: silentLogger,
     clock: timers.clock,
     timers,

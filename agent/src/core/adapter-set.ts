@@ -4,7 +4,8 @@
 import type { Logger } from 'pino';
 import { isValidId, type Clock, type DeviceCommand } from '@poste/protocol';
 import { adapterInstanceNames, createAdapter, type AdapterConfig } from '../adapters/registry';
-import type { AdapterContext, AdapterSink, DeviceAdapter } from '../adapters/types';
+import { SpoolFullError } from '@poste/spool';
+import type { AdapterContext, AdapterSink, DeviceAdapter, SinkResult } from '../adapters/types';
 import type { DeviceInbox } from './device-inbox';
 import type { DeviceRegistry } from './device-registry';
 import type { RejectionSource, Rejections } from './rejections';
@@ -15,7 +16,7 @@ export interface AdapterSetDeps {
   registry: DeviceRegistry;
   rejections: Rejections;
   /** A validated-owner ack goes to the command relay (which validates the ack itself). */
-  deviceAck(deviceId: string, value: unknown, adapter: string): void;
+  deviceAck(deviceId: string, value: unknown, adapter: string): SinkResult;
   log: Logger;
   clock: Clock;
   timers: Timers;
@@ -140,19 +141,23 @@ function guardedSink(
   life: { readonly stopped: boolean },
 ): AdapterSink {
   const entry =
-    (source: RejectionSource, count: keyof AdapterStats['handedIn'], handle: (deviceId: string, value: unknown) => void) =>
-    (deviceId: string, value?: unknown): void => {
-      if (life.stopped) return;
+    (source: RejectionSource, count: keyof AdapterStats['handedIn'], handle: (deviceId: string, value: unknown) => SinkResult) =>
+    (deviceId: string, value?: unknown): SinkResult => {
+      // Stopping: nothing more is stored, so nothing more may be acknowledged; the device resends to the next run.
+      if (life.stopped) return 'retry';
       handedIn[count]++;
       try {
         // The id ends up in northbound topics and as a tag value: it must be topic-safe whatever the adapter.
         if (typeof deviceId !== 'string' || !isValidId(deviceId)) {
           deps.rejections.reject(source, { path: 'device', reason: `not a valid device id: ${JSON.stringify(deviceId)}` }, { adapter: name });
-          return;
+          return 'rejected';
         }
-        handle(deviceId, value);
+        return handle(deviceId, value);
       } catch (err) {
-        log.error({ err: (err as Error).message, device: deviceId }, `handling ${count} failed`);
+        // Not stored (spool full, disk error): the device is not acknowledged and resends.
+        if (err instanceof SpoolFullError) log.warn({ err: err.message, device: deviceId }, `${count} not stored: spool full; the device is not acknowledged and will resend`);
+        else log.error({ err: (err as Error).message, device: deviceId }, `handling ${count} failed; the device is not acknowledged and will resend`);
+        return 'retry';
       }
     };
   return {
@@ -163,8 +168,11 @@ function guardedSink(
     ack: entry('deviceAck', 'acks', (id, v) => {
       // Only the adapter a command went out through may answer it.
       const mismatch = deps.inbox.ownerMismatch(name, id);
-      if (mismatch !== null) deps.rejections.reject('deviceAck', mismatch, { device: id, adapter: name });
-      else deps.deviceAck(id, v, name);
+      if (mismatch !== null) {
+        deps.rejections.reject('deviceAck', mismatch, { device: id, adapter: name });
+        return 'rejected';
+      }
+      return deps.deviceAck(id, v, name);
     }),
   };
 }

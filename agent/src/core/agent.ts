@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import {
   encode,
@@ -6,18 +7,16 @@ import {
   toPayloadError,
   topic,
   type Ack,
-  type ApReading,
   type CommandAction,
   type DeviceAck,
   type DeviceEvent,
   type GatewayState,
   type LocalTelemetry,
-  type LuminaireReading,
   type ReportedConfig,
 } from '@poste/protocol';
 import { DIMMING_EXTENSION_NAME, dimmingExtension } from '../extensions/dimming';
+import { Delivery, type BatchLimits, type DeliveryStats } from '../uplink/delivery';
 import { NorthLink, type NorthStats } from '../uplink/north-link';
-import { TelemetryBuffer, type BatchLimits } from '../uplink/telemetry-buffer';
 import { AdapterSet, type AdapterStats } from './adapter-set';
 import { CommandRelay, type CommandStats } from './command-relay';
 import { DesiredConfigHandler, type AppliedConfig } from './desired-config';
@@ -25,6 +24,7 @@ import { DeviceInbox, type InboxStats } from './device-inbox';
 import { DeviceRegistry, type DeviceRecord } from './device-registry';
 import { ExtensionSet, checkExtensionNames, combinedSchedulerValidator, type ExtensionStats } from './extension-set';
 import { Listeners } from './listeners';
+import { RateMeter, renderMetrics, startMetricsServer, type MetricsServer } from './metrics-server';
 import { AgentOptionsSchema, type AgentOptions, type ResolvedAgentOptions } from './options';
 import { Rejections, type RejectionSource } from './rejections';
 import { migrateAgentSettings, pathBeforeMigration, type MigrationResult } from './settings-migration';
@@ -32,6 +32,9 @@ import { StateStore } from './state-store';
 import { systemTimers } from './timers';
 
 export const AGENT_VERSION = '0.1.0';
+
+/** A graceful stop sends what it can in this long; the rest stays spooled for the next run. */
+const STOP_DRAIN_MS = 3_000;
 
 export interface AgentStats {
   gatewayId: string;
@@ -41,8 +44,12 @@ export interface AgentStats {
   /** Per adapter instance (key = instance name: the kind, or `kind-2`… / the config `name`). */
   adapters: Record<string, AdapterStats>;
   rejected: Record<RejectionSource, number> & { total: number };
+  /** Batches published northbound (resends after a reconnect included). */
   batches: { luminaire: number; ap: number; events: number };
+  /** Records read from the spools waiting for their batch to fill or age. */
   pending: { luminaire: number; ap: number; events: number };
+  /** Store-and-forward: the spools, the in-flight window, replays, drops (uplink/delivery.ts). */
+  uplink: DeliveryStats;
   commands: CommandStats;
   birthSeq: number;
   /** Version of the desired config in force (0 = none yet). */
@@ -57,6 +64,8 @@ export interface Agent {
   readonly localPort: number;
   /** Ports of every listening adapter, by instance name. */
   adapterPorts(): Record<string, number>;
+  /** The port of GET /metrics, or null when `metrics` is not configured. */
+  readonly metricsPort: number | null;
   /** Graceful: flush batches, publish offline, disconnect. Abrupt: drop the uplink as a crash would (the broker publishes the will). */
   stop(opts?: { abrupt?: boolean }): Promise<void>;
   stats(): AgentStats;
@@ -74,7 +83,7 @@ export interface Agent {
   schedulerConfig(): unknown;
   /** Publishes a fresh gateway birth and every device state (what a `rebirth` command does). */
   rebirth(): void;
-  /** Sends whatever telemetry and events are buffered now. */
+  /** Sends the batches being formed now, without waiting for them to fill (while the uplink is up). */
   flush(): void;
   whenNorthConnected(): Promise<void>;
   readonly northConnected: boolean;
@@ -109,7 +118,7 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
   }
   checkExtensionNames(extensions);
 
-  const store = new StateStore(opts.dataDir);
+  const store = new StateStore(opts.dataDir, log);
   const registry = new DeviceRegistry();
   const rejections = new Rejections(log);
   const listeners = {
@@ -118,15 +127,12 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     deviceEvent: new Listeners<DeviceEvent>('deviceEvent', log),
     config: new Listeners<AppliedConfig>('config', log),
   };
-  const seqs = { luminaire: 0, ap: 0, events: 0 };
-  const batches = { luminaire: 0, ap: 0, events: 0 };
-  let limits: BatchLimits = { ...opts.telemetry };
 
-  // Late-bound: the north link needs hooks that publish through it.
+  // Late-bound: the north link needs hooks that publish through it. Only retained state goes
+  // straight to the link (skipped while it is down, republished by every birth); everything else
+  // goes through the spools and the delivery.
   let north: NorthLink | null = null;
-  const publish = (t: string, value: unknown, retain = false): void => {
-    void north?.publish(t, encode(value), retain);
-  };
+  const publishState = (t: string, value: unknown): void => north?.publishState(t, encode(value), true);
 
   const gatewayState = (status: GatewayState['status'], seq: number): GatewayState => ({
     v: 1,
@@ -136,36 +142,19 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     agentVersion: AGENT_VERSION,
     devices: registry.counts(),
   });
-  const publishDeviceState = (d: DeviceRecord): void =>
-    publish(topic('deviceState', { gateway: gw, device: d.id }), d.state, true);
-  // seq numbers the MQTT session (protocol state.ts): a new connection takes the next one — the
-  // value its will already carries — while a rebirth inside the session repeats it.
-  const rebirth = (): void => {
-    publish(topic('gatewayState', { gateway: gw }), gatewayState('online', store.get().birthSeq), true);
-    for (const d of registry.snapshot()) publishDeviceState(d);
-  };
-  const birth = (): void => {
-    store.update({ birthSeq: store.get().birthSeq + 1 });
-    rebirth();
-  };
+  const publishDeviceState = (d: DeviceRecord): void => publishState(topic('deviceState', { gateway: gw, device: d.id }), d.state);
 
-  const luminaireBuffer = new TelemetryBuffer<LuminaireReading>(limits, timers, (readings) => {
-    batches.luminaire++;
-    publish(topic('luminaireTelemetry', { gateway: gw }), { v: 1, seq: seqs.luminaire++, readings });
+  const delivery = new Delivery({
+    gatewayId: gw,
+    dataDir: opts.dataDir,
+    options: opts.spool,
+    limits: { ...opts.telemetry },
+    link: { get connected() { return north?.connected ?? false; }, publishTracked: (t, p, done) => north?.publishTracked(t, p, done) ?? false },
+    clock,
+    timers,
+    log,
   });
-  const apBuffer = new TelemetryBuffer<ApReading>(limits, timers, (readings) => {
-    batches.ap++;
-    publish(topic('apTelemetry', { gateway: gw }), { v: 1, seq: seqs.ap++, readings });
-  });
-  const eventBuffer = new TelemetryBuffer<DeviceEvent>(limits, timers, (events) => {
-    batches.events++;
-    publish(topic('events', { gateway: gw }), { v: 1, seq: seqs.events++, events });
-  });
-  const buffers = [luminaireBuffer, apBuffer, eventBuffer] as const;
-  const setLimits = (next: BatchLimits): void => {
-    limits = { ...next };
-    for (const b of buffers) b.setLimits(limits);
-  };
+  const setLimits = (next: BatchLimits): void => delivery.setLimits(next);
 
   const config = new DesiredConfigHandler({
     clock,
@@ -178,10 +167,32 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       if (applied.config.telemetry) setLimits(applied.config.telemetry);
       listeners.config.emit(applied);
     },
-    publishReported: (r: ReportedConfig) => publish(topic('configReported', { gateway: gw }), r, true),
+    publishReported: (r: ReportedConfig) => {
+      lastReported = r;
+      publishState(topic('configReported', { gateway: gw }), r);
+    },
   });
   // A config applied before a restart stays in force.
   if (config.applied.config.telemetry) setLimits(config.applied.config.telemetry);
+
+  // The reported config is state too: the last report of this run, else the config in force from
+  // the data dir, goes out with every birth, so the cloud learns it even if it was made offline.
+  let lastReported: ReportedConfig | null = null;
+  const reportedForBirth = (): ReportedConfig | null =>
+    lastReported ?? (config.applied.version > 0 ? { v: 1, version: config.applied.version, ts: clock.now(), status: 'applied' } : null);
+
+  // seq numbers the MQTT session (protocol state.ts): a new connection takes the next one — the
+  // value its will already carries — while a rebirth inside the session repeats it.
+  const rebirth = (): void => {
+    publishState(topic('gatewayState', { gateway: gw }), gatewayState('online', store.get().birthSeq));
+    for (const d of registry.snapshot()) publishDeviceState(d);
+    const reported = reportedForBirth();
+    if (reported !== null) publishState(topic('configReported', { gateway: gw }), reported);
+  };
+  const birth = (): void => {
+    store.update({ birthSeq: store.get().birthSeq + 1 });
+    rebirth();
+  };
 
   let adapters: AdapterSet | null = null;
   const relay = new CommandRelay({
@@ -192,7 +203,14 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     log,
     timeoutMs: () => opts.commandTimeoutMs,
     sendToDevice: (deviceId, cmd) => (adapters ? adapters.send(deviceId, cmd) : Promise.reject(new Error('adapters not running'))),
-    publishAck: (ack: Ack) => publish(topic('ack', { gateway: gw }), ack),
+    publishAck: (ack: Ack) => {
+      try {
+        delivery.appendAck(ack);
+      } catch (err) {
+        // Counted in stats().uplink.refused and /metrics; the cloud sees no ack for this command.
+        log.error({ err: (err as Error).message, id: ack.id }, 'command ack not spooled: it will not reach the cloud');
+      }
+    },
     gatewayAction: async (action) => {
       if (action.action === 'rebirth') {
         rebirth();
@@ -207,21 +225,27 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     rejections,
     clock,
     stateChanged: publishDeviceState,
-    luminaireReading: (r) => luminaireBuffer.add(r),
-    apReading: (r) => apBuffer.add(r),
-    event: (e) => eventBuffer.add(e),
+    luminaireReading: (r) => delivery.appendLuminaire(r),
+    apReading: (r) => delivery.appendAp(r),
+    event: (e) => delivery.appendEvent(e),
     listeners,
   });
 
-  adapters = await AdapterSet.start(opts.adapters, {
-    inbox,
-    registry,
-    rejections,
-    deviceAck: (deviceId, value, adapter) => relay.handleDeviceAck(deviceId, value, adapter),
-    log,
-    clock,
-    timers,
-  });
+  try {
+    adapters = await AdapterSet.start(opts.adapters, {
+      inbox,
+      registry,
+      rejections,
+      deviceAck: (deviceId, value, adapter) => (relay.handleDeviceAck(deviceId, value, adapter) ? 'accepted' : 'rejected'),
+      log,
+      clock,
+      timers,
+    });
+  } catch (err) {
+    relay.close();
+    delivery.close();
+    throw err;
+  }
   const adapterSet = adapters;
 
   const link = new NorthLink(
@@ -233,7 +257,12 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     },
     {
       willPayload: () => encode(gatewayState('offline', store.get().birthSeq + 1)),
-      onConnected: birth,
+      // Subscribed already (the link waits for the SUBACK): birth and states, then the backlog.
+      onConnected: () => {
+        birth();
+        delivery.connected();
+      },
+      onDisconnected: () => delivery.disconnected(),
     },
     timers,
     log,
@@ -243,17 +272,41 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
 
   const commandDevice: Agent['commandDevice'] = (deviceId, action, o) => relay.commandDevice(deviceId, action, o);
   let extensionSet: ExtensionSet | null = null;
+  let metricsServer: MetricsServer | null = null;
+  let replayMeter: RateMeter | null = null;
   let stopped = false;
   const shutdown = async (abrupt: boolean): Promise<void> => {
     await extensionSet?.stop();
     relay.close();
     if (!abrupt) {
-      for (const b of buffers) b.close();
+      // What is spooled and not sent in this time stays in the spool for the next run (on disk).
+      await delivery.drain(STOP_DRAIN_MS);
       // An explicit offline, since a clean DISCONNECT suppresses the will.
-      publish(topic('gatewayState', { gateway: gw }), gatewayState('offline', store.get().birthSeq), true);
+      publishState(topic('gatewayState', { gateway: gw }), gatewayState('offline', store.get().birthSeq));
     }
     await link.stop(abrupt);
     await adapterSet.stop();
+    delivery.close();
+    replayMeter?.stop();
+    await metricsServer?.close();
+  };
+
+  const stats = (): AgentStats => {
+    const uplink = delivery.stats();
+    return {
+      gatewayId: gw,
+      north: link.stats(),
+      inbox: { devices: registry.size, ...inbox.stats() },
+      adapters: adapterSet.stats(),
+      rejected: rejections.counts(),
+      batches: { luminaire: uplink.batches.luminaire, ap: uplink.batches.ap, events: uplink.batches.events },
+      pending: { luminaire: uplink.pending.luminaire, ap: uplink.pending.ap, events: uplink.pending.events },
+      uplink,
+      commands: relay.stats(),
+      birthSeq: store.get().birthSeq,
+      configVersion: config.applied.version,
+      extensions: extensionSet?.stats() ?? {},
+    };
   };
 
   try {
@@ -268,13 +321,21 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       appliedConfig: () => config.applied,
       schedulerConfig: () => config.applied.config.scheduler,
     });
+    if (opts.metrics !== undefined) {
+      const meter = new RateMeter(() => delivery.stats().replayedRecords);
+      replayMeter = meter;
+      metricsServer = await startMetricsServer(opts.metrics.host, opts.metrics.port, () => renderMetrics(stats(), meter.perSecond()), log);
+    }
   } catch (err) {
     await shutdown(false);
     throw err;
   }
-  const running = extensionSet;
   const localPort = adapterSet.firstListenPort();
-  log.info({ adapters: adapterSet.ports(), extensions: extensions.map((e) => e.name), north: opts.north.url }, 'agent started');
+  const metricsPort = metricsServer?.port ?? null;
+  log.info(
+    { adapters: adapterSet.ports(), extensions: extensions.map((e) => e.name), north: opts.north.url, spool: delivery.durable ? join(opts.dataDir ?? '', 'spool') : 'memory (not durable)' },
+    'agent started',
+  );
 
   return {
     gatewayId: gw,
@@ -286,19 +347,8 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       await shutdown(abrupt);
       log.info({ abrupt }, 'agent stopped');
     },
-    stats: () => ({
-      gatewayId: gw,
-      north: link.stats(),
-      inbox: { devices: registry.size, ...inbox.stats() },
-      adapters: adapterSet.stats(),
-      rejected: rejections.counts(),
-      batches: { ...batches },
-      pending: { luminaire: luminaireBuffer.pending, ap: apBuffer.pending, events: eventBuffer.pending },
-      commands: relay.stats(),
-      birthSeq: store.get().birthSeq,
-      configVersion: config.applied.version,
-      extensions: running.stats(),
-    }),
+    metricsPort,
+    stats,
     devices: () => registry.snapshot(),
     commandDevice,
     onDeviceEvent: (l) => listeners.deviceEvent.add(l),
@@ -308,9 +358,7 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     appliedConfig: () => config.applied,
     schedulerConfig: () => config.applied.config.scheduler,
     rebirth,
-    flush: () => {
-      for (const b of buffers) b.flush();
-    },
+    flush: () => delivery.flush(),
     whenNorthConnected: () => link.whenConnected(),
     get northConnected() {
       return link.connected;

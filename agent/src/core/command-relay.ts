@@ -156,16 +156,18 @@ export class CommandRelay {
   }
 
   /** Handles a device's ack as an adapter handed it in (raw JSON or a mapped object), validated here. */
-  handleDeviceAck(deviceId: string, value: unknown, adapter?: string): void {
+  /** False when the ack is invalid (refused and counted); true when it was taken, matched or not. */
+  handleDeviceAck(deviceId: string, value: unknown, adapter?: string): boolean {
     const decoded = validateCandidate(DeviceAckSchema, value);
     if (!decoded.ok) {
       this.#d.rejections.reject('deviceAck', decoded.error, { device: deviceId, ...(adapter !== undefined && { adapter }) });
-      return;
+      return false;
     }
     if (!this.#settle(`${deviceId}\u0000${decoded.value.id}`, decoded.value)) {
       this.#stats.unexpectedDeviceAcks++;
       this.#d.log.debug({ device: deviceId, id: decoded.value.id }, 'device ack for no pending command (late or duplicate)');
     }
+    return true;
   }
 
   #settle(key: string, ack: DeviceAck): boolean {

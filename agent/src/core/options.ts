@@ -37,6 +37,37 @@ export const NorthOptionsSchema = z
   })
   .strict();
 
+const MiB = 1024 * 1024;
+
+/** Store-and-forward (uplink/spools.ts, uplink/delivery.ts): the caps of the two spools and the in-flight window. */
+export const SpoolOptionsSchema = z
+  .object({
+    telemetryMaxBytes: z
+      .number()
+      .int()
+      .min(MiB)
+      .max(64 * 1024 * MiB)
+      .default(64 * MiB)
+      .describe('cap of the telemetry spool (luminaire and AP readings); when full the oldest are dropped, counted and reported upstream (event telemetryDropped)'),
+    priorityMaxBytes: z
+      .number()
+      .int()
+      .min(MiB)
+      .max(16 * 1024 * MiB)
+      .default(16 * MiB)
+      .describe('cap of the priority spool (device events, command acks); when full new ones are refused and the device is not acknowledged (it resends)'),
+    maxInFlight: z.number().int().min(1).max(1_000).default(4).describe('batches published and awaiting the broker’s PUBACK'),
+  })
+  .strict();
+
+/** The Prometheus endpoint (core/metrics-server.ts); off unless configured. */
+export const MetricsOptionsSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('interface to listen on; keep it on loopback or a management network'),
+    port: z.number().int().min(0).max(65_535).describe('0 = any free port (see agent.metricsPort)'),
+  })
+  .strict();
+
 /** Version 1's single LAN endpoint; settings-migration.ts turns it into a `poste` adapter. */
 export const LocalOptionsSchema = z
   .object({
@@ -87,7 +118,13 @@ export const AgentFileOptionsSchema = z
     adapters: AdapterConfigListSchema.describe('device adapters, one entry per LAN protocol endpoint'),
     telemetry: TelemetryConfigSchema.default({ batchMaxReadings: 500, batchMaxDelayMs: 1_000 }).describe('batching of telemetry and events until a desired config sets it'),
     commandTimeoutMs: z.number().int().min(10).max(600_000).default(5_000).describe('wait for a device ack'),
-    dataDir: z.string().min(1).optional().describe('where the birth seq and the applied config persist (agent-state.json)'),
+    dataDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('where the birth seq and the applied config (agent-state.json) and the spools (spool/) persist; without it the spools are in memory and NOT durable (logged at start)'),
+    spool: SpoolOptionsSchema.default({ telemetryMaxBytes: 64 * MiB, priorityMaxBytes: 16 * MiB, maxInFlight: 4 }).describe('store-and-forward of everything northbound'),
+    metrics: MetricsOptionsSchema.optional().describe('Prometheus text at GET /metrics; off when absent'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino level'),
     dimming: DimmingOptionsSchema.default({ enabled: true, tickIntervalMs: 1_000, leaseMs: 900_000, retryAfterMs: 30_000, maxInFlight: 256 }).describe('the dimming extension'),
   })

@@ -18,146 +18,211 @@ export interface NorthHandlers {
 export interface NorthLinkHooks {
   /** The last-will payload for the next connection attempt (carries the next birth's seq). */
   willPayload(): Buffer;
-  /** Called on every (re)connection: publish birth and device states here. */
+  /**
+   * The link is up and subscribed (SUBACK received): publish birth and states here, then start
+   * sending what is spooled. Called once per connection.
+   */
   onConnected(): void;
+  /** The link went down after onConnected: whatever was in flight has no PUBACK and must be resent. */
+  onDisconnected(): void;
 }
 
 export interface NorthStats {
   connected: boolean;
   connects: number;
+  /** connections after the first one */
+  reconnects: number;
   connectFailures: number;
   published: number;
   publishErrors: number;
+  /** state messages not published because the link was down (the next birth republishes them) */
+  skippedWhileDown: number;
   received: number;
 }
 
+/** Called with true on the PUBACK of a tracked publish, false when its connection ended first. */
+export type PublishDone = (acked: boolean) => void;
+
 /**
- * The gateway's one MQTT 3.1.1 connection to the cloud broker. MQTT.js's own reconnect is a fixed
- * period, so it is switched off (reconnectPeriod 0) and replaced with exponential backoff + jitter.
+ * The gateway's one MQTT 3.1.1 connection to the cloud broker. The agent owns delivery (the spool
+ * and its sender), so MQTT.js must never resend or queue anything by itself: every connection
+ * attempt is a fresh client (fresh, empty message stores, clean session) and nothing is published
+ * while the link is down. MQTT.js's own reconnect is a fixed period, so it is off
+ * (reconnectPeriod 0) and replaced with exponential backoff + jitter. On connect the link
+ * subscribes and waits for the SUBACK before it reports itself up, so a command sent right at a
+ * reconnect is heard and never waits behind a replay.
  */
 export class NorthLink {
-  readonly #client: MqttClient;
   readonly #gatewayId: string;
   readonly #opts: NorthOptions;
+  readonly #handlers: NorthHandlers;
   readonly #timers: Timers;
   readonly #log: Logger;
   readonly #hooks: NorthLinkHooks;
+  #client: MqttClient | null = null;
+  /** the client that completed connect + subscribe; null while down */
+  #ready: MqttClient | null = null;
   #attempt = 0;
   #reconnectTimer: unknown = null;
   #stopping = false;
-  readonly #stats: NorthStats = { connected: false, connects: 0, connectFailures: 0, published: 0, publishErrors: 0, received: 0 };
+  readonly #stats: NorthStats = { connected: false, connects: 0, reconnects: 0, connectFailures: 0, published: 0, publishErrors: 0, skippedWhileDown: 0, received: 0 };
   readonly #connectWaiters: Array<() => void> = [];
 
   constructor(gatewayId: string, opts: NorthOptions, handlers: NorthHandlers, hooks: NorthLinkHooks, timers: Timers, log: Logger) {
     this.#gatewayId = gatewayId;
     this.#opts = opts;
+    this.#handlers = handlers;
     this.#timers = timers;
     this.#log = log;
     this.#hooks = hooks;
+  }
+
+  start(): void {
+    this.#dial();
+  }
+
+  #dial(): void {
+    const opts = this.#opts;
     const clientOpts: IClientOptions = {
-      clientId: gatewayId,
+      clientId: this.#gatewayId,
       protocolVersion: 4,
       clean: true,
       keepalive: opts.keepaliveS,
       connectTimeout: opts.connectTimeoutMs,
       reconnectPeriod: 0,
       resubscribe: false,
-      manualConnect: true,
-      will: this.#will(),
+      // Never queue while offline: the spool is the only queue.
+      queueQoSZero: false,
+      will: { topic: topic('gatewayState', { gateway: this.#gatewayId }), payload: this.#hooks.willPayload(), qos: 1, retain: true },
       ...(opts.username !== undefined && { username: opts.username }),
       ...(opts.password !== undefined && { password: opts.password }),
       ...tlsOptions(opts),
     };
-    this.#client = connect(opts.url, clientOpts);
-    this.#client.on('connect', () => this.#onConnect());
-    this.#client.on('close', () => this.#onClose());
-    this.#client.on('error', (err) => log.warn({ err: err.message }, 'north link error'));
-    this.#client.on('message', (t, payload) => {
+    const client = connect(opts.url, clientOpts);
+    this.#client = client;
+    client.on('connect', () => this.#onConnect(client));
+    client.on('close', () => this.#onClose(client));
+    client.on('error', (err) => this.#log.warn({ err: err.message }, 'north link error'));
+    client.on('message', (t, payload) => {
+      if (client !== this.#client) return;
       this.#stats.received++;
       const parsed = parseTopic(t);
-      if (parsed?.kind === 'command' && parsed.params.gateway === gatewayId) handlers.command(payload);
-      else if (parsed?.kind === 'configDesired' && parsed.params.gateway === gatewayId) handlers.configDesired(payload);
-      else log.warn({ topic: t }, 'north message on an unexpected topic');
+      if (parsed?.kind === 'command' && parsed.params.gateway === this.#gatewayId) this.#handlers.command(payload);
+      else if (parsed?.kind === 'configDesired' && parsed.params.gateway === this.#gatewayId) this.#handlers.configDesired(payload);
+      else this.#log.warn({ topic: t }, 'north message on an unexpected topic');
     });
   }
 
-  start(): void {
-    this.#client.connect();
-  }
-
-  #will(): NonNullable<IClientOptions['will']> {
-    return { topic: topic('gatewayState', { gateway: this.#gatewayId }), payload: this.#hooks.willPayload(), qos: 1, retain: true };
-  }
-
-  #onConnect(): void {
-    this.#attempt = 0;
-    this.#stats.connected = true;
-    this.#stats.connects++;
-    this.#log.info({ url: this.#opts.url }, 'north link connected');
+  #onConnect(client: MqttClient): void {
+    if (client !== this.#client || this.#stopping) return;
     const gw = this.#gatewayId;
-    // Clean session: subscriptions do not survive a reconnect, so renew them every time.
-    this.#client.subscribe(
-      [topic('command', { gateway: gw }), topic('configDesired', { gateway: gw })],
-      { qos: 1 },
-      (err) => {
-        if (err) this.#log.warn({ err: err.message }, 'north subscribe failed');
-      },
-    );
+    // Clean session: subscriptions do not survive a reconnect, so renew them every time, and only
+    // then call the link up (birth, then replay): the cloud may command the gateway as soon as it
+    // sees the birth.
+    client.subscribe([topic('command', { gateway: gw }), topic('configDesired', { gateway: gw })], { qos: 1 }, (err, granted) => {
+      if (client !== this.#client || this.#stopping) return;
+      if (err) {
+        // The connection died before the SUBACK: #onClose schedules the next attempt.
+        this.#log.warn({ err: err.message }, 'north subscribe failed');
+        return;
+      }
+      const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      if (refused.length > 0) this.#log.error({ refused }, 'north broker refused a subscription: the gateway cannot hear these topics (check the broker ACL)');
+      this.#up(client);
+    });
+  }
+
+  #up(client: MqttClient): void {
+    this.#attempt = 0;
+    this.#ready = client;
+    if (this.#stats.connects > 0) this.#stats.reconnects++;
+    this.#stats.connects++;
+    this.#stats.connected = true;
+    this.#log.info({ url: this.#opts.url }, 'north link connected');
     this.#hooks.onConnected();
     for (const w of this.#connectWaiters.splice(0)) w();
   }
 
-  #onClose(): void {
-    if (this.#stats.connected && !this.#stopping) this.#log.warn('north link lost');
-    else this.#stats.connectFailures++;
+  #onClose(client: MqttClient): void {
+    if (client !== this.#client) return;
+    this.#client = null;
+    const wasUp = this.#ready === client;
+    this.#ready = null;
     this.#stats.connected = false;
+    // Ends MQTT.js's timers for this client; its unacknowledged publishes are failed, not kept.
+    client.end(true);
+    if (wasUp) {
+      if (!this.#stopping) this.#log.warn('north link lost');
+      this.#hooks.onDisconnected();
+    } else {
+      this.#stats.connectFailures++;
+    }
     if (this.#stopping || this.#reconnectTimer !== null) return;
     const delay = backoffDelayMs(this.#attempt++, this.#opts.reconnect.initialDelayMs, this.#opts.reconnect.maxDelayMs);
     this.#log.debug({ delay, attempt: this.#attempt }, 'north reconnect scheduled');
     this.#reconnectTimer = this.#timers.setTimeout(() => {
       this.#reconnectTimer = null;
-      if (this.#stopping) return;
-      // The will must carry the seq the next birth will use.
-      this.#client.options.will = this.#will();
-      // Hand the stores back in: reconnect() without them drops unacked QoS 1 messages.
-      this.#client.reconnect({ incomingStore: this.#client.incomingStore, outgoingStore: this.#client.outgoingStore });
+      if (!this.#stopping) this.#dial();
     }, delay);
   }
 
-  /** QoS 1 publish; MQTT.js queues it while the link is down (in memory, until the spool lands). */
-  publish(t: string, payload: Buffer, retain = false): Promise<void> {
-    const failed = (err: Error): void => {
-      this.#stats.publishErrors++;
-      this.#log.warn({ topic: t, err: err.message }, 'north publish failed');
+  /**
+   * Publishes a retained state message (gateway or device state, reported config) when the link is
+   * up; when it is down the message is skipped — it is state, the next birth republishes it.
+   */
+  publishState(t: string, payload: Buffer, retain = true): void {
+    const client = this.#ready;
+    if (client === null) {
+      this.#stats.skippedWhileDown++;
+      return;
+    }
+    this.#send(client, t, payload, retain, () => {});
+  }
+
+  /**
+   * QoS 1 publish for the delivery: `done(true)` on its PUBACK, `done(false)` when the connection
+   * ends first. Returns false (and never calls done) when the link is down.
+   */
+  publishTracked(t: string, payload: Buffer, done: PublishDone): boolean {
+    const client = this.#ready;
+    if (client === null) return false;
+    this.#send(client, t, payload, false, done);
+    return true;
+  }
+
+  #send(client: MqttClient, t: string, payload: Buffer, retain: boolean, done: PublishDone): void {
+    let settled = false;
+    const settle = (ok: boolean, err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      if (ok) this.#stats.published++;
+      else {
+        this.#stats.publishErrors++;
+        if (!this.#stopping) this.#log.debug({ topic: t, err: err?.message }, 'north publish not acknowledged');
+        // Failed on a link that is still up: restart the connection, so the delivery rewinds and
+        // resends from the spool rather than waiting for a PUBACK that cannot come.
+        if (this.#ready === client && !this.#stopping) {
+          this.#log.warn({ topic: t, err: err?.message }, 'north publish failed on a live link; reconnecting');
+          client.end(true);
+        }
+      }
+      done(ok);
     };
-    return new Promise((resolve) => {
-      // Once the link is ending (stop), MQTT.js throws instead of calling back: a device will that
-      // lands during shutdown must be counted and dropped, never crash the agent.
-      if (this.#stopping && (this.#client.disconnecting || this.#client.disconnected)) {
-        failed(new Error('north link stopped'));
-        resolve();
-        return;
-      }
-      try {
-        this.#client.publish(t, payload, { qos: 1, retain }, (err) => {
-          if (err) failed(err);
-          else this.#stats.published++;
-          resolve();
-        });
-      } catch (err) {
-        failed(err as Error);
-        resolve();
-      }
-    });
+    try {
+      client.publish(t, payload, { qos: 1, retain }, (err) => settle(!err, err ?? undefined));
+    } catch (err) {
+      // MQTT.js throws instead of calling back once the client is ending.
+      settle(false, err as Error);
+    }
   }
 
   get connected(): boolean {
-    return this.#stats.connected;
+    return this.#ready !== null;
   }
 
   /** Resolves on the next successful connection (immediately when connected). */
   whenConnected(): Promise<void> {
-    if (this.#stats.connected) return Promise.resolve();
+    if (this.#ready !== null) return Promise.resolve();
     return new Promise((resolve) => this.#connectWaiters.push(resolve));
   }
 
@@ -175,11 +240,13 @@ export class NorthLink {
       this.#timers.clearTimeout(this.#reconnectTimer);
       this.#reconnectTimer = null;
     }
-    // Disconnected, there is nothing to flush and a graceful end would wait for a connection forever.
-    const force = abrupt || !this.#stats.connected;
+    const client = this.#client;
+    if (client === null) return;
+    // Not up, there is nothing to flush and a graceful end would wait for a connection forever.
+    const force = abrupt || this.#ready !== client;
     await new Promise<void>((resolve) => {
-      const bound = force ? null : setTimeout(() => this.#client.end(true, {}, () => resolve()), 5_000);
-      this.#client.end(force, {}, () => {
+      const bound = force ? null : setTimeout(() => client.end(true, {}, () => resolve()), 5_000);
+      client.end(force, {}, () => {
         if (bound) clearTimeout(bound);
         resolve();
       });

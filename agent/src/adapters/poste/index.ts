@@ -1,6 +1,7 @@
 // The Poste adapter: devices speaking Poste's own LAN topics (`poste/v1/dev/{dev}/…`) to an
 // embedded MQTT broker on the gateway. Payloads are already Poste-shaped, so it hands the raw
-// bytes to the sink unchanged; the agent parses and validates them.
+// bytes to the sink unchanged; the agent parses, validates and spools them before the device's
+// PUBACK (lan-broker.ts), and a value the agent could not store is not acknowledged.
 import type { DeviceCommand } from '@poste/protocol';
 import type { AdapterContext, AdapterDescriptor, DeviceAdapter } from '../types';
 import { PosteAdapterConfigSchema, type PosteAdapterConfig } from './config';

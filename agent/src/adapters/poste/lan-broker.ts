@@ -1,18 +1,21 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type AedesPublishPacket } from 'aedes';
+import { Aedes, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { encode, parseTopic, topic, topicFilter, type DeviceCommand } from '@poste/protocol';
+import { encode, parseTopic, topic, type DeviceCommand } from '@poste/protocol';
+import type { SinkResult } from '../types';
 
 /** The device → agent topic kinds the Poste adapter listens to on its LAN broker. */
 export type LocalInboundKind = 'localDeviceState' | 'localTelemetry' | 'localEvent' | 'localAck';
 
-export type LocalHandlers = Record<LocalInboundKind, (deviceId: string, payload: Buffer) => void>;
-
-const INBOUND: readonly LocalInboundKind[] = ['localDeviceState', 'localTelemetry', 'localEvent', 'localAck'];
+export type LocalHandlers = Record<LocalInboundKind, (deviceId: string, payload: Buffer) => SinkResult>;
 
 /**
- * The Poste adapter's LAN MQTT endpoint: an embedded Aedes broker that devices connect to. The
- * adapter subscribes in-process (no socket, no extra client) and publishes commands the same way.
+ * The Poste adapter's LAN MQTT endpoint: an embedded Aedes broker that devices connect to. What
+ * devices publish is handed to the agent inside Aedes' `authorizePublish` hook, before the PUBACK:
+ * Aedes 1.x writes the QoS 1 PUBACK *before* it delivers to subscribers (in-process ones
+ * included), so a subscription could only see a message the device already believes delivered.
+ * In the hook, the agent validates the message and appends it to its spool synchronously; only
+ * then is the device acknowledged. Wills pass through the same hook. Commands go out in-process.
  */
 export class LanBroker {
   readonly #broker: Aedes;
@@ -39,9 +42,20 @@ export class LanBroker {
       // Only the agent (client null = in-process) may publish device commands: a device must not
       // be able to command its neighbours.
       authorizePublish: (client, packet, done) => {
+        // In-process publishes (the agent's own commands) need no check.
+        if (client === null || client === undefined) {
+          done(null);
+          return;
+        }
         const parsed = parseTopic(packet.topic);
-        if (client !== null && parsed?.kind === 'localCommand') {
+        if (parsed?.kind === 'localCommand') {
           done(new Error('devices may not publish commands'));
+          return;
+        }
+        // 'accepted' and 'rejected' are acknowledged (resending invalid data cannot fix it);
+        // 'retry' is not: Aedes drops the connection without a PUBACK and the device resends.
+        if (route(packet, handlers) === 'retry') {
+          done(new Error('not stored on the gateway (spool full or disk error); resend later'));
           return;
         }
         done(null);
@@ -49,17 +63,6 @@ export class LanBroker {
     });
     broker.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'local client error'));
     const ep = new LanBroker(broker);
-    for (const kind of INBOUND) {
-      await new Promise<void>((resolve) => {
-        broker.subscribe(topicFilter(kind), (packet: AedesPublishPacket, cb: () => void) => {
-          try {
-            ep.#route(packet, handlers);
-          } finally {
-            cb();
-          }
-        }, resolve);
-      });
-    }
     try {
       await new Promise<void>((resolve, reject) => {
         ep.#server.once('error', reject);
@@ -76,22 +79,6 @@ export class LanBroker {
     const addr = ep.#server.address();
     ep.#port = addr !== null && typeof addr === 'object' ? addr.port : port;
     return ep;
-  }
-
-  #route(packet: AedesPublishPacket, handlers: LocalHandlers): void {
-    const parsed = parseTopic(packet.topic);
-    if (parsed === null) return;
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
-    switch (parsed.kind) {
-      case 'localDeviceState':
-      case 'localTelemetry':
-      case 'localEvent':
-      case 'localAck':
-        handlers[parsed.kind](parsed.params.device, payload);
-        return;
-      default:
-        return;
-    }
   }
 
   get port(): number {
@@ -116,5 +103,22 @@ export class LanBroker {
     await new Promise<void>((resolve) => this.#broker.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/** Hands a device's publish on one of the inbound topics to its handler; other topics pass untouched. */
+function route(packet: PublishPacket, handlers: LocalHandlers): SinkResult {
+  const parsed = parseTopic(packet.topic);
+  if (parsed === null) return 'accepted';
+  switch (parsed.kind) {
+    case 'localDeviceState':
+    case 'localTelemetry':
+    case 'localEvent':
+    case 'localAck': {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+      return handlers[parsed.kind](parsed.params.device, payload);
+    }
+    default:
+      return 'accepted';
   }
 }

@@ -1,0 +1,134 @@
+// GET /metrics on the agent: Prometheus text exposition (format 0.0.4), written by hand. The agent
+// runs on gateways with 64 MB of RAM; prom-client brings a registry, default collectors and their
+// timers for a few dozen numbers that `stats()` already holds, and the text format is a handful
+// of lines per metric. So the agent renders its own, from one stats snapshot per scrape.
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { AgentStats } from './agent';
+
+type Labels = Record<string, string>;
+interface Sample {
+  labels?: Labels;
+  value: number;
+}
+
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+function family(out: string[], name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const s of samples) {
+    const labels = s.labels ? Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`) : [];
+    out.push(`${name}${labels.length ? `{${labels.join(',')}}` : ''} ${Number.isFinite(s.value) ? s.value : 0}`);
+  }
+}
+
+/**
+ * Records sent per second from the backlog, over the last ~15 s: sampled on a timer rather than
+ * per scrape, so two scrapers (or none) do not change what it says.
+ */
+export class RateMeter {
+  readonly #samples: Array<{ at: number; value: number }> = [];
+  readonly #read: () => number;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(read: () => number, everyMs = 5_000, keep = 4) {
+    this.#read = read;
+    this.#sample(keep);
+    this.#timer = setInterval(() => this.#sample(keep), everyMs);
+    this.#timer.unref();
+  }
+
+  #sample(keep: number): void {
+    this.#samples.push({ at: Date.now(), value: this.#read() });
+    if (this.#samples.length > keep) this.#samples.shift();
+  }
+
+  perSecond(): number {
+    const first = this.#samples[0];
+    const now = { at: Date.now(), value: this.#read() };
+    if (first === undefined || now.at - first.at < 1) return 0;
+    return ((now.value - first.value) * 1_000) / (now.at - first.at);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+export function renderMetrics(s: AgentStats, replayRate: number): string {
+  const out: string[] = [];
+  const u = s.uplink;
+  const spools = ['telemetry', 'priority'] as const;
+  family(out, 'poste_agent_spool_depth_records', 'gauge', 'records spooled and not yet acknowledged by the cloud broker', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].depth })));
+  family(out, 'poste_agent_spool_bytes', 'gauge', 'bytes the spool takes', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].bytes })));
+  family(out, 'poste_agent_spool_capacity_bytes', 'gauge', 'cap of the spool', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].maxBytes })));
+  family(out, 'poste_agent_spool_oldest_unsent_age_seconds', 'gauge', 'age of the oldest record not yet acknowledged upstream (0 when empty)', spools.map((n) => ({ labels: { spool: n }, value: (u.spools[n].oldestUnsentAgeMs ?? 0) / 1_000 })));
+  family(out, 'poste_agent_spool_appended_records_total', 'counter', 'records appended since start', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].appended })));
+  family(out, 'poste_agent_spool_durable', 'gauge', '1 when the spools are on disk, 0 when in memory (no dataDir)', [{ value: u.durable ? 1 : 0 }]);
+  family(out, 'poste_agent_dropped_records_total', 'counter', 'device data not kept, by overflow policy: telemetry dropped oldest-first, events/acks refused (device not acknowledged)', [
+    { labels: { spool: 'telemetry', policy: 'drop-oldest' }, value: u.dropped.records },
+    { labels: { spool: 'priority', policy: 'refuse' }, value: u.refused },
+  ]);
+  family(out, 'poste_agent_drop_reports_total', 'counter', 'telemetry drops reported upstream as a telemetryDropped event, or not (priority spool full)', [
+    { labels: { outcome: 'reported' }, value: u.dropped.reported },
+    { labels: { outcome: 'unreported' }, value: u.dropped.unreported },
+  ]);
+  family(out, 'poste_agent_replayed_records_total', 'counter', 'records sent that were spooled before the current connection (backlog and resends)', [{ value: u.replayedRecords }]);
+  family(out, 'poste_agent_replay_rate_records_per_second', 'gauge', 'replayed records per second over the last ~15 s', [{ value: replayRate }]);
+  family(out, 'poste_agent_uplink_in_flight_batches', 'gauge', 'batches published and awaiting the PUBACK', [{ value: u.inFlight }]);
+  family(out, 'poste_agent_uplink_max_in_flight_batches', 'gauge', 'the in-flight window', [{ value: u.maxInFlight }]);
+  family(out, 'poste_agent_published_batches_total', 'counter', 'batches (and single acks) published northbound, resends included', [
+    { labels: { kind: 'luminaire' }, value: u.batches.luminaire },
+    { labels: { kind: 'ap' }, value: u.batches.ap },
+    { labels: { kind: 'events' }, value: u.batches.events },
+    { labels: { kind: 'acks' }, value: u.batches.acks },
+  ]);
+  family(out, 'poste_agent_north_connected', 'gauge', '1 while the uplink is up and subscribed', [{ value: s.north.connected ? 1 : 0 }]);
+  family(out, 'poste_agent_north_reconnects_total', 'counter', 'uplink connections after the first', [{ value: s.north.reconnects }]);
+  family(out, 'poste_agent_north_connect_failures_total', 'counter', 'uplink connection attempts that failed', [{ value: s.north.connectFailures }]);
+  family(out, 'poste_agent_rejected_total', 'counter', 'invalid input refused, by source', Object.entries(s.rejected).filter(([k]) => k !== 'total').map(([source, value]) => ({ labels: { source }, value })));
+  family(out, 'poste_agent_devices', 'gauge', 'devices in the registry', [{ value: s.inbox.devices }]);
+  const mem = process.memoryUsage();
+  family(out, 'process_resident_memory_bytes', 'gauge', 'resident set size', [{ value: mem.rss }]);
+  family(out, 'nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use', [{ value: mem.heapUsed }]);
+  return `${out.join('\n')}\n`;
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves `GET /metrics`; anything else is 404. Resolves once listening (port 0 = any free port). */
+export async function startMetricsServer(host: string, port: number, render: () => string, log: Logger): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    try {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(render());
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'rendering /metrics failed');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const bound = addr !== null && typeof addr === 'object' ? addr.port : port;
+  log.info({ host, port: bound }, 'agent metrics at /metrics');
+  return {
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
