@@ -84,16 +84,6 @@ function logTail(output: string, maxLines = 25): string {
     .join('\n');
 }
 
-let dataDirProbe: Promise<boolean> | undefined;
-/** Whether `poste-broker serve` takes `--data DIR` (retained messages and sessions survive a restart). */
-function brokerTakesDataDir(): Promise<boolean> {
-  dataDirProbe ??= (async () => {
-    const help = startTsChild(BROKER_ENTRY, ['--help']);
-    await help.exited;
-    return /--data\b/.test(help.output());
-  })();
-  return dataDirProbe;
-}
 
 export async function startRig(options: RigOptions): Promise<Rig> {
   const root = await mkdtemp(join(tmpdir(), `poste-fault-${options.name}-`));
@@ -124,7 +114,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         '--credentials', credentialsFile,
         '--store', `influxdb1:${influx.url}/${database}`,
         '--port', String(brokerPort),
-        ...((await brokerTakesDataDir()) ? ['--data', join(brokerDir, 'data')] : []),
+        '--data', join(brokerDir, 'data'),
       ],
       { POSTE_LOG_LEVEL: 'info' },
     );
