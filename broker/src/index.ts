@@ -1,5 +1,9 @@
 export { createBroker, DEFAULT_MAX_PAYLOAD_BYTES, type BrokerHooks, type BrokerOptions, type PosteBroker, type PublishGate } from './broker/broker';
 export { canPublish, canSubscribe } from './broker/acl';
+export { followCredentialsFile } from './broker/follow-credentials';
+export { watchCredentials, type CredentialsWatch, type CredentialsWatchOptions } from './credentials/watch';
+export { BrokerGuardConfigSchema, parseGuardConfig, type BrokerGuardConfig, type BrokerGuardOptions } from './guard/guard-config';
+export type { BrokerGuard } from './guard/broker-guard';
 export {
   FilePersistence,
   FilePersistenceOptionsSchema,

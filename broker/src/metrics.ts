@@ -12,6 +12,22 @@ export interface PosteMetrics {
   authFailures: Counter<'reason'>;
   aclDenied: Counter<'action' | 'role'>;
   packetTooLarge: Counter;
+  /** connections refused at accept (max-connections, max-per-address, max-unauthenticated) */
+  connectionsRefused: Counter<'reason'>;
+  /** connections cut by the stream guard (packet-too-large, too-much-before-auth, malformed-length, connect-deadline) */
+  guardClosed: Counter<'reason'>;
+  /** logins answered from the cache of recent successes (no password hashing) */
+  loginCacheHits: Counter;
+  /** clients disconnected for publishing faster than allowed, by the limit hit (messages, bytes) */
+  publishRateExceeded: Counter<'limit'>;
+  /** retained publishes refused (client disconnected) over a gateway's quota, by the limit hit (messages, bytes) */
+  retainedQuotaExceeded: Counter<'limit'>;
+  /** credentials file reloads, by outcome (applied, refused) */
+  credentialsReloads: Counter<'outcome'>;
+  /** connected clients disconnected because their credential was revoked or removed */
+  revokedDisconnects: Counter;
+  /** open MQTT connections (TCP + TLS) */
+  connectionsOpen: Gauge;
   ingestPointsWritten: Counter<'measurement'>;
   ingestRejected: Counter<'reason'>;
   ingestWriteRetries: Counter;
@@ -78,6 +94,43 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
       registers,
     }),
     packetTooLarge: new Counter({ name: 'poste_broker_packet_too_large_total', help: 'publishes over the size limit', registers }),
+    connectionsRefused: new Counter({
+      name: 'poste_broker_connections_refused_total',
+      help: 'connections refused at accept, by the cap reached',
+      labelNames: ['reason'],
+      registers,
+    }),
+    guardClosed: new Counter({
+      name: 'poste_broker_guard_closed_total',
+      help: 'connections closed by the stream guard before their bytes reached the MQTT parser, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    loginCacheHits: new Counter({ name: 'poste_broker_login_cache_hits_total', help: 'logins answered from the cache of recent successes', registers }),
+    publishRateExceeded: new Counter({
+      name: 'poste_broker_publish_rate_exceeded_total',
+      help: 'clients disconnected for publishing over their rate, by limit',
+      labelNames: ['limit'],
+      registers,
+    }),
+    retainedQuotaExceeded: new Counter({
+      name: 'poste_broker_retained_quota_exceeded_total',
+      help: "retained publishes refused over a gateway's quota, by limit",
+      labelNames: ['limit'],
+      registers,
+    }),
+    credentialsReloads: new Counter({
+      name: 'poste_broker_credentials_reloads_total',
+      help: 'credentials file reloads, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    revokedDisconnects: new Counter({
+      name: 'poste_broker_revoked_disconnects_total',
+      help: 'clients disconnected because their credential was revoked or removed',
+      registers,
+    }),
+    connectionsOpen: new Gauge({ name: 'poste_broker_connections_open', help: 'open MQTT connections (TCP + TLS)', registers }),
     ingestPointsWritten: new Counter({
       name: 'poste_ingest_points_written_total',
       help: 'points written to the telemetry store',

@@ -45,8 +45,8 @@ describe('broker: authentication and ACL against the real mqtt client', () => {
     assert.equal(await counterValue(broker.metrics.authFailures, { reason: 'unknown-user' }), 1);
   });
 
-  test('a gateway must use its own id as client id (CONNACK 5)', async () => {
-    assert.equal(await refusalCode(port, 'gw-1', pw['gw-1']!, 'someone-else'), 5);
+  test('a gateway must use its own id as client id (CONNACK 2, identifier rejected)', async () => {
+    assert.equal(await refusalCode(port, 'gw-1', pw['gw-1']!, 'someone-else'), 2);
     assert.equal(await counterValue(broker.metrics.authFailures, { reason: 'client-id-mismatch' }), 1);
   });
 

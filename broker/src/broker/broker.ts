@@ -1,16 +1,22 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CredentialsStore, Principal, VerifyResult } from '../credentials/store';
 import { posteMetrics, type PosteMetrics } from '../metrics';
 import { FilePersistence, type FilePersistenceOptions } from '../persistence/file-persistence';
+import { checkClientId } from '../guard/client-id';
+import { createBrokerGuard, remoteAddressOf, seedRetainedQuota, type BrokerGuard } from '../guard/broker-guard';
+import type { BrokerGuardOptions } from '../guard/guard-config';
 import { canPublish, canSubscribe } from './acl';
 
 /** Default cap on a PUBLISH payload: a full 5,000-reading batch is ~1.5 MB of JSON. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 /** MQTT 3.1.1 CONNACK return codes used here (aedes declares them as a const enum). */
+const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -40,6 +46,8 @@ export interface BrokerOptions {
    * restart or a crash (see persistence/README.md). Without it, Aedes keeps them in memory.
    */
   persistence?: FilePersistenceOptions;
+  /** the defences' limits (connections, stream guard, logins, publish rate, retained quota); defaults in guard-config.ts */
+  guard?: BrokerGuardOptions;
   /** passed through to Aedes (id, concurrency, mq / persistence for a cluster …) */
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'preConnect'>;
 }
@@ -63,8 +71,18 @@ export interface PosteBroker {
   principalOf(client: Client | null): Principal | undefined;
   /** Installs (or removes, with undefined) the gate every gateway PUBLISH passes before its PUBACK. */
   setPublishGate(gate: PublishGate | undefined): void;
+  /** the defences and their effective limits */
+  readonly guard: BrokerGuard;
+  /**
+   * Puts new credentials in force (the credentials file changed): later logins use them, the
+   * login cache is emptied, and connected clients whose credential is now revoked or gone are
+   * disconnected. Returns how many were disconnected.
+   */
+  setCredentials(store: CredentialsStore): number;
   /** Listens on TCP; resolves to the bound port (pass 0 for a free one). Default host 127.0.0.1. */
   listen(port?: number, host?: string): Promise<number>;
+  /** Listens for MQTT over TLS (PEM certificate chain and key); same guard as TCP. Resolves to the bound port. */
+  listenTls(opts: { port?: number; host?: string; cert: string | Buffer; key: string | Buffer }): Promise<number>;
   /** Stops listening, disconnects clients and closes Aedes. */
   close(): Promise<void>;
 }
@@ -78,12 +96,16 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
   const logger = opts.logger ?? pino({ name: 'poste-broker', level: opts.logLevel ?? 'info' });
   const metrics = posteMetrics(opts.registry);
   const maxPayload = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  const credentials = opts.credentials;
+  // Replaced by setCredentials when the file changes; read on every login.
+  let credentials = opts.credentials;
   const verify =
     opts.hooks?.authenticate ??
     (credentials
-      ? (u: string | undefined, p: Buffer | undefined) => credentials.verify(u, p)
+      ? (u: string | undefined, p: Buffer | undefined) => credentials!.verify(u, p)
       : async (): Promise<VerifyResult> => ({ ok: false, reason: 'no-credentials' }));
+  const guard = createBrokerGuard({ guard: opts.guard, maxPayloadBytes: maxPayload, verify, metrics, logger });
+  /** clients that sent an empty client id (Aedes assigned them one) */
+  const assignedIds = new WeakSet<Client>();
   const mayPublish = opts.hooks?.authorizePublish ?? canPublish;
   const maySubscribe = opts.hooks?.authorizeSubscribe ?? canSubscribe;
   const principals = new WeakMap<Client, Principal>();
@@ -102,22 +124,34 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
   const aedes = await Aedes.createBroker({
     ...opts.aedes,
     ...(persistence ? { persistence } : {}),
+    preConnect: (client, packet, done) => {
+      if (packet.cmd === 'connect' && !packet.clientId) assignedIds.add(client);
+      done(null, true);
+    },
     authenticate: (client, username, password, done) => {
-      verify(username, password).then(
+      guard.login.login(username, password, remoteAddressOf(client), () => client.closed).then(
         (result) => {
           if (!result.ok) {
             refuse(client, username, result.reason);
-            done(authError(result.reason, BAD_USERNAME_OR_PASSWORD), false);
+            // The guard's own refusals say "try later" (3), not "wrong password" (4).
+            done(authError(result.reason, result.reason.startsWith('login-') ? SERVER_UNAVAILABLE : BAD_USERNAME_OR_PASSWORD), false);
             return;
           }
+          if ('cached' in result && result.cached) metrics.loginCacheHits.inc();
           const p = result.principal;
-          // A gateway's client id must be its own id: one session per gateway, no impersonated sessions.
-          if (p.role === 'gateway' && client.id !== p.id) {
-            refuse(client, username, 'client-id-mismatch');
-            done(authError('client-id-mismatch', NOT_AUTHORIZED), false);
+          const holder = liveClients(aedes)[client.id];
+          const idRefusal = checkClientId(p, client.id, {
+            assigned: assignedIds.has(client),
+            isGatewayId: (id) => credentials?.isGateway(id) ?? false,
+            holder: holder && holder !== client ? principals.get(holder) : undefined,
+          });
+          if (idRefusal) {
+            refuse(client, username, idRefusal);
+            done(authError(idRefusal, IDENTIFIER_REJECTED), false);
             return;
           }
           principals.set(client, p);
+          guard.authenticated(client);
           metrics.authSuccess.inc({ role: p.role });
           logger.info({ clientId: client.id, role: p.role }, 'mqtt client authenticated');
           done(null, true);
@@ -144,6 +178,8 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
         // MQTT 3.1.1 has no negative PUBACK: Aedes disconnects the client, which is what we want.
         return done(new Error('publish not authorized'));
       }
+      const overLimit = guard.checkPublish(client, principal, packet, size);
+      if (overLimit) return done(new Error(overLimit));
       const ingested = gate && principal.role === 'gateway' ? gate(packet, principal) : undefined;
       // Aedes stores a retained message only after the PUBACK: store it here, before it.
       const retained = persistence && packet.retain && packet.qos > 0 ? persistence.storeRetainedBeforeAck(packet) : undefined;
@@ -166,43 +202,87 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
     },
   });
 
-  let server: Server | undefined;
+  // Retained messages restored from disk count against their gateways' quotas from the start.
+  await seedRetainedQuota(
+    guard.retained,
+    (aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<PublishPacket> } }).persistence.createRetainedStream(
+      'poste/v1/gw/#',
+    ),
+    (topic) => {
+      const id = /^poste\/v1\/gw\/([^/]+)\//.exec(topic)?.[1];
+      return id === undefined ? undefined : { role: 'gateway', id, municipality: '' };
+    },
+  );
+
+  const servers: Server[] = [];
   const sockets = new Set<Socket>();
+  /** Admits an accepted socket (caps, stream guard) and hands it to Aedes; `secure` wraps it in TLS first. */
+  const accept = (socket: Socket, secure?: (raw: Socket) => Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const conn = guard.accept(socket, secure);
+    if (conn) aedes.handle(conn);
+  };
+  const listenOn = (srv: Server, port: number, host: string, what: string) =>
+    new Promise<number>((resolve, reject) => {
+      servers.push(srv);
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        const addr = srv.address();
+        if (addr === null || typeof addr === 'string') return reject(new Error('broker: no TCP address'));
+        logger.info({ host, port: addr.port }, `${what} listening`);
+        resolve(addr.port);
+      });
+    });
 
   return {
     aedes,
     metrics,
     logger,
     persistence,
+    guard,
     principalOf: (client) => (client ? principals.get(client) : undefined),
+    setCredentials(store) {
+      credentials = store;
+      guard.login.clearCache();
+      let disconnected = 0;
+      for (const client of Object.values(liveClients(aedes))) {
+        const p = principals.get(client);
+        if (!p || store.admits(p)) continue;
+        disconnected++;
+        metrics.revokedDisconnects.inc();
+        logger.warn({ clientId: client.id, role: p.role }, 'credential revoked or removed: disconnecting');
+        client.close();
+      }
+      return disconnected;
+    },
     setPublishGate(g) {
       gate = g;
     },
     listen(port = 0, host = '127.0.0.1') {
-      return new Promise<number>((resolve, reject) => {
-        const srv = createServer((socket) => {
-          sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
-          aedes.handle(socket);
-        });
-        server = srv;
-        srv.once('error', reject);
-        srv.listen(port, host, () => {
-          const addr = srv.address();
-          if (addr === null || typeof addr === 'string') return reject(new Error('broker: no TCP address'));
-          logger.info({ host, port: addr.port }, 'mqtt broker listening');
-          resolve(addr.port);
-        });
-      });
+      return listenOn(createServer((socket) => accept(socket)), port, host, 'mqtt broker');
+    },
+    listenTls({ port = 0, host = '127.0.0.1', cert, key }) {
+      // Fails here, not at the first client, when the certificate or key is unusable.
+      const secureContext = createSecureContext({ cert, key });
+      // TLS is set up on an admitted socket, so the caps and the deadline cover the handshake too.
+      const secure = (raw: Socket) => new TLSSocket(raw, { isServer: true, secureContext });
+      return listenOn(createServer((socket) => accept(socket, secure)), port, host, 'mqtt broker (TLS)');
     },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       for (const s of sockets) s.destroy();
-      if (server?.listening) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      for (const srv of servers) if (srv.listening) await new Promise<void>((resolve) => srv.close(() => resolve()));
       // Aedes does not close its persistence; this flushes the journal and releases the directory.
       await persistence?.destroy();
     },
   };
+}
+
+/** Aedes' connected clients by client id (public at runtime, missing from its typings). */
+function liveClients(aedes: Aedes): Record<string, Client> {
+  return (aedes as unknown as { clients: Record<string, Client> }).clients;
 }
 
 function remoteOf(client: Client): string | undefined {

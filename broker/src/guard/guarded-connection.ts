@@ -1,0 +1,102 @@
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { MqttFrameScanner, type FrameViolation } from './mqtt-frame-scanner';
+
+export interface FrameLimits {
+  /** largest remaining length of one packet, and total bytes, accepted before authentication */
+  preAuthBytes: number;
+  /** largest remaining length of one packet after authentication */
+  maxPacketBytes: number;
+  /** the connection is closed if it is not authenticated this long after it was accepted */
+  connectDeadlineMs: number;
+}
+
+export type GuardViolation = FrameViolation | { reason: 'connect-deadline'; ms: number };
+
+/**
+ * What Aedes reads from and writes to instead of the raw socket (TCP or TLS): every chunk passes
+ * MqttFrameScanner first, and the connection is destroyed on a violation, before the bytes reach
+ * the MQTT parser. Until `authenticated()` only a few kB are allowed and a deadline runs; after,
+ * the configured packet cap. Back-pressure is kept: the socket pauses when Aedes stops reading.
+ */
+export class GuardedConnection extends Duplex {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  #authenticated = false;
+  #receivedBeforeAuth = 0;
+  #deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly limits: FrameLimits,
+    private readonly onViolation: (v: GuardViolation) => void,
+  ) {
+    // Aedes treats the end of the readable side as the end of the connection.
+    super({ allowHalfOpen: false });
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    const scanner = new MqttFrameScanner(() => (this.#authenticated ? limits.maxPacketBytes : limits.preAuthBytes));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.destroyed) return;
+      if (!this.#authenticated) {
+        this.#receivedBeforeAuth += chunk.length;
+        if (this.#receivedBeforeAuth > limits.preAuthBytes) {
+          return this.#violate({ reason: 'too-much-before-auth', received: this.#receivedBeforeAuth, limit: limits.preAuthBytes });
+        }
+      }
+      const v = scanner.feed(chunk);
+      if (v) return this.#violate(v);
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.destroy());
+    this.#deadline = setTimeout(() => this.#violate({ reason: 'connect-deadline', ms: limits.connectDeadlineMs }), limits.connectDeadlineMs);
+    this.#deadline.unref();
+  }
+
+  get authenticatedYet(): boolean {
+    return this.#authenticated;
+  }
+
+  /** CONNECT accepted: lift the pre-auth allowance to the packet cap and stop the deadline. */
+  authenticated(): void {
+    this.#authenticated = true;
+    clearTimeout(this.#deadline);
+  }
+
+  #violate(v: GuardViolation): void {
+    if (this.destroyed) return;
+    this.onViolation(v);
+    this.destroy();
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.socket.write(chunk)) done();
+    else this.socket.once('drain', () => done());
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (err?: Error | null) => void): void {
+    this.socket.cork();
+    let ok = true;
+    for (const { chunk } of chunks) ok = this.socket.write(chunk);
+    this.socket.uncork();
+    if (ok) done();
+    else this.socket.once('drain', () => done());
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.socket.end();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    clearTimeout(this.#deadline);
+    this.socket.destroy();
+    done(err);
+  }
+}
