@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createBroker } from './broker/broker';
-import { addGateway, addService, loadCredentials } from './credentials/store';
+import { followCredentialsFile } from './broker/follow-credentials';
+import { addGateway, addService, loadCredentials, revokeCredential, rotateCredential, UnknownCredentialError } from './credentials/store';
 import { createIngest } from './ingest/ingest';
 import { openStore, parseStoreSpec, storeSpecHelp } from '@poste/telemetry-store';
 
@@ -16,11 +17,23 @@ Usage:
       Adds (or re-keys) a gateway; prints its generated password once.
   poste-broker add-service --credentials FILE --username U
       Adds a service user (dashboard-api, operators' tools); prints its generated password once.
+  poste-broker list --credentials FILE
+      One line per credential: kind, name, municipality, active|revoked, when rotated/revoked.
+  poste-broker rotate --credentials FILE (--id ID | --username U)
+      Gives a gateway or service user a new generated password (printed once); the old one is refused
+      from then on (a running broker reloads the file). Connected clients stay connected.
+  poste-broker revoke --credentials FILE (--id ID | --username U)
+      Revokes a gateway or service user: a running broker disconnects it and refuses it from then on.
+      The entry stays in the file (the id remains reserved); add-gateway re-enables it with a new password.
   poste-broker serve --credentials FILE --store SPEC [--data DIR] [--port N] [--host H]
       Runs the broker (auth + ACL) with ingest into the store. SPEC is one of
 ${storeSpecHelp().map((line) => `        ${line}`).join('\n')}
       e.g. embedded:/var/lib/poste/telemetry.duckdb or influxdb1:http://127.0.0.1:8086/poste.
       --port defaults to 1883, --host to 127.0.0.1.
+      --tls-cert FILE --tls-key FILE [--tls-port N]: also listen for MQTT over TLS (PEM files;
+      --tls-port defaults to 8883), with the same limits as TCP.
+      The credentials file is watched: add-gateway, rotate and revoke apply without a restart;
+      an invalid file is refused (logged) and the credentials in force are kept.
       --data DIR keeps the broker state on disk in DIR (journal + snapshot): retained messages
       (desired configs, states), persistent sessions and wills survive a restart or a crash.
       Without it that state lives in memory only and is lost when the broker stops.
@@ -29,7 +42,7 @@ ${storeSpecHelp().map((line) => `        ${line}`).join('\n')}
       --data DATA; without either, a store outage holds the PUBACKs instead.
       --spool-max-bytes N caps it (default 1073741824); when full, PUBACKs wait (back-pressure).
 
-Exit codes: 0 ok, 1 runtime failure, 2 usage error.
+Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no such gateway or service user (rotate, revoke).
 `;
 
 class UsageError extends Error {}
@@ -67,6 +80,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         data: { type: 'string' },
         'spool-dir': { type: 'string' },
         'spool-max-bytes': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -85,6 +101,22 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         io.out(await addService(need(values, 'credentials'), need(values, 'username')));
         return 0;
       }
+      case 'list': {
+        for (const c of (await loadCredentials(need(values, 'credentials'))).list()) {
+          const when = [c.rotatedAt ? `rotated ${c.rotatedAt}` : '', c.revokedAt ? `revoked ${c.revokedAt}` : ''].filter(Boolean).join(' ');
+          io.out([c.kind, c.name, c.municipality ?? '-', c.revokedAt ? 'revoked' : 'active', when].join('\t').trimEnd());
+        }
+        return 0;
+      }
+      case 'rotate':
+        io.out(await rotateCredential(need(values, 'credentials'), credentialName(values)));
+        return 0;
+      case 'revoke': {
+        const name = credentialName(values);
+        await revokeCredential(need(values, 'credentials'), name);
+        io.out(`revoked ${name}`);
+        return 0;
+      }
       case 'serve':
         return await serve(values, io);
       default:
@@ -96,8 +128,31 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return 2;
     }
     io.err(`error: ${(err as Error).message}`);
-    return 1;
+    return err instanceof UnknownCredentialError ? 3 : 1;
   }
+}
+
+/** rotate / revoke: --id for a gateway or --username for a service user, exactly one. */
+function credentialName(values: Record<string, string | boolean | undefined>): string {
+  const id = typeof values.id === 'string' && values.id !== '' ? values.id : undefined;
+  const username = typeof values.username === 'string' && values.username !== '' ? values.username : undefined;
+  if ((id === undefined) === (username === undefined)) throw new UsageError('give exactly one of --id ID or --username U');
+  return (id ?? username)!;
+}
+
+/** --tls-cert/--tls-key (both or neither) and --tls-port (default 8883), read before anything starts. */
+function tlsOption(values: Record<string, string | boolean | undefined>): { cert: Buffer; key: Buffer; port: number } | undefined {
+  const certFile = typeof values['tls-cert'] === 'string' ? values['tls-cert'] : undefined;
+  const keyFile = typeof values['tls-key'] === 'string' ? values['tls-key'] : undefined;
+  if (certFile === undefined && keyFile === undefined) {
+    if (values['tls-port'] !== undefined) throw new UsageError('--tls-port needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) throw new UsageError('--tls-cert and --tls-key go together');
+  const portText = typeof values['tls-port'] === 'string' ? values['tls-port'] : '8883';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`bad --tls-port ${portText}`);
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile), port };
 }
 
 async function serve(values: Record<string, string | boolean | undefined>, io: Io): Promise<number> {
@@ -110,22 +165,31 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const credentials = await loadCredentials(need(values, 'credentials'));
+  const tls = tlsOption(values);
+  const credentialsFile = need(values, 'credentials');
+  let credentials = await loadCredentials(credentialsFile);
   const logger = pino({ name: 'poste-broker', level: process.env.POSTE_LOG_LEVEL ?? 'info' });
   const store = await openStore(storeConfig);
   const dataDir = typeof values.data === 'string' && values.data !== '' ? values.data : undefined;
   const broker = await createBroker({ credentials, logger, ...(dataDir ? { persistence: { dir: dataDir } } : {}) });
   const spool = spoolOption(values, dataDir);
-  const ingest = createIngest({ broker, store, directory: credentials.directory(), logger: logger.child({ component: 'ingest' }), ...(spool ? { spool } : {}) });
+  // A function, not a snapshot: the directory follows the credentials file as it is reloaded.
+  const ingest = createIngest({ broker, store, directory: (gw) => credentials.municipalityOf(gw), logger: logger.child({ component: 'ingest' }), ...(spool ? { spool } : {}) });
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
+  const watch = followCredentialsFile(credentialsFile, broker, logger, (next) => {
+    credentials = next;
+  });
   const bound = await broker.listen(port, host);
+  const tlsBound = tls ? await broker.listenTls({ port: tls.port, host, cert: tls.cert, key: tls.key }) : undefined;
   io.out(
     `poste-broker listening on mqtt://${host}:${bound} (store ${store.kind}, ${credentials.data.gateways.length} gateways, broker state ${dataDir ?? 'in memory'})`,
   );
+  if (tlsBound !== undefined) io.out(`poste-broker listening on mqtts://${host}:${tlsBound}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  watch.close();
   await ingest.close();
   await broker.close();
   await store.close();
