@@ -14,7 +14,8 @@ export async function publishDesiredConfigs(
   const client = await mqtt.connectAsync(url, {
     protocolVersion: 4,
     clean: true,
-    clientId: `poste-city-config-${process.pid}`,
+    // A service's client id starts with its username: the broker refuses any other (no session takeover).
+    clientId: `${credentials.username}-city-config-${process.pid}`,
     username: credentials.username,
     password: credentials.password,
     reconnectPeriod: 0,

@@ -1,4 +1,4 @@
-import { createBroker, createIngest, loadCredentials, type CredentialsStore, type Ingest, type IngestOptions, type PosteBroker } from '@poste/broker';
+import { createBroker, createIngest, followCredentialsFile, loadCredentials, type CredentialsStore, type Ingest, type IngestOptions, type PosteBroker } from '@poste/broker';
 import {
   connectFleetTracker,
   createDashboardApi,
@@ -140,11 +140,17 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       ...(opts.dataDir ? { persistence: { dir: join(opts.dataDir, 'broker') } } : {}),
     });
     cleanup.push(() => broker.close());
+    // Revoke, rotate and add-gateway apply without a restart; ingest's directory follows too.
+    let current = credentials;
+    const watch = followCredentialsFile(opts.credentialsFile, broker, logger.child({ component: 'credentials' }), (next) => {
+      current = next;
+    });
+    cleanup.push(async () => watch.close());
     const mqttPort = await broker.listen(opts.mqttPort ?? 0, host);
     const ingest = createIngest({
       broker,
       store: opts.store,
-      directory: credentials.directory(),
+      directory: (gw) => current.municipalityOf(gw),
       logger: logger.child({ component: 'ingest' }),
       ...(opts.dataDir ? { spool: { dir: join(opts.dataDir, 'ingest-spool'), maxBytes: opts.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES } } : {}),
       ...opts.ingest,
@@ -155,7 +161,8 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       url: `mqtt://${urlHost(loopbackFor(host))}:${mqttPort}`,
       username: service.username,
       password,
-      clientId: `poste-cloud-fleet-${process.pid}`,
+      // the broker accepts a service's client id only when it starts with its username
+      clientId: `${service.username}-fleet-${process.pid}`,
       logger: logger.child({ component: 'fleet' }),
     });
     cleanup.push(() => fleetTracker.close());

@@ -154,7 +154,8 @@ export interface ConnectedFleetTracker extends FleetTracker {
 export async function connectFleetTracker(opts: FleetLinkOptions): Promise<ConnectedFleetTracker> {
   const tracker = createFleetTracker(opts.logger ? { logger: opts.logger } : {});
   const client = mqtt.connect(opts.url, {
-    clientId: opts.clientId ?? `poste-dashboard-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
+    // The broker accepts a service's client id only when it starts with the service's username.
+    clientId: opts.clientId ?? `${opts.username ?? 'poste-dashboard'}-fleet-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
     clean: true,
     reconnectPeriod: 2_000,
     connectTimeout: 10_000,
