@@ -34,6 +34,11 @@ export interface DeviceFleetOptions {
    * instead of piling messages up in memory; readings stay deterministic because steps are fixed.
    */
   maxPendingPublishes?: number;
+  /**
+   * Backpressure from further down (e.g. the store falling behind): no new sim step while it
+   * returns true. Sim time lags the clock instead of readings piling up anywhere.
+   */
+  holdWhile?: () => boolean;
   /** Commit before publish (see FleetCheckpoint). Without it, outputs are published as computed. */
   checkpoint?: FleetCheckpoint;
   /** Least real ms between two checkpoints (default 200): steps are batched in between. */
@@ -136,8 +141,9 @@ export class DeviceFleet {
     const target = Math.min(this.options.clock.now(), this.horizonMs);
     const maxSteps = this.options.maxStepsPerTick ?? 5_000;
     const maxPending = this.options.maxPendingPublishes ?? 2_000;
+    const hold = this.options.holdWhile;
     let steps = 0;
-    while (steps < maxSteps && this.pendingPublishes < maxPending && this.engine.stepTo(target, 1) === 1) steps++;
+    if (!hold?.()) while (steps < maxSteps && this.pendingPublishes < maxPending && this.engine.stepTo(target, 1) === 1) steps++;
     if (!checkpoint) this.release(this.staged.splice(0));
     else if (steps > 0 || this.dirty || this.staged.length > 0) this.commit(checkpoint);
     this.wakeHorizon();
