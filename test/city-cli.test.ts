@@ -62,7 +62,7 @@ describe('npm start (the city in a box)', () => {
     assert.equal(await first.exited, 0, first.output());
     assert.match(first.output(), /stopped cleanly/);
     assert.ok((await stat(join(dataDir, 'telemetry.duckdb'))).size > 0, 'the embedded store file is kept');
-    const saved = JSON.parse(await readFile(join(dataDir, 'city-state.json'), 'utf8')) as { simTimeMs: number };
+    const saved = JSON.parse(await readFile(join(dataDir, 'city-checkpoint.json'), 'utf8')) as { simTimeMs: number };
     assert.ok(saved.simTimeMs > Date.parse('2024-06-01T20:00:00Z'), 'simulated time advanced and was saved');
 
     const second = startCli(env);

@@ -40,6 +40,12 @@ export interface CityOptions {
   checkpoint?: FleetCheckpoint;
   /** Least real ms between checkpoints (default 200). */
   checkpointIntervalMs?: number;
+  /**
+   * End-to-end backpressure: the devices stop stepping (sim time lags the clock) while more than
+   * this many of their readings have not reached the store yet (default 5,000), so nothing between
+   * devices and store — agents, broker, ingest — has to hold more than that.
+   */
+  maxReadingsInFlight?: number;
   /** Continue the devices from a checkpoint (counters, faults, held readings); the clock should start at its time. */
   resume?: FleetSnapshot;
 }
@@ -165,6 +171,13 @@ export async function startCity(opts: CityOptions): Promise<City> {
 
   const agents = new Map<string, Agent>();
   let fleet: DeviceFleet | undefined;
+  const maxInFlight = opts.maxReadingsInFlight ?? 5_000;
+  // Released by the devices in this run minus what ingest has settled (written or refused for good).
+  const inFlight = (): number => {
+    if (!fleet) return 0;
+    const s = ingest.stats();
+    return fleet.counters.telemetry + fleet.counters.events - s.pointsWritten - s.rejected;
+  };
   try {
     for (const gw of generated.gateways) {
       const agent = await startAgent({
@@ -193,6 +206,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
       // traffic within what the household ceded), as a real AP running the agent's plan would.
       allocate: allocateBandwidth,
       onError: (err, device) => logger.warn({ device, err: err.message }, 'simulated device error'),
+      holdWhile: () => inFlight() > maxInFlight,
       ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
       ...(opts.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: opts.checkpointIntervalMs } : {}),
       ...(opts.resume ? { resume: opts.resume } : {}),

@@ -50,3 +50,9 @@ test('npm start: a bad setting is a usage error naming where it came from', () =
   ];
   for (const [argv, env, message] of cases) assert.throws(() => parseCityCommandLine(argv, env), (err: Error) => err instanceof UsageError && message.test(err.message), `${argv.join(' ')} ${JSON.stringify(env)}`);
 });
+
+test('poste-city verify is the one subcommand; anything else is a usage error', () => {
+  assert.equal(parse([], {}).command, 'run');
+  assert.equal(parse(['verify', '--data', '/tmp/x'], {}).command, 'verify');
+  assert.throws(() => parse(['verfy'], {}), (e: unknown) => e instanceof UsageError && /unknown command "verfy"/.test(e.message));
+});

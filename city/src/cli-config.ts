@@ -14,6 +14,7 @@ agent per gateway with its simulated luminaires and access points (2 municipalit
 240 luminaires, 12 APs), time-accelerated.
 
 Usage: npm start [-- options]      (or poste-city [options])
+       poste-city verify [options]  compare the store with DIR/ground-truth.json (exit 0 match, 1 not)
 
 Options (environment variables in brackets: the POSTE_ name, then the older alias it replaces):
   --port N          dashboard HTTP port [POSTE_PORT] [PORT] (default 8080)
@@ -26,13 +27,18 @@ Options (environment variables in brackets: the POSTE_ name, then the older alia
                     [POSTE_INFLUX_TOKEN] [INFLUX_TOKEN], [POSTE_INFLUX_ORG] [INFLUX_ORG] and
                     [POSTE_INFLUX_BUCKET] [INFLUX_BUCKET] are set
   --speed N         simulated seconds per real second [POSTE_SPEED] [SPEED] (default 300)
-  --fresh           forget the previous run's simulated time and start the scenario over
+  --fresh           forget the previous run's checkpoint (simulated time, device counters, ground
+                    truth) and start the scenario over
   -h, --help        this text
 
-Logs: POSTE_LOG_LEVEL=info|debug (default warn). Stop with Ctrl-C.
+Logs: POSTE_LOG_LEVEL=info|debug (default warn). Stop with Ctrl-C (within 10 s; twice: at once).
+The devices' state and the simulated time are checkpointed in DIR/city-checkpoint.json, what they
+produced in DIR/ground-truth.json: a restart (even after kill -9) continues from there.
 Exit codes: 0 stopped cleanly, 1 runtime failure (store unreachable, port in use), 2 usage error.`;
 
 export interface CityCliConfig {
+  /** `run` the city (default) or `verify` the store against the ground truth. */
+  command: 'run' | 'verify';
   httpPort: number;
   mqttPort: number;
   host: string;
@@ -97,9 +103,11 @@ function storeOf(dataDir: string, spec: string | undefined, influxUrl: string | 
 /** `npm start`'s flags and environment, validated; `help` when the help text was asked for. */
 export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 'help' {
   let values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
+      allowPositionals: true,
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
@@ -116,6 +124,10 @@ export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 
     throw new UsageError((err as Error).message);
   }
   if (values.help) return 'help';
+  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'verify')) {
+    throw new UsageError(`unknown command ${JSON.stringify(positionals.join(' '))}: the only command is verify`);
+  }
+  const command = positionals[0] === 'verify' ? 'verify' : 'run';
   const httpPort = port(setting(env, values.port, '--port', 'POSTE_PORT', 'PORT'), 8080);
   const mqttPort = port(setting(env, values['mqtt-port'], '--mqtt-port', 'POSTE_MQTT_PORT', 'MQTT_PORT'), 1883);
   const host = values.host ?? fromEnv(env, 'POSTE_HOST', 'HOST') ?? '127.0.0.1';
@@ -130,5 +142,5 @@ export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 
     values['influx-url'] ?? fromEnv(env, 'POSTE_INFLUX_URL', 'INFLUX_URL'),
     env,
   );
-  return { httpPort, mqttPort, host, dataDir, speed, fresh: values.fresh === true, store, storeLabel, logLevel: env.POSTE_LOG_LEVEL ?? 'warn' };
+  return { command, httpPort, mqttPort, host, dataDir, speed, fresh: values.fresh === true, store, storeLabel, logLevel: env.POSTE_LOG_LEVEL ?? 'warn' };
 }

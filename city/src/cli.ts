@@ -1,30 +1,82 @@
 #!/usr/bin/env node
 // `npm start` / poste-city: the city in a box. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error.
+// `poste-city verify`: the store against ground-truth.json, exit 0 match, 1 mismatch.
 // The only place the city reads the environment (parseCityCommandLine gets process.env from here).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCityScenario, SimClock } from '@poste/simulators';
 import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { pino } from 'pino';
+import { CHECKPOINT_FILE, GROUND_TRUTH_FILE, readCityCheckpoint, readGroundTruth, writeCityCheckpoint, type CityCheckpoint } from './checkpoint';
 import { startCity, type City } from './city';
 import { CITY_HELP, parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
+import { verifyAgainstGroundTruth } from './verify';
+
+/** The whole Ctrl-C stop (devices, agents, cloud, store) fits in this, so the process exits within 10 s. */
+const STOP_DEADLINE_MS = 5_000;
+const STORE_CLOSE_MS = 1_000;
 
 function usage(message: string): never {
   process.stderr.write(`poste city: ${message}\n\nRun npm start -- --help for usage.\n`);
   process.exit(2);
 }
 
-interface SavedState {
-  simTimeMs: number;
+async function openConfiguredStore(config: CityCliConfig): Promise<TelemetryStore> {
+  try {
+    return await openStore(config.store);
+  } catch (err) {
+    process.stderr.write(`poste city: cannot open the ${config.store.kind} store: ${(err as Error).message}\n`);
+    if (config.store.kind !== 'embedded') process.stderr.write('Is the database running at that URL? Unset POSTE_INFLUX_URL / INFLUX_URL (or --store) to use the embedded store.\n');
+    process.exit(1);
+  }
 }
 
-async function readState(file: string): Promise<SavedState | undefined> {
+async function verify(config: CityCliConfig): Promise<void> {
+  let gt;
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<SavedState>;
-    return typeof parsed.simTimeMs === 'number' && Number.isFinite(parsed.simTimeMs) ? { simTimeMs: parsed.simTimeMs } : undefined;
-  } catch {
-    return undefined;
+    gt = await readGroundTruth(config.dataDir);
+  } catch (err) {
+    process.stderr.write(`poste city verify: ${(err as Error).message}\n(no ${GROUND_TRUTH_FILE}? run the city on this data directory first)\n`);
+    process.exit(1);
   }
+  const store = await openConfiguredStore(config);
+  try {
+    const v = await verifyAgainstGroundTruth(store, gt);
+    process.stdout.write(`store ${config.storeLabel}\n${v.lines.join('\n')}\n`);
+    await store.close();
+    process.exit(v.ok ? 0 : 1);
+  } catch (err) {
+    process.stderr.write(`poste city verify: ${(err as Error).message}\n`);
+    await store.close().catch(() => {});
+    process.exit(1);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The previous run's checkpoint (undefined with --fresh or on a first run); a damaged one stops the start with a hint. */
+async function previousCheckpoint(config: CityCliConfig): Promise<CityCheckpoint | undefined> {
+  if (config.fresh) return undefined;
+  let saved: CityCheckpoint | undefined;
+  try {
+    saved = await readCityCheckpoint(config.dataDir);
+  } catch (err) {
+    process.stderr.write(`poste city: cannot resume: ${(err as Error).message}\nStart over with --fresh (the store keeps its data).\n`);
+    process.exit(1);
+  }
+  if (saved && saved.seed !== defaultCityScenario.seed) {
+    process.stderr.write(`poste city: ${join(config.dataDir, CHECKPOINT_FILE)} is from a scenario with seed ${saved.seed}, not ${defaultCityScenario.seed}; start over with --fresh\n`);
+    process.exit(1);
+  }
+  if (!saved && (await exists(join(config.dataDir, 'city-state.json')))) {
+    process.stdout.write('city-state.json (an older version\'s simulated time, without device counters) is ignored: the scenario starts over\n');
+  }
+  return saved;
 }
 
 function fmtSim(ms: number, timeZone: string): string {
@@ -43,6 +95,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${CITY_HELP}\n`);
     return;
   }
+  if (config.command === 'verify') return verify(config);
   const { dataDir, speed, host, httpPort, mqttPort } = config;
   let logger;
   try {
@@ -52,23 +105,25 @@ async function main(): Promise<void> {
   }
 
   await mkdir(dataDir, { recursive: true });
-  const stateFile = join(dataDir, 'city-state.json');
-  const saved = config.fresh ? undefined : await readState(stateFile);
+  const saved = await previousCheckpoint(config);
   const startMs = saved?.simTimeMs ?? Date.parse(defaultCityScenario.start);
   const scenario = { ...defaultCityScenario, speed, start: new Date(startMs).toISOString() };
-
-  let store: TelemetryStore;
-  try {
-    store = await openStore(config.store);
-  } catch (err) {
-    process.stderr.write(`poste city: cannot open the ${config.store.kind} store: ${(err as Error).message}\n`);
-    if (config.store.kind !== 'embedded') process.stderr.write('Is the database running at that URL? Unset POSTE_INFLUX_URL / INFLUX_URL (or --store) to use the embedded store.\n');
-    process.exit(1);
-  }
+  const store = await openConfiguredStore(config);
 
   let city: City;
   try {
-    city = await startCity({ scenario, dataDir, store, clock: SimClock.accelerated(startMs, speed), host, mqttPort, httpPort, logger });
+    city = await startCity({
+      scenario,
+      dataDir,
+      store,
+      clock: SimClock.accelerated(startMs, speed),
+      host,
+      mqttPort,
+      httpPort,
+      logger,
+      checkpoint: (fleet, truth) => writeCityCheckpoint(dataDir, defaultCityScenario.seed, fleet, truth),
+      ...(saved ? { resume: saved.fleet } : {}),
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const hint = e.code === 'EADDRINUSE' ? ' — another program uses that port: set POSTE_PORT / POSTE_MQTT_PORT (or --port / --mqtt-port)' : '';
@@ -86,18 +141,18 @@ async function main(): Promise<void> {
       `  mqtt       ${city.mqttUrl}  (credentials in ${join(dataDir, 'credentials.json')})`,
       `  store      ${config.storeLabel}`,
       `  sim time   ${fmtSim(city.clock.now(), tz)} (${tz}), ${speed}× real time${saved ? ', resumed from the previous run' : ''}`,
+      `  truth      ${join(dataDir, GROUND_TRUTH_FILE)} (compare: poste-city verify)`,
       'Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
 
-  const saveState = () => writeFile(stateFile, `${JSON.stringify({ simTimeMs: city.clock.now() })}\n`).catch(() => {});
   const tty = process.stdout.isTTY;
   const ticker = setInterval(() => {
     const s = city.status();
-    const line = `sim ${fmtSim(s.simTime, tz)} · devices ${s.devicesConnected}/${s.devices} · gateways ${s.agentsOnline}/${g.gateways.length} · readings ${s.readingsPublished} · points written ${s.pointsWritten}${s.rejected ? ` · rejected ${s.rejected}` : ''}`;
+    const lag = s.simLagMs > 60_000 ? ` · devices ${Math.round(s.simLagMs / 60_000)} sim min behind (backpressure)` : '';
+    const line = `sim ${fmtSim(s.simTime, tz)}${lag} · devices ${s.devicesConnected}/${s.devices} · gateways ${s.agentsOnline}/${g.gateways.length} · readings ${s.readingsPublished} · points written ${s.pointsWritten}${s.rejected ? ` · rejected ${s.rejected}` : ''}`;
     process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-    void saveState();
   }, tty ? 1_000 : 10_000);
 
   let stopping = false;
@@ -109,11 +164,17 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(ticker);
     process.stdout.write(`\n${signal}: stopping — devices, agents, dashboard, ingest, broker…\n`);
+    // Safety net: whatever hangs, the process is gone within 10 s; the last checkpoint is consistent anyway.
+    setTimeout(() => {
+      process.stderr.write('stop took too long: exiting; the next start resumes from the last checkpoint\n');
+      process.exit(0);
+    }, STOP_DEADLINE_MS + STORE_CLOSE_MS + 2_000).unref();
     try {
-      await saveState();
-      await city.stop();
-      await store.close();
-      process.stdout.write(`stopped cleanly; data kept in ${dataDir}\n`);
+      const { cutShort } = await city.stop({ deadlineMs: STOP_DEADLINE_MS });
+      const closed = await Promise.race([store.close().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), STORE_CLOSE_MS).unref())]);
+      if (!closed) cutShort.push('store close');
+      if (cutShort.length) process.stdout.write(`not finished in time: ${cutShort.join(', ')} — devices and agents keep what they did not deliver for the next start\n`);
+      process.stdout.write(`${cutShort.length ? 'stopped within the deadline' : 'stopped cleanly'}; data kept in ${dataDir}\n`);
       process.exit(0);
     } catch (err) {
       process.stderr.write(`stop failed: ${(err as Error).message}\n`);
