@@ -13,7 +13,14 @@ export const BadRequestSchema = z
 export type BadRequest = z.infer<typeof BadRequestSchema>;
 
 export const NotFoundSchema = z.object({ error: z.literal('not_found'), message: z.string() });
-export const UnavailableSchema = z.object({ error: z.literal('store_unavailable'), message: z.string() });
+export const UnavailableSchema = z
+  .object({ error: z.enum(['store_unavailable', 'busy']), message: z.string() })
+  .describe(
+    "'busy': every query slot taken and the wait queue full; 'store_unavailable': the store failed. Both carry Retry-After (seconds).",
+  );
+export const TimeoutSchema = z
+  .object({ error: z.literal('timeout'), message: z.string() })
+  .describe('the store did not answer within the per-request time-out');
 
 const TIME_REASON = 'expected ISO 8601 date-time with offset (e.g. 2024-05-01T00:00:00Z) or ms since epoch';
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -32,8 +39,6 @@ const TimeParamSchema = z
   .string()
   .refine((s) => parseTimeParam(s) !== undefined, TIME_REASON)
   .transform((s) => parseTimeParam(s) ?? Number.NaN);
-
-export const MAX_RANGE_DAYS = 400;
 
 export const EnergyQuerySchema = z
   .object({

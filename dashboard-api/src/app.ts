@@ -8,6 +8,8 @@ import { createFleetTracker, type FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import { createDashboardMetrics } from './metrics';
 import type { RouteDoc } from './openapi';
+import { parseQueryLimits, type QueryLimitsInput } from './query-limits';
+import { createReadGate } from './read-gate';
 import { energyRouteDoc, registerEnergyRoute } from './routes/energy';
 import { fleetRouteDoc, registerFleetRoute } from './routes/fleet';
 import { healthRouteDoc, registerHealthRoute } from './routes/health';
@@ -33,6 +35,8 @@ export interface DashboardApiOptions {
   metricsRegistry?: Registry;
   /** Node process metrics on the registry; default true */
   defaultMetrics?: boolean;
+  /** Bounds on expensive reads (range, series, time-out, concurrency, queue, cache); see QueryLimitsSchema. Validated: a bad value throws QueryLimitsError. */
+  limits?: QueryLimitsInput;
 }
 
 export interface DashboardApi {
@@ -44,17 +48,27 @@ export interface DashboardApi {
 }
 
 export async function createDashboardApi(opts: DashboardApiOptions): Promise<DashboardApi> {
+  const limits = parseQueryLimits(opts.limits);
   const fleet = opts.fleet ?? createFleetTracker();
   const registry = opts.metricsRegistry ?? new Registry();
   const logger = opts.logger === false ? undefined : (opts.logger ?? pino({ level: opts.logLevel ?? 'info' }));
   const app = logger ? Fastify({ loggerInstance: logger }) : Fastify({ logger: false });
 
+  const metrics = createDashboardMetrics(registry, fleet, { defaultMetrics: opts.defaultMetrics ?? true });
+  const readGate = createReadGate({ ...limits, maxRestMs: limits.timeoutMs }, {
+    onStart: () => metrics.readsInFlight.inc(),
+    onSettle: () => metrics.readsInFlight.dec(),
+    onQueueChange: (n) => metrics.readsQueued.set(n),
+    onServed: (how) => metrics.readsServed.inc({ how }),
+  });
   const ctx: RouteContext = {
     store: opts.store,
     fleet,
     inventory: opts.inventory,
     clock: opts.clock ?? systemClock,
-    metrics: createDashboardMetrics(registry, fleet, { defaultMetrics: opts.defaultMetrics ?? true }),
+    metrics,
+    limits,
+    readGate,
   };
 
   app.addHook('onResponse', async (req, reply) => {

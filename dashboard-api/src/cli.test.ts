@@ -21,6 +21,7 @@ test('poste-dashboard: --help exits 0 and lists the store kinds; no command exit
   assert.match(text, /poste-dashboard serve --store SPEC --inventory FILE --mqtt-url URL/);
   for (const kind of ['embedded:PATH', 'influxdb1:URL/DB', 'memory:']) assert.ok(text.includes(kind), `help lists ${kind}`);
   assert.match(text, /Exit codes: 0 .*1 runtime failure/s);
+  assert.match(text, /--max-concurrent-queries N +expensive store queries at once \(default 1\)/);
   assert.equal(await main(['serve', '--help'], capture().ctx), 0);
   const none = capture();
   assert.equal(await main([], none.ctx), 2);
@@ -41,6 +42,9 @@ test('poste-dashboard: every argument error exits 2 with a message naming the fl
     [[...serve, '--username', 'dashboard'], /--username needs --password-file/],
     [[...serve, '--password-file', 'pw'], /--password-file needs --username/],
     [[...serve, '--host', '0.0.0.0'], /--public-reads/],
+    [[...serve, '--max-concurrent-queries', '0'], /--max-concurrent-queries: Too small/],
+    [[...serve, '--read-share', '1.5'], /--read-share: Too big/],
+    [[...serve, '--query-timeout-ms', 'soon'], /--query-timeout-ms must be a number, got "soon"/],
   ];
   for (const [argv, message] of cases) {
     const c = capture();

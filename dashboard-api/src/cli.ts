@@ -21,6 +21,8 @@ import {
 } from './cli-args';
 import { connectFleetTracker, type ConnectedFleetTracker } from './fleet';
 import { loadInventory } from './inventory';
+import type { QueryLimitsInput } from './query-limits';
+import { queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage } from './query-limit-flags';
 
 const indent = '\n                        ';
 
@@ -44,6 +46,9 @@ Options:
                         anyone who reaches it reads the fleet and energy figures
   -h, --help            this text
 
+Query limits (bound what reads can take from the store; see dashboard-api/README.md):
+${queryLimitUsage(28)}
+
 Environment: POSTE_LOG_LEVEL = fatal|error|warn|info|debug|trace|silent (default info).
 Exit codes: 0 stopped cleanly (SIGINT/SIGTERM), 1 runtime failure (unreadable inventory or
 password file, store or broker unreachable, port in use), 2 usage error.
@@ -66,6 +71,7 @@ interface ServeArgs {
   passwordFile?: string;
   port: number;
   host: string;
+  limits: QueryLimitsInput;
 }
 
 function parseServeArgs(values: ArgValues): ServeArgs {
@@ -99,6 +105,7 @@ function parseServeArgs(values: ArgValues): ServeArgs {
     ...(passwordFile !== undefined ? { passwordFile } : {}),
     port: parsePort('--port', optional(values, 'port'), 8080),
     host,
+    limits: queryLimitsFromFlags(values, (m) => new UsageError(m)),
   };
 }
 
@@ -128,7 +135,7 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
         `${(err as Error).message} — check that the broker runs at --mqtt-url, that --username/--password-file name a service user (poste-broker add-service), and that its ACL lets it subscribe to poste/v1/gw/#`,
       );
     }
-    const api = await createDashboardApi({ store, inventory, fleet, logger });
+    const api = await createDashboardApi({ store, inventory, fleet, logger, limits: args.limits });
     let url: string;
     try {
       url = await api.listen({ port: args.port, host: args.host });
@@ -170,6 +177,7 @@ export async function main(argv: string[], partial: Partial<CliContext> = {}): P
         port: { type: 'string' },
         host: { type: 'string' },
         'public-reads': { type: 'boolean' },
+        ...queryLimitArgOptions,
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

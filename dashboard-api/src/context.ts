@@ -3,6 +3,8 @@ import type { StoreReader } from '@poste/telemetry-store';
 import type { FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import type { DashboardMetrics } from './metrics';
+import type { QueryLimits } from './query-limits';
+import type { ReadGate } from './read-gate';
 
 /** What every route handler may use; built once by createDashboardApi. */
 export interface RouteContext {
@@ -11,4 +13,7 @@ export interface RouteContext {
   inventory: Inventory;
   clock: Clock;
   metrics: DashboardMetrics;
+  limits: QueryLimits;
+  /** every expensive store read goes through it (concurrency cap, queue, single flight, cache) */
+  readGate: ReadGate;
 }

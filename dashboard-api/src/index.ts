@@ -44,4 +44,14 @@ export {
   parseTimeParam,
 } from './api-schemas';
 export { buildOpenApiDocument, type RouteDoc } from './openapi';
+export {
+  QueryLimitsSchema,
+  QueryLimitsError,
+  DEFAULT_QUERY_LIMITS,
+  parseQueryLimits,
+  type QueryLimits,
+  type QueryLimitsInput,
+} from './query-limits';
+export { QUERY_LIMIT_FLAGS, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitFlag } from './query-limit-flags';
+export { createReadGate, GateBusyError, GateTimeoutError, type ReadGate, type ReadGateOptions } from './read-gate';
 export { DASHBOARD_PAGE_HTML, DASHBOARD_PAGE_CSP } from './web-page';

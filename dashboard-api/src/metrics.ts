@@ -6,6 +6,15 @@ export interface DashboardMetrics {
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
   storeErrors: Counter<'operation'>;
+  /** requests answered 503 by the read gate (busy) */
+  readsShed: Counter<'route'>;
+  /** requests answered 504: the store did not answer within the per-request time-out */
+  readTimeouts: Counter<'route'>;
+  /** expensive store queries running now / requests waiting for a slot */
+  readsInFlight: Gauge;
+  readsQueued: Gauge;
+  /** how expensive reads were served: query, shared (joined one in flight), cached */
+  readsServed: Counter<'how'>;
 }
 
 /**
@@ -71,6 +80,34 @@ export function createDashboardMetrics(registry: Registry, fleet: FleetTracker, 
       name: 'poste_dashboard_store_errors_total',
       help: 'Telemetry store calls that failed',
       labelNames: ['operation'] as const,
+      registers,
+    }),
+    readsShed: new Counter({
+      name: 'poste_dashboard_reads_shed_total',
+      help: 'Expensive reads refused with 503 + Retry-After: every query slot busy and the wait queue full, or the wait outlasted the time-out',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    readTimeouts: new Counter({
+      name: 'poste_dashboard_read_timeouts_total',
+      help: 'Expensive reads answered 504: the store did not answer within the per-request time-out (the late result is dropped)',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    readsInFlight: new Gauge({
+      name: 'poste_dashboard_reads_in_flight',
+      help: 'Expensive store queries running now (at most the max-concurrent limit)',
+      registers,
+    }),
+    readsQueued: new Gauge({
+      name: 'poste_dashboard_reads_queued',
+      help: 'Expensive reads waiting for a query slot (at most the max-queued limit)',
+      registers,
+    }),
+    readsServed: new Counter({
+      name: 'poste_dashboard_reads_served_total',
+      help: "Expensive reads by how they were served: 'query' ran one, 'shared' joined an identical one in flight, 'cached' reused a fresh result",
+      labelNames: ['how'] as const,
       registers,
     }),
   };

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { topic } from '@poste/protocol';
 import { startTestApi, type TestApi } from './test-support/app';
-import { HOUR, NOW } from './test-support/fixtures';
+import { HOUR, NOW, seededStore } from './test-support/fixtures';
+import type { EnergyQuery, LuminaireEnergy } from '@poste/telemetry-store';
 import { MemoryStore } from '@poste/telemetry-store';
 import { luminairePoint } from '@poste/telemetry-store/testing';
 
@@ -41,6 +42,8 @@ async function bigStore(): Promise<MemoryStore> {
   return store;
 }
 
+const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
 describe('operators web page in Chromium', () => {
   let t: TestApi;
   let url: string;
@@ -58,7 +61,7 @@ describe('operators web page in Chromium', () => {
     url = await t.api.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: LAUNCH_ARGS,
     });
     page = await browser.newPage({ locale: 'pt-BR' });
     // Anything not served by our loopback API is recorded and refused: the page must be self-contained.
@@ -131,5 +134,89 @@ describe('operators web page in Chromium', () => {
     await expectShown('gateways-online', '1');
     await expectShown('luminaires-online', '1');
     assert.deepEqual(external, [], 'no request left loopback');
+  });
+});
+
+/** A store whose energy answers take `delayMs` (a slow or loaded database). */
+class SlowStore extends MemoryStore {
+  delayMs = 0;
+  override async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return super.luminaireEnergy(q);
+  }
+}
+
+describe('operators web page against a slow or refusing API', () => {
+  let t: TestApi;
+  let store: SlowStore;
+  let url: string;
+  let browser: Browser;
+  /** requests in flight per path, and the most seen at once, counted by the HTTP server itself */
+  const inFlight = new Map<string, number>();
+  const maxInFlight = new Map<string, number>();
+  const started = new Map<string, number>();
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it (apt-get install -y chromium); this test must not be skipped`);
+    store = await seededStore(new SlowStore());
+    // No rest after a slow query (readShare 1): this test is about the page, the gate has its own tests.
+    t = await startTestApi({ store, limits: { retryAfterSeconds: 3, readShare: 1 } });
+    url = await t.api.listen({ port: 0, host: '127.0.0.1' });
+    t.api.app.server.prependListener('request', (req, res) => {
+      const path = (req.url ?? '').split('?')[0]!;
+      const n = (inFlight.get(path) ?? 0) + 1;
+      inFlight.set(path, n);
+      started.set(path, (started.get(path) ?? 0) + 1);
+      maxInFlight.set(path, Math.max(maxInFlight.get(path) ?? 0, n));
+      res.once('close', () => inFlight.set(path, (inFlight.get(path) ?? 1) - 1));
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.api.close();
+  });
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('never has more than one request per endpoint in flight when answers take longer than the refresh period', async () => {
+    store.delayMs = 1_800;
+    const page = await browser.newPage({ locale: 'pt-BR' });
+    try {
+      await page.goto(`${url}/?refresh=1000`);
+      await page.waitForSelector('#municipality option[value="santarem"]', { state: 'attached' });
+      await sleep(2_500);
+      // Switching municipality while a request runs must not start a second one beside it.
+      await page.selectOption('#municipality', 'santarem');
+      await sleep(200);
+      await page.selectOption('#municipality', 'belem');
+      await sleep(4_000);
+      const energyRequests = started.get('/api/v1/energy') ?? 0;
+      assert.ok(energyRequests >= 3, `the page kept refreshing (${energyRequests} energy requests in ~7 s)`);
+      assert.equal(maxInFlight.get('/api/v1/energy'), 1, 'energy requests in flight at once');
+      assert.equal(maxInFlight.get('/api/v1/fleet'), 1, 'fleet requests in flight at once');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('backs off on a 503, waiting at least the Retry-After the server gives', async () => {
+    store.delayMs = 0;
+    store.failing = true;
+    const page = await browser.newPage({ locale: 'pt-BR' });
+    try {
+      const before = started.get('/api/v1/energy') ?? 0;
+      await page.goto(`${url}/?refresh=1000`);
+      await page.waitForSelector('#error', { state: 'visible' });
+      await sleep(5_000);
+      const asked = (started.get('/api/v1/energy') ?? 0) - before;
+      // Polling every second would ask 5-6 times; Retry-After: 3 allows the first and at most one more.
+      assert.ok(asked >= 1 && asked <= 2, `energy asked ${asked} times in ~5 s while the server said Retry-After: 3`);
+      assert.match((await page.textContent('#error')) ?? '', /HTTP 503/);
+    } finally {
+      store.failing = false;
+      await page.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * The operators' page: one self-contained HTML document (inline CSS and JS, no build step, no
- * external requests) that polls the API. Served with a CSP that pins the inline script and style by
+ * external requests) that polls the API, one request per endpoint at a time. Served with a CSP that pins the inline script and style by
  * hash and only allows same-origin fetches, so the page cannot reach the outside network.
  */
 
@@ -54,9 +54,15 @@ const SCRIPT = `
     el.textContent = message;
     el.style.display = 'block';
   }
+  // A failed request carries its status and the server's Retry-After (seconds), if any.
   function getJson(path) {
     return fetch(path, { headers: { accept: 'application/json' } }).then(function (res) {
-      if (!res.ok) throw new Error(path + ': HTTP ' + res.status);
+      if (!res.ok) {
+        var err = new Error(path + ': HTTP ' + res.status);
+        var retry = Number(res.headers.get('retry-after'));
+        err.retryAfterMs = Number.isFinite(retry) && retry > 0 ? retry * 1000 : 0;
+        throw err;
+      }
       return res.json();
     });
   }
@@ -64,31 +70,68 @@ const SCRIPT = `
     return select.value ? path + '?municipality=' + encodeURIComponent(select.value) : path;
   }
 
-  function refresh() {
-    var mine = ++generation;
-    Promise.all([getJson(withMunicipality('/api/v1/fleet')), getJson(withMunicipality('/api/v1/energy'))])
+  function render(fleet, e) {
+    ['gateways', 'luminaires', 'aps'].forEach(function (k) {
+      show(k + '-online', fleet[k].online, fmt.count);
+      show(k + '-offline', fleet[k].offline, fmt.count);
+    });
+    show('measured-kwh', e.measuredKwh, fmt.kwh, ' kWh');
+    show('baseline-kwh', e.baselineKwh, fmt.kwh, ' kWh');
+    show('saved-kwh', e.savedKwh, fmt.kwh, ' kWh');
+    show('saved-brl', e.savedBrl, fmt.brl);
+    show('saved-co2', e.savedCo2Kg, fmt.kg, ' kg');
+    show('billing-baseline-kwh', e.billingBaselineKwh, fmt.kwh, ' kWh');
+    show('billing-saved-brl', e.billingSavedBrl, fmt.brl);
+    show('lit-hours', e.litHours, fmt.hours, ' h');
+    show('luminaires-reporting', e.luminaires, fmt.count);
+    document.getElementById('status').textContent =
+      'Período: ' + fmt.time.format(new Date(e.from)) + ' – ' + fmt.time.format(new Date(e.to)) +
+      ' · atualizado às ' + fmt.time.format(new Date()) + ' · a cada ' + refreshMs / 1000 + ' s';
+    document.getElementById('error').style.display = 'none';
+  }
+
+  // One request per endpoint at a time: the next round is scheduled only once this one has
+  // answered (never setInterval, which stacks requests behind a slow server). Errors back off
+  // exponentially up to 60 s, and never sooner than the server's Retry-After; a hidden tab waits.
+  var timer = null, inFlight = false, again = false, failures = 0, waitingForVisible = false;
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+  }
+  function backoffMs(err) {
+    var exp = Math.min(60000, refreshMs * Math.pow(2, failures));
+    // Up to 20 % later, so tabs that failed together do not come back together.
+    return Math.max(err.retryAfterMs || 0, exp) * (1 + Math.random() * 0.2);
+  }
+  function settle(p) {
+    return p.then(function (value) { return { value: value }; }, function (error) { return { error: error }; });
+  }
+  function tick() {
+    timer = null;
+    if (inFlight) { again = true; return; }
+    if (document.hidden) { waitingForVisible = true; return; }
+    inFlight = true;
+    again = false;
+    var mine = generation;
+    // Both settle before the next round (Promise.all alone would move on at the first failure
+    // while the other request still runs).
+    Promise.all([settle(getJson(withMunicipality('/api/v1/fleet'))), settle(getJson(withMunicipality('/api/v1/energy')))])
       .then(function (r) {
-        if (mine !== generation) return; // a newer request (selector change) owns the page
-        var fleet = r[0], e = r[1];
-        ['gateways', 'luminaires', 'aps'].forEach(function (k) {
-          show(k + '-online', fleet[k].online, fmt.count);
-          show(k + '-offline', fleet[k].offline, fmt.count);
-        });
-        show('measured-kwh', e.measuredKwh, fmt.kwh, ' kWh');
-        show('baseline-kwh', e.baselineKwh, fmt.kwh, ' kWh');
-        show('saved-kwh', e.savedKwh, fmt.kwh, ' kWh');
-        show('saved-brl', e.savedBrl, fmt.brl);
-        show('saved-co2', e.savedCo2Kg, fmt.kg, ' kg');
-        show('billing-baseline-kwh', e.billingBaselineKwh, fmt.kwh, ' kWh');
-        show('billing-saved-brl', e.billingSavedBrl, fmt.brl);
-        show('lit-hours', e.litHours, fmt.hours, ' h');
-        show('luminaires-reporting', e.luminaires, fmt.count);
-        document.getElementById('status').textContent =
-          'Período: ' + fmt.time.format(new Date(e.from)) + ' – ' + fmt.time.format(new Date(e.to)) +
-          ' · atualizado às ' + fmt.time.format(new Date()) + ' · a cada ' + refreshMs / 1000 + ' s';
-        document.getElementById('error').style.display = 'none';
+        if (r[0].error) throw r[0].error;
+        if (r[1].error) throw r[1].error;
+        failures = 0;
+        if (mine === generation) render(r[0].value, r[1].value); // else the selector changed: this answer is stale
+        return refreshMs;
       })
-      .catch(function (err) { if (mine === generation) fail('Falha ao atualizar: ' + err.message); });
+      .catch(function (err) {
+        failures += 1;
+        if (mine === generation) fail('Falha ao atualizar: ' + err.message);
+        return backoffMs(err);
+      })
+      .then(function (delay) {
+        inFlight = false;
+        schedule(again ? 0 : delay);
+      });
   }
 
   getJson('/api/v1/municipalities').then(function (r) {
@@ -99,9 +142,18 @@ const SCRIPT = `
       select.appendChild(o);
     });
   }).catch(function (err) { fail('Falha ao carregar municípios: ' + err.message); });
-  select.addEventListener('change', refresh);
-  refresh();
-  setInterval(refresh, refreshMs);
+  select.addEventListener('change', function () {
+    generation += 1;
+    if (inFlight) again = true; // asked again as soon as the current round answers
+    else schedule(0);
+  });
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && waitingForVisible) {
+      waitingForVisible = false;
+      schedule(0);
+    }
+  });
+  tick();
 })();
 `;
 

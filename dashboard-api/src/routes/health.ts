@@ -36,8 +36,13 @@ async function probeStore(ctx: RouteContext): Promise<{ reachable: boolean; erro
 }
 
 export function registerHealthRoute(app: FastifyInstance, ctx: RouteContext): void {
+  // Concurrent health checks share one probe: a flood of /healthz costs one store query at a time.
+  let probing: Promise<{ reachable: boolean; error?: string }> | undefined;
   app.get(healthRouteDoc.path, async (_req, reply) => {
-    const store = await probeStore(ctx);
+    probing ??= probeStore(ctx).finally(() => {
+      probing = undefined;
+    });
+    const store = await probing;
     const link = ctx.fleet.linkConnected();
     const fleetLink = link === null ? 'none' : link ? 'connected' : 'disconnected';
     const ok = store.reachable && fleetLink !== 'disconnected';

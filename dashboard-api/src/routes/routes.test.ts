@@ -82,6 +82,7 @@ describe('GET /api/v1/energy', () => {
       const r = await get('/api/v1/energy');
       assert.equal(r.status, 503);
       assert.equal(r.json().error, 'store_unavailable');
+      assert.equal(r.headers['retry-after'], '5', 'the store may be back soon: clients are told when to retry');
     } finally {
       t.store.failing = false;
     }

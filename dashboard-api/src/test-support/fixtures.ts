@@ -23,8 +23,7 @@ export function testInventory(): Inventory {
  * - lum-b2 (belem, gw-b, group av): 900 Wh, 10 h lit, baseline 290 W (override)
  * - lum-s1 (santarem, gw-s): 500 Wh, 10 h lit, baseline 170 W (schema default)
  */
-export async function seededStore(): Promise<MemoryStore> {
-  const store = new MemoryStore();
+export async function seededStore<S extends MemoryStore = MemoryStore>(store: S = new MemoryStore() as S): Promise<S> {
   const t0 = NOW - 20 * HOUR;
   const t1 = NOW - 10 * HOUR;
   const b = { municipality: 'belem', gateway: 'gw-b', group: 'av' };
