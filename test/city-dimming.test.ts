@@ -51,7 +51,8 @@ describe('a city dimmed by its agents’ scheduler', () => {
     city = await startCity({ scenario, dataDir, store, clock: SimClock.accelerated(start, 600) });
     const secrets = JSON.parse(await readFile(join(dataDir, 'secrets.json'), 'utf8')) as { services: Record<string, string> };
     // A cloud-side observer with the dashboard's service credentials, as any operator tool would be.
-    cloud = await mqtt.connectAsync(city.mqttUrl, { protocolVersion: 4, username: 'dashboard', password: secrets.services.dashboard, reconnectPeriod: 0 });
+    // A service's client id starts with its username: the broker refuses any other.
+    cloud = await mqtt.connectAsync(city.mqttUrl, { protocolVersion: 4, clientId: `dashboard-test-${process.pid}`, username: 'dashboard', password: secrets.services.dashboard, reconnectPeriod: 0 });
     const offset = utcOffsetMinutes('America/Sao_Paulo', start) * MIN;
     cloud.on('message', (t, payload) => {
       if (t.endsWith('/config/reported')) {
