@@ -55,7 +55,10 @@ test('agent + device fleet, uplink down: controllers follow the schedule, and fa
   let now = T0;
   const clock = { now: () => now };
   const dataDir = mkdtempSync(join(tmpdir(), 'poste-agent-dimming-'));
-  writeFileSync(join(dataDir, 'agent-state.json'), JSON.stringify({ birthSeq: 0, config: { version: 1, config: { scheduler: SCHEDULER } } }));
+  writeFileSync(
+    join(dataDir, 'agent-state.json'),
+    JSON.stringify({ birthSeq: 0, config: { version: 1, config: { scheduler: SCHEDULER } } }),
+  );
   const agent = await startAgent({
     gatewayId: 'gw-fleet',
     north: { url: `mqtt://127.0.0.1:${await freePort()}` }, // nobody listens: uplink down

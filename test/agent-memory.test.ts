@@ -52,7 +52,12 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     JSON.stringify({
       configVersion: 2,
       gatewayId: GW,
-      north: { url: `mqtt://127.0.0.1:${proxy.port}`, keepaliveS: 5, connectTimeoutMs: 2_000, reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 } },
+      north: {
+        url: `mqtt://127.0.0.1:${proxy.port}`,
+        keepaliveS: 5,
+        connectTimeoutMs: 2_000,
+        reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 },
+      },
       adapters: [{ kind: 'poste', port: lanPort }],
       dataDir: join(root, 'data'),
       metrics: { port: metricsPort },
@@ -71,13 +76,31 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     speed: 1,
     reportIntervalS: 60,
     stepS: 10,
-    municipalities: [{ id: 'memtown', name: 'Memtown', timeZone: 'UTC', lat: 0, lon: 0, gateways: [{ id: GW, luminaires: 1_000, aps: 10 }] }],
+    municipalities: [
+      { id: 'memtown', name: 'Memtown', timeZone: 'UTC', lat: 0, lon: 0, gateways: [{ id: GW, luminaires: 1_000, aps: 10 }] },
+    ],
   });
   const clock = SimClock.accelerated(city.startMs, SPEED);
-  const fleet = new DeviceFleet({ devices: city.devices, url: `mqtt://127.0.0.1:${lanPort}`, clock, startMs: city.startMs, stepS: 10, reportIntervalS: 60 });
-  const untilSim = (offsetMs: number) => waitFor(`simulated +${offsetMs / MIN} min`, () => fleet.engine.nowMs >= city.startMs + offsetMs, 120_000, 50);
+  const fleet = new DeviceFleet({
+    devices: city.devices,
+    url: `mqtt://127.0.0.1:${lanPort}`,
+    clock,
+    startMs: city.startMs,
+    stepS: 10,
+    reportIntervalS: 60,
+  });
+  const untilSim = (offsetMs: number) =>
+    waitFor(`simulated +${offsetMs / MIN} min`, () => fleet.engine.nowMs >= city.startMs + offsetMs, 120_000, 50);
   try {
-    await waitFor('agent metrics', async () => scrape(metricsPort).then(() => true, () => false), 30_000);
+    await waitFor(
+      'agent metrics',
+      async () =>
+        scrape(metricsPort).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
     await fleet.start();
     // Warm-up with the uplink up: every device connected and reporting, batches flowing, long
     // enough for the heap to reach its working size (the comparison is with a warm process).
@@ -92,7 +115,9 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     const heapAfter = (await scrape(metricsPort)).get('nodejs_heap_size_used_bytes');
     t.diagnostic(`live heap before ${heapBefore} bytes, after ${heapAfter} bytes`);
     const backlog = during.get('poste_agent_spool_depth_records{spool="telemetry"}') ?? 0;
-    t.diagnostic(`RSS before ${(before / 2 ** 20).toFixed(1)} MiB, after an hour cut off ${(after / 2 ** 20).toFixed(1)} MiB (${(((after - before) / before) * 100).toFixed(1)} %); backlog ${backlog} readings, ${during.get('poste_agent_spool_bytes{spool="telemetry"}')} bytes on disk`);
+    t.diagnostic(
+      `RSS before ${(before / 2 ** 20).toFixed(1)} MiB, after an hour cut off ${(after / 2 ** 20).toFixed(1)} MiB (${(((after - before) / before) * 100).toFixed(1)} %); backlog ${backlog} readings, ${during.get('poste_agent_spool_bytes{spool="telemetry"}')} bytes on disk`,
+    );
     assert.equal(during.get('poste_agent_north_connected'), 0, 'the uplink was down');
     // 1,000 luminaires × 60 readings; the devices may run behind the clock on a loaded machine.
     assert.ok(backlog > 30_000, `a simulated hour of readings waits in the spool: ${backlog}`);
@@ -102,11 +127,20 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     await fleet.stop();
     proxy.restore();
     const replayStart = Date.now();
-    await waitFor('the backlog delivered', async () => (await scrape(metricsPort)).get('poste_agent_spool_depth_records{spool="telemetry"}') === 0, 60_000, 200);
+    await waitFor(
+      'the backlog delivered',
+      async () => (await scrape(metricsPort)).get('poste_agent_spool_depth_records{spool="telemetry"}') === 0,
+      60_000,
+      200,
+    );
     const end = await scrape(metricsPort);
     t.diagnostic(`backlog replayed in ${((Date.now() - replayStart) / 1_000).toFixed(1)} s`);
     assert.ok((end.get('poste_agent_replayed_records_total') ?? 0) >= backlog, 'the backlog went out as a replay');
-    assert.equal(end.get('poste_agent_dropped_records_total{spool="telemetry",policy="drop-oldest"}'), 0, 'nothing dropped: the default cap holds an hour');
+    assert.equal(
+      end.get('poste_agent_dropped_records_total{spool="telemetry",policy="drop-oldest"}'),
+      0,
+      'nothing dropped: the default cap holds an hour',
+    );
   } finally {
     await fleet.stop().catch(() => {});
     await agent.stop().catch(() => {});

@@ -16,7 +16,19 @@ const GW = 'gw-mosq';
 
 /** One message from mosquitto_sub (-C 1): resolves with the topic and parsed payload. */
 async function subOne(port: number, filter: string, waitS = 5): Promise<{ topic: string; json: unknown }> {
-  const { stdout } = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', filter, '-C', '1', '-W', String(waitS), '-v']);
+  const { stdout } = await run('mosquitto_sub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-t',
+    filter,
+    '-C',
+    '1',
+    '-W',
+    String(waitS),
+    '-v',
+  ]);
   const line = stdout.trim();
   const space = line.indexOf(' ');
   return { topic: line.slice(0, space), json: JSON.parse(line.slice(space + 1)) };
@@ -72,7 +84,20 @@ test('agent against mosquitto: birth, telemetry, command relay with ack, last wi
     for (let i = 0; i < 2; i++) {
       await device.publishAsync(
         topic('localTelemetry', { device: 'lum-1' }),
-        encode({ kind: 'luminaire', device: 'lum-1', ts: 1000 + i, activePower: 40, activeEnergy: 10, dimLevel: 50, voltage: 230, current: 0.2, powerFactor: 0.9, operatingHours: 1, switchOnCounter: 1, status: 'ok' }),
+        encode({
+          kind: 'luminaire',
+          device: 'lum-1',
+          ts: 1000 + i,
+          activePower: 40,
+          activeEnergy: 10,
+          dimLevel: 50,
+          voltage: 230,
+          current: 0.2,
+          powerFactor: 0.9,
+          operatingHours: 1,
+          switchOnCounter: 1,
+          status: 'ok',
+        }),
         { qos: 1 },
       );
     }
@@ -86,8 +111,16 @@ test('agent against mosquitto: birth, telemetry, command relay with ack, last wi
     await new Promise((r) => setTimeout(r, 300));
     const now = Date.now();
     await run('mosquitto_pub', [
-      '-h', '127.0.0.1', '-p', String(broker.port), '-q', '1', '-t', topic('command', { gateway: GW }),
-      '-m', JSON.stringify({ v: 1, id: 'cmd-1', target: { device: 'lum-1' }, issuedAt: now, expiresAt: now + 60_000, action: 'dim', level: 25 }),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(broker.port),
+      '-q',
+      '1',
+      '-t',
+      topic('command', { gateway: GW }),
+      '-m',
+      JSON.stringify({ v: 1, id: 'cmd-1', target: { device: 'lum-1' }, issuedAt: now, expiresAt: now + 60_000, action: 'dim', level: 25 }),
     ]);
     const [ackLine] = await ackSub.done;
     const ack = JSON.parse(ackLine!) as Ack;

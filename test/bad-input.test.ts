@@ -55,8 +55,17 @@ async function metric(city: City, line: string): Promise<number> {
 }
 
 const reading = (device: string, ts: number, activeEnergy: number, dimLevel = 70) => ({
-  device, ts, activePower: 55, activeEnergy, dimLevel, voltage: 227, current: 0.25, powerFactor: 0.95,
-  operatingHours: 10, switchOnCounter: 3, status: 'ok',
+  device,
+  ts,
+  activePower: 55,
+  activeEnergy,
+  dimLevel,
+  voltage: 227,
+  current: 0.25,
+  powerFactor: 0.95,
+  operatingHours: 10,
+  switchOnCounter: 3,
+  status: 'ok',
 });
 
 describe('bad input at the broker and ingest', () => {
@@ -89,7 +98,26 @@ describe('bad input at the broker and ingest', () => {
   });
 
   const pub = (user: string, password: string, topic: string, message: string) =>
-    mosquittoPub(['-h', '127.0.0.1', '-p', port, '-V', 'mqttv311', '-i', user, '-u', user, '-P', password, '-q', '1', '-t', topic, '-m', message]);
+    mosquittoPub([
+      '-h',
+      '127.0.0.1',
+      '-p',
+      port,
+      '-V',
+      'mqttv311',
+      '-i',
+      user,
+      '-u',
+      user,
+      '-P',
+      password,
+      '-q',
+      '1',
+      '-t',
+      topic,
+      '-m',
+      message,
+    ]);
 
   it('refuses a known gateway with the wrong password, and counts it', async () => {
     const before = await metric(city, 'poste_broker_auth_failures_total{reason="bad-password"}');

@@ -49,7 +49,11 @@ describe('npm start (the city in a box)', () => {
     await waitFor(
       'every device online',
       async () => {
-        const fleet = (await (await fetch(`${base}/api/v1/fleet`)).json()) as { gateways: { online: number }; luminaires: { online: number }; aps: { online: number } };
+        const fleet = (await (await fetch(`${base}/api/v1/fleet`)).json()) as {
+          gateways: { online: number };
+          luminaires: { online: number };
+          aps: { online: number };
+        };
         return fleet.gateways.online === 3 && fleet.luminaires.online === 240 && fleet.aps.online === 12;
       },
       60_000,
@@ -86,6 +90,7 @@ describe('npm start (the city in a box)', () => {
     const r = startCli({}, ['--help']);
     runs.push(r);
     assert.equal(await r.exited, 0);
-    for (const v of ['PORT', 'MQTT_PORT', 'POSTE_DATA', 'INFLUX_URL', 'POSTE_PORT', 'POSTE_MQTT_PORT', 'POSTE_INFLUX_URL']) assert.match(r.output(), new RegExp(`\\[${v}\\]`));
+    for (const v of ['PORT', 'MQTT_PORT', 'POSTE_DATA', 'INFLUX_URL', 'POSTE_PORT', 'POSTE_MQTT_PORT', 'POSTE_INFLUX_URL'])
+      assert.match(r.output(), new RegExp(`\\[${v}\\]`));
   });
 });

@@ -25,7 +25,11 @@ const scenario: CityScenarioInput = {
   stepS: 10,
   municipalities: [
     {
-      id: 'campinas', name: 'Campinas', timeZone: 'America/Sao_Paulo', lat: -22.9056, lon: -47.0608,
+      id: 'campinas',
+      name: 'Campinas',
+      timeZone: 'America/Sao_Paulo',
+      lat: -22.9056,
+      lon: -47.0608,
       gateways: [{ id: 'cps-dim', luminaires: 20, aps: 1 }],
     },
   ],
@@ -52,7 +56,13 @@ describe('a city dimmed by its agents’ scheduler', () => {
     const secrets = JSON.parse(await readFile(join(dataDir, 'secrets.json'), 'utf8')) as { services: Record<string, string> };
     // A cloud-side observer with the dashboard's service credentials, as any operator tool would be.
     // A service's client id starts with its username: the broker refuses any other.
-    cloud = await mqtt.connectAsync(city.mqttUrl, { protocolVersion: 4, clientId: `dashboard-test-${process.pid}`, username: 'dashboard', password: secrets.services.dashboard, reconnectPeriod: 0 });
+    cloud = await mqtt.connectAsync(city.mqttUrl, {
+      protocolVersion: 4,
+      clientId: `dashboard-test-${process.pid}`,
+      username: 'dashboard',
+      password: secrets.services.dashboard,
+      reconnectPeriod: 0,
+    });
     const offset = utcOffsetMinutes('America/Sao_Paulo', start) * MIN;
     cloud.on('message', (t, payload) => {
       if (t.endsWith('/config/reported')) {

@@ -88,7 +88,10 @@ function cityNight(name: string, storeConfig: (dataDir: string) => Promise<Store
       const stored = new Map(rows.map((r) => [r.luminaire, r.points]));
       const expected = new Map(truth.devices.filter((d) => d.device.includes('-lum-')).map((d) => [d.device, d.reports]));
       assert.equal(expected.size, 24);
-      assert.ok([...expected.values()].every((n) => n > 800), 'a 14 h night at one reading a minute is 840 readings per luminaire');
+      assert.ok(
+        [...expected.values()].every((n) => n > 800),
+        'a 14 h night at one reading a minute is 840 readings per luminaire',
+      );
       assert.deepEqual(Object.fromEntries(stored), Object.fromEntries(expected));
       assert.equal(
         await store.countPoints('luminaire', startMs, endMs + 1),

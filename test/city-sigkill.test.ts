@@ -73,11 +73,21 @@ describe('the city in a box under kill -9 and Ctrl-C', () => {
   it('resumes from its checkpoint after SIGKILL: no counter goes backwards, the store’s energy matches ground-truth.json', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'poste-city-kill-'));
     dirs.push(dataDir);
-    const env = { POSTE_PORT: String(await freePort()), POSTE_MQTT_PORT: String(await freePort()), POSTE_DATA: dataDir, POSTE_SPEED: '300' };
+    const env = {
+      POSTE_PORT: String(await freePort()),
+      POSTE_MQTT_PORT: String(await freePort()),
+      POSTE_DATA: dataDir,
+      POSTE_SPEED: '300',
+    };
 
     const first = startCli(env);
     runs.push(first);
-    await waitFor('the first run to produce readings', async () => ((await groundTruth(dataDir))?.points.luminaire ?? 0) > 3_000, 90_000, 200);
+    await waitFor(
+      'the first run to produce readings',
+      async () => ((await groundTruth(dataDir))?.points.luminaire ?? 0) > 3_000,
+      90_000,
+      200,
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = await groundTruth(dataDir);
@@ -102,7 +112,10 @@ describe('the city in a box under kill -9 and Ctrl-C', () => {
     assert.equal(series.size, 240, 'every luminaire reported');
     for (const [id, energies] of series) {
       for (let i = 1; i < energies.length; i++) {
-        assert.ok(energies[i]! >= energies[i - 1]!, `${id}: activeEnergy went back from ${energies[i - 1]} to ${energies[i]} (a false counter reset)`);
+        assert.ok(
+          energies[i]! >= energies[i - 1]!,
+          `${id}: activeEnergy went back from ${energies[i - 1]} to ${energies[i]} (a false counter reset)`,
+        );
       }
     }
     const store = await openStore({ kind: 'embedded', path: dbPath });
@@ -125,7 +138,12 @@ describe('the city in a box under kill -9 and Ctrl-C', () => {
   it('stops within 10 s with exit code 0 on Ctrl-C at SPEED=1200', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'poste-city-int-'));
     dirs.push(dataDir);
-    const env = { POSTE_PORT: String(await freePort()), POSTE_MQTT_PORT: String(await freePort()), POSTE_DATA: dataDir, POSTE_SPEED: '1200' };
+    const env = {
+      POSTE_PORT: String(await freePort()),
+      POSTE_MQTT_PORT: String(await freePort()),
+      POSTE_DATA: dataDir,
+      POSTE_SPEED: '1200',
+    };
     const run = startCli(env);
     runs.push(run);
     await waitFor('the city to run', () => run.output().includes('Ctrl-C to stop'), 90_000);

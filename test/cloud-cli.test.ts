@@ -27,13 +27,37 @@ describe('poste-cloud serve (embedded store)', () => {
   it('accepts a gateway batch from mosquitto_pub, serves it, and stops cleanly on SIGTERM', async () => {
     dir = await mkdtemp(join(tmpdir(), 'poste-cloud-cli-'));
     const credentials = join(dir, 'creds.json');
-    const { stdout: password } = await exec(process.execPath, [...tsx, 'broker/src/cli.ts', 'add-gateway', '--credentials', credentials, '--id', 'bel-gw1', '--municipality', 'belem'], { cwd: root });
+    const { stdout: password } = await exec(
+      process.execPath,
+      [...tsx, 'broker/src/cli.ts', 'add-gateway', '--credentials', credentials, '--id', 'bel-gw1', '--municipality', 'belem'],
+      { cwd: root },
+    );
     const inventory = join(dir, 'inventory.json');
-    await writeFile(inventory, JSON.stringify({ municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 }], gateways: { 'bel-gw1': 'belem' } }));
+    await writeFile(
+      inventory,
+      JSON.stringify({
+        municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 }],
+        gateways: { 'bel-gw1': 'belem' },
+      }),
+    );
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
     child = spawn(
       process.execPath,
-      [...tsx, 'cloud/src/cli.ts', 'serve', '--store', `embedded:${join(dir, 'telemetry.duckdb')}`, '--inventory', inventory, '--credentials', credentials, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort)],
+      [
+        ...tsx,
+        'cloud/src/cli.ts',
+        'serve',
+        '--store',
+        `embedded:${join(dir, 'telemetry.duckdb')}`,
+        '--inventory',
+        inventory,
+        '--credentials',
+        credentials,
+        '--mqtt-port',
+        String(mqttPort),
+        '--http-port',
+        String(httpPort),
+      ],
       { cwd: root, env: { ...process.env, POSTE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -47,13 +71,37 @@ describe('poste-cloud serve (embedded store)', () => {
 
     const t0 = Date.parse('2024-06-01T21:00:00Z');
     const reading = (ts: number, activeEnergy: number, operatingHours: number) => ({
-      device: 'lum-1', ts, activePower: 60, activeEnergy, dimLevel: 80, voltage: 220, current: 0.3, powerFactor: 0.95, operatingHours, switchOnCounter: 1, status: 'ok',
+      device: 'lum-1',
+      ts,
+      activePower: 60,
+      activeEnergy,
+      dimLevel: 80,
+      voltage: 220,
+      current: 0.3,
+      powerFactor: 0.95,
+      operatingHours,
+      switchOnCounter: 1,
+      status: 'ok',
     });
     const batch = { v: 1, seq: 0, readings: [reading(t0, 1_000, 10), reading(t0 + 3_600_000, 1_500, 11)] };
     // QoS 1: mosquitto_pub exits once the broker acknowledged, which ingest does only after the write.
     await exec('mosquitto_pub', [
-      '-h', '127.0.0.1', '-p', String(mqttPort), '-i', 'bel-gw1', '-u', 'bel-gw1', '-P', password.trim(),
-      '-q', '1', '-t', topic('luminaireTelemetry', { gateway: 'bel-gw1' }), '-m', JSON.stringify(batch),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(mqttPort),
+      '-i',
+      'bel-gw1',
+      '-u',
+      'bel-gw1',
+      '-P',
+      password.trim(),
+      '-q',
+      '1',
+      '-t',
+      topic('luminaireTelemetry', { gateway: 'bel-gw1' }),
+      '-m',
+      JSON.stringify(batch),
     ]);
 
     const base = `http://127.0.0.1:${httpPort}`;

@@ -31,19 +31,40 @@ describe('poste-dashboard serve (embedded store, mosquitto fleet link)', () => {
     const inventory = join(dir, 'inventory.json');
     await writeFile(
       inventory,
-      JSON.stringify({ municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 }], gateways: { 'bel-gw1': 'belem' } }),
+      JSON.stringify({
+        municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 }],
+        gateways: { 'bel-gw1': 'belem' },
+      }),
     );
     const port = await freePort();
     child = spawn(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', 'dashboard-api/src/cli.ts', 'serve', '--store', `embedded:${join(dir, 'telemetry.duckdb')}`, '--inventory', inventory, '--mqtt-url', broker.url, '--port', String(port)],
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        'dashboard-api/src/cli.ts',
+        'serve',
+        '--store',
+        `embedded:${join(dir, 'telemetry.duckdb')}`,
+        '--inventory',
+        inventory,
+        '--mqtt-url',
+        broker.url,
+        '--port',
+        String(port),
+      ],
       { cwd: root, env: { ...process.env, POSTE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-    await waitFor('the serving line', () => output.includes(`poste-dashboard serving http://127.0.0.1:${port}`) || child!.exitCode !== null, 60_000);
+    await waitFor(
+      'the serving line',
+      () => output.includes(`poste-dashboard serving http://127.0.0.1:${port}`) || child!.exitCode !== null,
+      60_000,
+    );
     assert.equal(child.exitCode, null, `exited early:\n${output}`);
     const base = `http://127.0.0.1:${port}`;
 
@@ -54,7 +75,10 @@ describe('poste-dashboard serve (embedded store, mosquitto fleet link)', () => {
     // A gateway's birth and one of its luminaires, published (retained) by a plain MQTT client.
     const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     const now = Date.now();
-    await pub.publishAsync(topic('gatewayState', { gateway: 'bel-gw1' }), encode({ v: 1, status: 'online', seq: 1, ts: now }), { qos: 1, retain: true });
+    await pub.publishAsync(topic('gatewayState', { gateway: 'bel-gw1' }), encode({ v: 1, status: 'online', seq: 1, ts: now }), {
+      qos: 1,
+      retain: true,
+    });
     await pub.publishAsync(
       topic('deviceState', { gateway: 'bel-gw1', device: 'lum-1' }),
       encode({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: now }),
@@ -63,10 +87,14 @@ describe('poste-dashboard serve (embedded store, mosquitto fleet link)', () => {
     await pub.endAsync();
     type Fleet = { gateways: { online: number }; luminaires: { online: number } };
     let fleet: Fleet | undefined;
-    await waitFor('the gateway and its luminaire online', async () => {
-      fleet = (await (await fetch(`${base}/api/v1/fleet`)).json()) as Fleet;
-      return fleet.gateways.online === 1 && fleet.luminaires.online === 1;
-    }, 10_000);
+    await waitFor(
+      'the gateway and its luminaire online',
+      async () => {
+        fleet = (await (await fetch(`${base}/api/v1/fleet`)).json()) as Fleet;
+        return fleet.gateways.online === 1 && fleet.luminaires.online === 1;
+      },
+      10_000,
+    );
     assert.deepEqual(fleet, { gateways: { online: 1, offline: 0 }, luminaires: { online: 1, offline: 0 }, aps: { online: 0, offline: 0 } });
 
     child.kill('SIGTERM');

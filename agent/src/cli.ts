@@ -62,7 +62,10 @@ async function main(argv: string[]): Promise<number> {
   const logger = pino({ level: options.logLevel });
   // The file is not rewritten (it may be read-only on the gateway): say what was read differently.
   for (const note of loaded.migration.notes) {
-    logger.warn({ file: values.config, from: loaded.migration.from, to: loaded.migration.to }, `config file migrated in memory (${note}); update the file to configVersion ${loaded.migration.to} to silence this`);
+    logger.warn(
+      { file: values.config, from: loaded.migration.from, to: loaded.migration.to },
+      `config file migrated in memory (${note}); update the file to configVersion ${loaded.migration.to} to silence this`,
+    );
   }
   let agent: Agent;
   try {

@@ -52,7 +52,12 @@ test('serve --store: --help lists every backend; every kind parses, a bad spec i
   assert.match(bad.err.join('\n'), /store spec "influxdb2:http:\/\/127\.0\.0\.1:8086\?org=o": missing bucket=BUCKET/);
   // A valid spec of each kind gets past parsing: the run then fails (exit 1) reading the credentials,
   // which name a directory (a missing file would be an empty store, and serve would start).
-  const specs = ['embedded:/nonexistent/t.duckdb', 'influxdb1:http://127.0.0.1:9/poste', 'influxdb2:http://127.0.0.1:9?org=o&bucket=b&token=t', 'memory:'];
+  const specs = [
+    'embedded:/nonexistent/t.duckdb',
+    'influxdb1:http://127.0.0.1:9/poste',
+    'influxdb2:http://127.0.0.1:9?org=o&bucket=b&token=t',
+    'memory:',
+  ];
   for (const spec of specs) {
     const r = capture();
     assert.equal(await main(['serve', '--credentials', tmpdir(), '--store', spec], r.io), 1, `${spec}: ${r.err.join('\n')}`);

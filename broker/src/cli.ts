@@ -27,7 +27,9 @@ Usage:
       The entry stays in the file (the id remains reserved); add-gateway re-enables it with a new password.
   poste-broker serve --credentials FILE --store SPEC [--data DIR] [--port N] [--host H]
       Runs the broker (auth + ACL) with ingest into the store. SPEC is one of
-${storeSpecHelp().map((line) => `        ${line}`).join('\n')}
+${storeSpecHelp()
+  .map((line) => `        ${line}`)
+  .join('\n')}
       e.g. embedded:/var/lib/poste/telemetry.duckdb or influxdb1:http://127.0.0.1:8086/poste.
       --port defaults to 1883, --host to 127.0.0.1.
       --tls-cert FILE --tls-key FILE [--tls-port N]: also listen for MQTT over TLS (PEM files;
@@ -159,7 +161,7 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   const portText = typeof values.port === 'string' ? values.port : '1883';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`bad --port ${portText}`);
-  let storeConfig;
+  let storeConfig: ReturnType<typeof parseStoreSpec>;
   try {
     storeConfig = parseStoreSpec(need(values, 'store'));
   } catch (err) {
@@ -174,7 +176,13 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   const broker = await createBroker({ credentials, logger, ...(dataDir ? { persistence: { dir: dataDir } } : {}) });
   const spool = spoolOption(values, dataDir);
   // A function, not a snapshot: the directory follows the credentials file as it is reloaded.
-  const ingest = createIngest({ broker, store, directory: (gw) => credentials.municipalityOf(gw), logger: logger.child({ component: 'ingest' }), ...(spool ? { spool } : {}) });
+  const ingest = createIngest({
+    broker,
+    store,
+    directory: (gw) => credentials.municipalityOf(gw),
+    logger: logger.child({ component: 'ingest' }),
+    ...(spool ? { spool } : {}),
+  });
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const watch = followCredentialsFile(credentialsFile, broker, logger, (next) => {
     credentials = next;
@@ -200,11 +208,15 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
 const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
 
 /** --spool-dir (default DATA/spool) and --spool-max-bytes; undefined when there is nowhere to spool. */
-function spoolOption(values: Record<string, string | boolean | undefined>, dataDir: string | undefined): { dir: string; maxBytes: number } | undefined {
+function spoolOption(
+  values: Record<string, string | boolean | undefined>,
+  dataDir: string | undefined,
+): { dir: string; maxBytes: number } | undefined {
   const explicit = typeof values['spool-dir'] === 'string' && values['spool-dir'] !== '' ? values['spool-dir'] : undefined;
   const maxText = typeof values['spool-max-bytes'] === 'string' ? values['spool-max-bytes'] : undefined;
   const maxBytes = maxText === undefined ? DEFAULT_SPOOL_MAX_BYTES : Number(maxText);
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 64 * 1024) throw new UsageError(`bad --spool-max-bytes ${maxText}: a whole number of bytes, at least 65536`);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 64 * 1024)
+    throw new UsageError(`bad --spool-max-bytes ${maxText}: a whole number of bytes, at least 65536`);
   const dir = explicit ?? (dataDir ? join(dataDir, 'spool') : undefined);
   if (dir === undefined && maxText !== undefined) throw new UsageError('--spool-max-bytes needs --spool-dir or --data');
   return dir === undefined ? undefined : { dir, maxBytes };

@@ -1,4 +1,11 @@
-export { createBroker, DEFAULT_MAX_PAYLOAD_BYTES, type BrokerHooks, type BrokerOptions, type PosteBroker, type PublishGate } from './broker/broker';
+export {
+  createBroker,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type BrokerHooks,
+  type BrokerOptions,
+  type PosteBroker,
+  type PublishGate,
+} from './broker/broker';
 export { canPublish, canSubscribe } from './broker/acl';
 export { followCredentialsFile } from './broker/follow-credentials';
 export { watchCredentials, type CredentialsWatch, type CredentialsWatchOptions } from './credentials/watch';

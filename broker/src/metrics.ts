@@ -80,7 +80,12 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
     });
   const m: PosteMetrics = {
     registry,
-    authSuccess: new Counter({ name: 'poste_broker_auth_success_total', help: 'MQTT connections accepted', labelNames: ['role'], registers }),
+    authSuccess: new Counter({
+      name: 'poste_broker_auth_success_total',
+      help: 'MQTT connections accepted',
+      labelNames: ['role'],
+      registers,
+    }),
     authFailures: new Counter({
       name: 'poste_broker_auth_failures_total',
       help: 'MQTT connections refused, by reason',
@@ -106,7 +111,11 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
       labelNames: ['reason'],
       registers,
     }),
-    loginCacheHits: new Counter({ name: 'poste_broker_login_cache_hits_total', help: 'logins answered from the cache of recent successes', registers }),
+    loginCacheHits: new Counter({
+      name: 'poste_broker_login_cache_hits_total',
+      help: 'logins answered from the cache of recent successes',
+      registers,
+    }),
     publishRateExceeded: new Counter({
       name: 'poste_broker_publish_rate_exceeded_total',
       help: 'clients disconnected for publishing over their rate, by limit',
@@ -163,13 +172,21 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
       registers,
     }),
-    ingestPartialWrites: new Counter({ name: 'poste_ingest_partial_writes_total', help: 'store writes that wrote some points and refused others', registers }),
+    ingestPartialWrites: new Counter({
+      name: 'poste_ingest_partial_writes_total',
+      help: 'store writes that wrote some points and refused others',
+      registers,
+    }),
     ingestPartialRefusedPoints: new Counter({
       name: 'poste_ingest_partial_refused_points_total',
       help: 'points refused by the store within partial writes',
       registers,
     }),
-    ingestSpooledBatches: new Counter({ name: 'poste_ingest_spooled_batches_total', help: 'batches written to the ingest disk spool', registers }),
+    ingestSpooledBatches: new Counter({
+      name: 'poste_ingest_spooled_batches_total',
+      help: 'batches written to the ingest disk spool',
+      registers,
+    }),
     ingestSpoolDrainedBatches: new Counter({
       name: 'poste_ingest_spool_drained_batches_total',
       help: 'spooled batches delivered to the store',
@@ -190,7 +207,11 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
       help: 'publishes refused without PUBACK because the cap on waiting messages was reached',
       registers,
     }),
-    ingestSpoolDepth: spoolGauge('poste_ingest_spool_depth_batches', 'batches in the ingest spool not yet in the store', (r) => r.depthBatches),
+    ingestSpoolDepth: spoolGauge(
+      'poste_ingest_spool_depth_batches',
+      'batches in the ingest spool not yet in the store',
+      (r) => r.depthBatches,
+    ),
     ingestSpoolBytes: spoolGauge('poste_ingest_spool_bytes', 'bytes of the ingest spool files', (r) => r.bytes),
     ingestSpoolOldestAgeSeconds: spoolGauge(
       'poste_ingest_spool_oldest_age_seconds',

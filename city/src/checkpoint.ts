@@ -84,7 +84,8 @@ export async function readGroundTruth(dataDir: string): Promise<GroundTruthFile>
 export function groundTruthOf(fleet: FleetSnapshot, truth: GroundTruth): GroundTruthFile {
   const perDevice: GroundTruthFile['perDevice'] = {};
   for (const [id, d] of Object.entries(fleet.engine.devices)) {
-    perDevice[id] = d.kind === 'luminaire' ? { points: d.ledger.reports, energyWh: d.ledger.lastTruthWh - d.ledger.firstTruthWh } : { points: d.reports };
+    perDevice[id] =
+      d.kind === 'luminaire' ? { points: d.ledger.reports, energyWh: d.ledger.lastTruthWh - d.ledger.firstTruthWh } : { points: d.reports };
   }
   return {
     points: { ...fleet.engine.produced },

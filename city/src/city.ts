@@ -5,7 +5,15 @@ import type { Ingest, PosteBroker } from '@poste/broker';
 import { startCloud, type Cloud } from '@poste/cloud';
 import { parseInventory, type ConnectedFleetTracker, type DashboardApi } from '@poste/dashboard-api';
 import type { Clock } from '@poste/protocol';
-import { DeviceFleet, generateCity, SimClock, type CityScenarioInput, type FleetCheckpoint, type FleetSnapshot, type GeneratedCity } from '@poste/simulators';
+import {
+  DeviceFleet,
+  generateCity,
+  SimClock,
+  type CityScenarioInput,
+  type FleetCheckpoint,
+  type FleetSnapshot,
+  type GeneratedCity,
+} from '@poste/simulators';
 import type { TelemetryStore } from '@poste/telemetry-store';
 import { pino, type Logger } from 'pino';
 import { publishDesiredConfigs } from './desired-config';
@@ -217,7 +225,10 @@ export async function startCity(opts: CityOptions): Promise<City> {
 
     if (opts.dimmingPrograms ?? true) {
       const configs = new Map(
-        generated.gateways.map((g) => [g.id, { v: 1 as const, version: CITY_PROGRAM_VERSION, config: { scheduler: dimmingConfigFor(generated, g.id) } }]),
+        generated.gateways.map((g) => [
+          g.id,
+          { v: 1 as const, version: CITY_PROGRAM_VERSION, config: { scheduler: dimmingConfigFor(generated, g.id) } },
+        ]),
       );
       await publishDesiredConfigs(mqttUrl, service, configs);
     }
@@ -246,7 +257,10 @@ export async function startCity(opts: CityOptions): Promise<City> {
 
   const settle = async (simMs: number, timeoutMs = 120_000): Promise<void> => {
     // Devices never step past the clock: settling on a future instant would wait forever.
-    if (clock.now() < simMs) throw new Error(`city.settle: clock is at ${new Date(clock.now()).toISOString()}, before ${new Date(simMs).toISOString()}; advance it first`);
+    if (clock.now() < simMs)
+      throw new Error(
+        `city.settle: clock is at ${new Date(clock.now()).toISOString()}, before ${new Date(simMs).toISOString()}; advance it first`,
+      );
     await devices.runUntil(simMs);
     const expected = devices.counters.telemetry + devices.counters.events;
     for (const a of agents.values()) a.flush();
@@ -272,5 +286,20 @@ export async function startCity(opts: CityOptions): Promise<City> {
     return stopping;
   };
 
-  return { generated, cloud, clock, broker, ingest, agents, fleet: devices, fleetTracker, api, dashboardUrl, mqttUrl, status, settle, stop };
+  return {
+    generated,
+    cloud,
+    clock,
+    broker,
+    ingest,
+    agents,
+    fleet: devices,
+    fleetTracker,
+    api,
+    dashboardUrl,
+    mqttUrl,
+    status,
+    settle,
+    stop,
+  };
 }

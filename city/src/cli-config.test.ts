@@ -9,7 +9,14 @@ test('npm start settings: flag, then the POSTE_ variable, then the old alias, th
   const d = parse([], {});
   assert.deepEqual(
     { http: d.httpPort, mqtt: d.mqttPort, host: d.host, speed: d.speed, store: d.store, level: d.logLevel },
-    { http: 8080, mqtt: 1883, host: '127.0.0.1', speed: 300, store: { kind: 'embedded', path: resolve('.poste-data', 'telemetry.duckdb') }, level: 'warn' },
+    {
+      http: 8080,
+      mqtt: 1883,
+      host: '127.0.0.1',
+      speed: 300,
+      store: { kind: 'embedded', path: resolve('.poste-data', 'telemetry.duckdb') },
+      level: 'warn',
+    },
   );
   assert.equal(parse([], { PORT: '9000' }).httpPort, 9000);
   assert.equal(parse([], { PORT: '9000', POSTE_PORT: '9001' }).httpPort, 9001);
@@ -23,15 +30,26 @@ test('npm start settings: flag, then the POSTE_ variable, then the old alias, th
 
 test('npm start store: embedded by default, InfluxDB 1.x or 2.x from POSTE_INFLUX_* (INFLUX_* aliases), or any --store spec', () => {
   assert.deepEqual(parse([], { INFLUX_URL: '' }).store.kind, 'embedded');
-  assert.deepEqual(parse([], { INFLUX_URL: 'http://127.0.0.1:8086' }).store, { kind: 'influxdb1', url: 'http://127.0.0.1:8086', database: 'poste' });
-  assert.deepEqual(parse([], { POSTE_INFLUX_URL: 'http://h:8086', INFLUX_DB: 'city' }).store, { kind: 'influxdb1', url: 'http://h:8086', database: 'city' });
-  assert.deepEqual(parse([], { POSTE_INFLUX_URL: 'http://h:8086', POSTE_INFLUX_TOKEN: 't', INFLUX_ORG: 'o', POSTE_INFLUX_BUCKET: 'b' }).store, {
-    kind: 'influxdb2',
-    url: 'http://h:8086',
-    token: 't',
-    org: 'o',
-    bucket: 'b',
+  assert.deepEqual(parse([], { INFLUX_URL: 'http://127.0.0.1:8086' }).store, {
+    kind: 'influxdb1',
+    url: 'http://127.0.0.1:8086',
+    database: 'poste',
   });
+  assert.deepEqual(parse([], { POSTE_INFLUX_URL: 'http://h:8086', INFLUX_DB: 'city' }).store, {
+    kind: 'influxdb1',
+    url: 'http://h:8086',
+    database: 'city',
+  });
+  assert.deepEqual(
+    parse([], { POSTE_INFLUX_URL: 'http://h:8086', POSTE_INFLUX_TOKEN: 't', INFLUX_ORG: 'o', POSTE_INFLUX_BUCKET: 'b' }).store,
+    {
+      kind: 'influxdb2',
+      url: 'http://h:8086',
+      token: 't',
+      org: 'o',
+      bucket: 'b',
+    },
+  );
   const mem = parse(['--store', 'memory:'], {});
   assert.equal(mem.store.kind, 'memory');
   assert.equal(mem.storeLabel, 'memory:');
@@ -48,11 +66,19 @@ test('npm start: a bad setting is a usage error naming where it came from', () =
     [['--store', 'nosuch:x'], {}, /unknown kind "nosuch"/],
     [['--bogus'], {}, /bogus/],
   ];
-  for (const [argv, env, message] of cases) assert.throws(() => parseCityCommandLine(argv, env), (err: Error) => err instanceof UsageError && message.test(err.message), `${argv.join(' ')} ${JSON.stringify(env)}`);
+  for (const [argv, env, message] of cases)
+    assert.throws(
+      () => parseCityCommandLine(argv, env),
+      (err: Error) => err instanceof UsageError && message.test(err.message),
+      `${argv.join(' ')} ${JSON.stringify(env)}`,
+    );
 });
 
 test('poste-city verify is the one subcommand; anything else is a usage error', () => {
   assert.equal(parse([], {}).command, 'run');
   assert.equal(parse(['verify', '--data', '/tmp/x'], {}).command, 'verify');
-  assert.throws(() => parse(['verfy'], {}), (e: unknown) => e instanceof UsageError && /unknown command "verfy"/.test(e.message));
+  assert.throws(
+    () => parse(['verfy'], {}),
+    (e: unknown) => e instanceof UsageError && /unknown command "verfy"/.test(e.message),
+  );
 });

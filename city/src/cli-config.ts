@@ -68,7 +68,8 @@ function setting(env: Env, flagValue: string | undefined, flag: string, ...names
 function port({ value, source }: { value: string | undefined; source: string }, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`${source} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new UsageError(`${source} must be a port number 0-65535, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -77,13 +78,19 @@ function influxConfig(url: string, env: Env): StoreConfig {
   if (token) {
     const org = fromEnv(env, 'POSTE_INFLUX_ORG', 'INFLUX_ORG');
     const bucket = fromEnv(env, 'POSTE_INFLUX_BUCKET', 'INFLUX_BUCKET');
-    if (!org || !bucket) throw new UsageError('POSTE_INFLUX_TOKEN (INFLUX_TOKEN) needs POSTE_INFLUX_ORG and POSTE_INFLUX_BUCKET (InfluxDB 2.x/3.x)');
+    if (!org || !bucket)
+      throw new UsageError('POSTE_INFLUX_TOKEN (INFLUX_TOKEN) needs POSTE_INFLUX_ORG and POSTE_INFLUX_BUCKET (InfluxDB 2.x/3.x)');
     return { kind: 'influxdb2', url, token, org, bucket };
   }
   return { kind: 'influxdb1', url, database: fromEnv(env, 'POSTE_INFLUX_DB', 'INFLUX_DB') || 'poste' };
 }
 
-function storeOf(dataDir: string, spec: string | undefined, influxUrl: string | undefined, env: Env): { store: StoreConfig; storeLabel: string } {
+function storeOf(
+  dataDir: string,
+  spec: string | undefined,
+  influxUrl: string | undefined,
+  env: Env,
+): { store: StoreConfig; storeLabel: string } {
   if (spec && influxUrl) throw new UsageError('give either --store (POSTE_STORE) or --influx-url (POSTE_INFLUX_URL), not both');
   if (spec) {
     try {
@@ -102,27 +109,28 @@ function storeOf(dataDir: string, spec: string | undefined, influxUrl: string | 
 
 /** `npm start`'s flags and environment, validated; `help` when the help text was asked for. */
 export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 'help' {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'mqtt-port': { type: 'string' },
-        data: { type: 'string' },
-        store: { type: 'string' },
-        'influx-url': { type: 'string' },
-        speed: { type: 'string' },
-        fresh: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parse = () => {
+    try {
+      return parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          'mqtt-port': { type: 'string' },
+          data: { type: 'string' },
+          store: { type: 'string' },
+          'influx-url': { type: 'string' },
+          speed: { type: 'string' },
+          fresh: { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  const { values, positionals } = parse();
   if (values.help) return 'help';
   if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'verify')) {
     throw new UsageError(`unknown command ${JSON.stringify(positionals.join(' '))}: the only command is verify`);
@@ -135,12 +143,24 @@ export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 
   const speedSetting = setting(env, values.speed, '--speed', 'POSTE_SPEED', 'SPEED');
   const speedRaw = speedSetting.value ?? '300';
   const speed = Number(speedRaw);
-  if (!Number.isFinite(speed) || speed <= 0 || speed > 100_000) throw new UsageError(`${speedSetting.source} must be a number in (0, 100000], got ${speedRaw}`);
+  if (!Number.isFinite(speed) || speed <= 0 || speed > 100_000)
+    throw new UsageError(`${speedSetting.source} must be a number in (0, 100000], got ${speedRaw}`);
   const { store, storeLabel } = storeOf(
     dataDir,
     values.store ?? env.POSTE_STORE,
     values['influx-url'] ?? fromEnv(env, 'POSTE_INFLUX_URL', 'INFLUX_URL'),
     env,
   );
-  return { command, httpPort, mqttPort, host, dataDir, speed, fresh: values.fresh === true, store, storeLabel, logLevel: env.POSTE_LOG_LEVEL ?? 'warn' };
+  return {
+    command,
+    httpPort,
+    mqttPort,
+    host,
+    dataDir,
+    speed,
+    fresh: values.fresh === true,
+    store,
+    storeLabel,
+    logLevel: env.POSTE_LOG_LEVEL ?? 'warn',
+  };
 }

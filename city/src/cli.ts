@@ -6,8 +6,15 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCityScenario, SimClock } from '@poste/simulators';
 import { openStore, type TelemetryStore } from '@poste/telemetry-store';
-import { pino } from 'pino';
-import { CHECKPOINT_FILE, GROUND_TRUTH_FILE, readCityCheckpoint, readGroundTruth, writeCityCheckpoint, type CityCheckpoint } from './checkpoint';
+import { pino, type Logger } from 'pino';
+import {
+  CHECKPOINT_FILE,
+  GROUND_TRUTH_FILE,
+  readCityCheckpoint,
+  readGroundTruth,
+  writeCityCheckpoint,
+  type CityCheckpoint,
+} from './checkpoint';
 import { startCity, type City } from './city';
 import { CITY_HELP, parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
 import { verifyAgainstGroundTruth } from './verify';
@@ -26,17 +33,22 @@ async function openConfiguredStore(config: CityCliConfig): Promise<TelemetryStor
     return await openStore(config.store);
   } catch (err) {
     process.stderr.write(`poste city: cannot open the ${config.store.kind} store: ${(err as Error).message}\n`);
-    if (config.store.kind !== 'embedded') process.stderr.write('Is the database running at that URL? Unset POSTE_INFLUX_URL / INFLUX_URL (or --store) to use the embedded store.\n');
+    if (config.store.kind !== 'embedded')
+      process.stderr.write(
+        'Is the database running at that URL? Unset POSTE_INFLUX_URL / INFLUX_URL (or --store) to use the embedded store.\n',
+      );
     process.exit(1);
   }
 }
 
 async function verify(config: CityCliConfig): Promise<void> {
-  let gt;
+  let gt: Awaited<ReturnType<typeof readGroundTruth>>;
   try {
     gt = await readGroundTruth(config.dataDir);
   } catch (err) {
-    process.stderr.write(`poste city verify: ${(err as Error).message}\n(no ${GROUND_TRUTH_FILE}? run the city on this data directory first)\n`);
+    process.stderr.write(
+      `poste city verify: ${(err as Error).message}\n(no ${GROUND_TRUTH_FILE}? run the city on this data directory first)\n`,
+    );
     process.exit(1);
   }
   const store = await openConfiguredStore(config);
@@ -70,11 +82,15 @@ async function previousCheckpoint(config: CityCliConfig): Promise<CityCheckpoint
     process.exit(1);
   }
   if (saved && saved.seed !== defaultCityScenario.seed) {
-    process.stderr.write(`poste city: ${join(config.dataDir, CHECKPOINT_FILE)} is from a scenario with seed ${saved.seed}, not ${defaultCityScenario.seed}; start over with --fresh\n`);
+    process.stderr.write(
+      `poste city: ${join(config.dataDir, CHECKPOINT_FILE)} is from a scenario with seed ${saved.seed}, not ${defaultCityScenario.seed}; start over with --fresh\n`,
+    );
     process.exit(1);
   }
   if (!saved && (await exists(join(config.dataDir, 'city-state.json')))) {
-    process.stdout.write('city-state.json (an older version\'s simulated time, without device counters) is ignored: the scenario starts over\n');
+    process.stdout.write(
+      "city-state.json (an older version's simulated time, without device counters) is ignored: the scenario starts over\n",
+    );
   }
   return saved;
 }
@@ -97,7 +113,7 @@ async function main(): Promise<void> {
   }
   if (config.command === 'verify') return verify(config);
   const { dataDir, speed, host, httpPort, mqttPort } = config;
-  let logger;
+  let logger: Logger;
   try {
     logger = pino({ level: config.logLevel });
   } catch (err) {
@@ -126,7 +142,8 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const hint = e.code === 'EADDRINUSE' ? ' — another program uses that port: set POSTE_PORT / POSTE_MQTT_PORT (or --port / --mqtt-port)' : '';
+    const hint =
+      e.code === 'EADDRINUSE' ? ' — another program uses that port: set POSTE_PORT / POSTE_MQTT_PORT (or --port / --mqtt-port)' : '';
     process.stderr.write(`poste city: failed to start: ${e.message}${hint}\n`);
     await store.close();
     process.exit(1);
@@ -148,12 +165,15 @@ async function main(): Promise<void> {
   );
 
   const tty = process.stdout.isTTY;
-  const ticker = setInterval(() => {
-    const s = city.status();
-    const lag = s.simLagMs > 60_000 ? ` · devices ${Math.round(s.simLagMs / 60_000)} sim min behind (backpressure)` : '';
-    const line = `sim ${fmtSim(s.simTime, tz)}${lag} · devices ${s.devicesConnected}/${s.devices} · gateways ${s.agentsOnline}/${g.gateways.length} · readings ${s.readingsPublished} · points written ${s.pointsWritten}${s.rejected ? ` · rejected ${s.rejected}` : ''}`;
-    process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-  }, tty ? 1_000 : 10_000);
+  const ticker = setInterval(
+    () => {
+      const s = city.status();
+      const lag = s.simLagMs > 60_000 ? ` · devices ${Math.round(s.simLagMs / 60_000)} sim min behind (backpressure)` : '';
+      const line = `sim ${fmtSim(s.simTime, tz)}${lag} · devices ${s.devicesConnected}/${s.devices} · gateways ${s.agentsOnline}/${g.gateways.length} · readings ${s.readingsPublished} · points written ${s.pointsWritten}${s.rejected ? ` · rejected ${s.rejected}` : ''}`;
+      process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    },
+    tty ? 1_000 : 10_000,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -165,15 +185,24 @@ async function main(): Promise<void> {
     clearInterval(ticker);
     process.stdout.write(`\n${signal}: stopping — devices, agents, dashboard, ingest, broker…\n`);
     // Safety net: whatever hangs, the process is gone within 10 s; the last checkpoint is consistent anyway.
-    setTimeout(() => {
-      process.stderr.write('stop took too long: exiting; the next start resumes from the last checkpoint\n');
-      process.exit(0);
-    }, STOP_DEADLINE_MS + STORE_CLOSE_MS + 2_000).unref();
+    setTimeout(
+      () => {
+        process.stderr.write('stop took too long: exiting; the next start resumes from the last checkpoint\n');
+        process.exit(0);
+      },
+      STOP_DEADLINE_MS + STORE_CLOSE_MS + 2_000,
+    ).unref();
     try {
       const { cutShort } = await city.stop({ deadlineMs: STOP_DEADLINE_MS });
-      const closed = await Promise.race([store.close().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), STORE_CLOSE_MS).unref())]);
+      const closed = await Promise.race([
+        store.close().then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), STORE_CLOSE_MS).unref()),
+      ]);
       if (!closed) cutShort.push('store close');
-      if (cutShort.length) process.stdout.write(`not finished in time: ${cutShort.join(', ')} — devices and agents keep what they did not deliver for the next start\n`);
+      if (cutShort.length)
+        process.stdout.write(
+          `not finished in time: ${cutShort.join(', ')} — devices and agents keep what they did not deliver for the next start\n`,
+        );
       process.stdout.write(`${cutShort.length ? 'stopped within the deadline' : 'stopped cleanly'}; data kept in ${dataDir}\n`);
       process.exit(0);
     } catch (err) {

@@ -36,8 +36,12 @@ export async function verifyAgainstGroundTruth(store: StoreReader, gt: GroundTru
     }),
     `  energy     produced ${gt.energyWh.toFixed(3)} Wh  in store ${storeWh.toFixed(3)} Wh  difference ${(relativeDiff * 100).toFixed(4)} % (tolerance ${ENERGY_TOLERANCE * 100} %)`,
   ];
-  if (!pointsOk && gt.heldByDevices > 0) lines.push(`  ${gt.heldByDevices} readings/events were still held by the devices: they are sent on the next start`);
-  if (!pointsOk) lines.push('  readings the agents still had (or the pipeline was still carrying) when the city stopped reach the store on the next start');
+  if (!pointsOk && gt.heldByDevices > 0)
+    lines.push(`  ${gt.heldByDevices} readings/events were still held by the devices: they are sent on the next start`);
+  if (!pointsOk)
+    lines.push(
+      '  readings the agents still had (or the pipeline was still carrying) when the city stopped reach the store on the next start',
+    );
   lines.push(ok ? 'MATCH' : 'MISMATCH');
   return { ok, points, energy: { truthWh: gt.energyWh, storeWh, relativeDiff }, lines };
 }

@@ -27,7 +27,8 @@ export function optional(values: ArgValues, name: string): string | undefined {
 export function parsePort(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`${flag} must be a port number 0-65535, got ${JSON.stringify(raw)}`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new UsageError(`${flag} must be a port number 0-65535, got ${JSON.stringify(raw)}`);
   return n;
 }
 

@@ -8,7 +8,11 @@ import { main } from './cli';
 function capture(untilStopped: () => Promise<string> = () => new Promise<string>(() => {})) {
   const out: string[] = [];
   const err: string[] = [];
-  return { ctx: { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, env: { POSTE_LOG_LEVEL: 'silent' }, untilStopped }, out, err };
+  return {
+    ctx: { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, env: { POSTE_LOG_LEVEL: 'silent' }, untilStopped },
+    out,
+    err,
+  };
 }
 
 const serve = ['serve', '--store', 'memory:', '--inventory', 'inv.json', '--credentials', 'creds.json'];
@@ -49,8 +53,23 @@ test('poste-cloud: the broker may listen beyond loopback while the dashboard sta
   const dir = await mkdtemp(join(tmpdir(), 'poste-cloud-cli-'));
   try {
     const inv = join(dir, 'inv.json');
-    await writeFile(inv, JSON.stringify({ municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 }] }));
-    const argv = ['serve', '--store', 'memory:', '--inventory', inv, '--credentials', join(dir, 'creds.json'), '--mqtt-port', '0', '--http-port', '0'];
+    await writeFile(
+      inv,
+      JSON.stringify({ municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 }] }),
+    );
+    const argv = [
+      'serve',
+      '--store',
+      'memory:',
+      '--inventory',
+      inv,
+      '--credentials',
+      join(dir, 'creds.json'),
+      '--mqtt-port',
+      '0',
+      '--http-port',
+      '0',
+    ];
     const c = capture(async () => 'SIGTERM');
     assert.equal(await main([...argv, '--host', '0.0.0.0', '--http-host', '127.0.0.1'], c.ctx), 0, c.err.join('\n'));
     const text = c.out.join('\n');
@@ -60,7 +79,13 @@ test('poste-cloud: the broker may listen beyond loopback while the dashboard sta
     assert.match(text, /poste-cloud stopped \(SIGTERM\)/);
 
     const missing = capture(async () => 'SIGTERM');
-    assert.equal(await main(['serve', '--store', 'memory:', '--inventory', join(dir, 'none.json'), '--credentials', join(dir, 'creds.json')], missing.ctx), 1);
+    assert.equal(
+      await main(
+        ['serve', '--store', 'memory:', '--inventory', join(dir, 'none.json'), '--credentials', join(dir, 'creds.json')],
+        missing.ctx,
+      ),
+      1,
+    );
     assert.match(missing.err.join('\n'), /none\.json: cannot read/);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -7,7 +7,18 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadInventory, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitsInput } from '@poste/dashboard-api';
 import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
-import { checkPublicReads, cliLogger, need, optional, parsePort, stdio, untilStopSignal, UsageError, type ArgValues, type Io } from './cli-args';
+import {
+  checkPublicReads,
+  cliLogger,
+  need,
+  optional,
+  parsePort,
+  stdio,
+  untilStopSignal,
+  UsageError,
+  type ArgValues,
+  type Io,
+} from './cli-args';
 import { startCloud, type Cloud } from './cloud';
 import { DEFAULT_SERVICE_USER } from './service-credential';
 
@@ -82,7 +93,8 @@ function parseServeArgs(values: ArgValues): ServeArgs {
   const httpHost = optional(values, 'http-host') ?? host;
   checkPublicReads(httpHost, values['public-reads'] === true);
   const serviceUser = optional(values, 'service-user') ?? DEFAULT_SERVICE_USER;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(serviceUser)) throw new UsageError(`--service-user ${JSON.stringify(serviceUser)}: letters, digits, . _ - (at most 64, not starting with . _ -)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(serviceUser))
+    throw new UsageError(`--service-user ${JSON.stringify(serviceUser)}: letters, digits, . _ - (at most 64, not starting with . _ -)`);
   return {
     store,
     storeSpec,
@@ -104,7 +116,8 @@ function dataOptions(values: ArgValues): { dataDir?: string; spoolMaxBytes?: num
   if (rawMax !== undefined && dataDir === undefined) throw new UsageError('--spool-max-bytes needs --data DIR (the spool lives there)');
   if (rawMax === undefined) return dataDir === undefined ? {} : { dataDir: resolve(dataDir) };
   const spoolMaxBytes = Number(rawMax);
-  if (!Number.isSafeInteger(spoolMaxBytes) || spoolMaxBytes < 1024 * 1024) throw new UsageError(`--spool-max-bytes must be a whole number of bytes ≥ 1048576, got ${JSON.stringify(rawMax)}`);
+  if (!Number.isSafeInteger(spoolMaxBytes) || spoolMaxBytes < 1024 * 1024)
+    throw new UsageError(`--spool-max-bytes must be a whole number of bytes ≥ 1048576, got ${JSON.stringify(rawMax)}`);
   return { dataDir: resolve(dataDir!), spoolMaxBytes };
 }
 
@@ -116,7 +129,9 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
   try {
     store = await openStore(args.store);
   } catch (err) {
-    throw new Error(`cannot open the store ${args.storeSpec}: ${(err as Error).message} — check --store, and that the database is running and reachable`);
+    throw new Error(
+      `cannot open the store ${args.storeSpec}: ${(err as Error).message} — check --store, and that the database is running and reachable`,
+    );
   }
   try {
     let cloud: Cloud;
@@ -137,9 +152,14 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new Error(e.code === 'EADDRINUSE' ? `${e.message}: another program uses that port; pick others with --mqtt-port / --http-port` : e.message);
+      throw new Error(
+        e.code === 'EADDRINUSE' ? `${e.message}: another program uses that port; pick others with --mqtt-port / --http-port` : e.message,
+      );
     }
-    const created = cloud.service.provisioned?.outcome === 'created' ? ` (service user ${cloud.service.username} created, password in ${cloud.service.provisioned.passwordFile})` : '';
+    const created =
+      cloud.service.provisioned?.outcome === 'created'
+        ? ` (service user ${cloud.service.username} created, password in ${cloud.service.provisioned.passwordFile})`
+        : '';
     ctx.io.out(
       [
         `poste-cloud running — ${cloud.credentials.data.gateways.length} gateways in ${args.credentialsFile}, ${inventory.municipalities.length} municipalities`,

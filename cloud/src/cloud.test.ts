@@ -30,7 +30,19 @@ function freePort(): Promise<number> {
 }
 
 function reading(ts: number, activeEnergy: number, operatingHours: number) {
-  return { device: 'lum-1', ts, activePower: 60, activeEnergy, dimLevel: 80, voltage: 220, current: 0.3, powerFactor: 0.95, operatingHours, switchOnCounter: 1, status: 'ok' };
+  return {
+    device: 'lum-1',
+    ts,
+    activePower: 60,
+    activeEnergy,
+    dimLevel: 80,
+    voltage: 220,
+    current: 0.3,
+    powerFactor: 0.95,
+    operatingHours,
+    switchOnCounter: 1,
+    status: 'ok',
+  };
 }
 
 describe('startCloud: broker + ingest + dashboard on one embedded store', () => {
@@ -58,11 +70,22 @@ describe('startCloud: broker + ingest + dashboard on one embedded store', () => 
     assert.equal(passwordFile, join(dir, 'creds.poste-cloud.password'));
     assert.equal((await stat(passwordFile)).mode & 0o777, 0o600);
     const kept = (await readFile(passwordFile, 'utf8')).trim();
-    assert.deepEqual(await (await loadCredentials(credentialsFile)).verify('poste-cloud', kept), { ok: true, principal: { role: 'service', username: 'poste-cloud' } });
+    assert.deepEqual(await (await loadCredentials(credentialsFile)).verify('poste-cloud', kept), {
+      ok: true,
+      principal: { role: 'service', username: 'poste-cloud' },
+    });
 
-    const gw = await mqtt.connectAsync(cloud.mqttUrl, { clientId: 'bel-gw1', username: 'bel-gw1', password: gatewayPassword, reconnectPeriod: 0 });
+    const gw = await mqtt.connectAsync(cloud.mqttUrl, {
+      clientId: 'bel-gw1',
+      username: 'bel-gw1',
+      password: gatewayPassword,
+      reconnectPeriod: 0,
+    });
     const t0 = Date.parse('2024-06-01T21:00:00Z');
-    await gw.publishAsync(topic('gatewayState', { gateway: 'bel-gw1' }), encode({ v: 1, status: 'online', seq: 0, ts: t0 }), { qos: 1, retain: true });
+    await gw.publishAsync(topic('gatewayState', { gateway: 'bel-gw1' }), encode({ v: 1, status: 'online', seq: 0, ts: t0 }), {
+      qos: 1,
+      retain: true,
+    });
     // The PUBACK comes only once the batch is written: after this the points are in the store.
     await gw.publishAsync(
       topic('luminaireTelemetry', { gateway: 'bel-gw1' }),
@@ -73,7 +96,11 @@ describe('startCloud: broker + ingest + dashboard on one embedded store', () => 
 
     const from = encodeURIComponent(new Date(t0 - 60_000).toISOString());
     const to = encodeURIComponent(new Date(t0 + 2 * 3_600_000).toISOString());
-    const energy = (await (await fetch(`${cloud.dashboardUrl}/api/v1/energy?from=${from}&to=${to}`)).json()) as { luminaires: number; measuredKwh: number; litHours: number };
+    const energy = (await (await fetch(`${cloud.dashboardUrl}/api/v1/energy?from=${from}&to=${to}`)).json()) as {
+      luminaires: number;
+      measuredKwh: number;
+      litHours: number;
+    };
     assert.equal(energy.luminaires, 1);
     assert.equal(energy.measuredKwh, 0.5);
     assert.equal(energy.litHours, 1);
@@ -107,7 +134,10 @@ describe('startCloud: broker + ingest + dashboard on one embedded store', () => 
     const mqttPort = await freePort();
     try {
       // The broker comes up on mqttPort, then the dashboard finds its port taken.
-      await assert.rejects(startCloud({ store, credentialsFile, inventory, logger: quiet, mqttPort, httpPort: first.httpPort }), /EADDRINUSE/);
+      await assert.rejects(
+        startCloud({ store, credentialsFile, inventory, logger: quiet, mqttPort, httpPort: first.httpPort }),
+        /EADDRINUSE/,
+      );
     } finally {
       await first.stop();
     }
@@ -120,6 +150,8 @@ describe('startCloud: broker + ingest + dashboard on one embedded store', () => 
   it('names the credentials file when it is not valid', async () => {
     const bad = join(dir, 'bad-creds.json');
     await writeFile(bad, '{"gateways": [{"id": "x"}]}');
-    await assert.rejects(startCloud({ store, credentialsFile: bad, inventory, logger: quiet }), (err: Error) => err.message.startsWith(`credentials ${bad}: `));
+    await assert.rejects(startCloud({ store, credentialsFile: bad, inventory, logger: quiet }), (err: Error) =>
+      err.message.startsWith(`credentials ${bad}: `),
+    );
   });
 });

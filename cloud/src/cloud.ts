@@ -1,4 +1,13 @@
-import { createBroker, createIngest, followCredentialsFile, loadCredentials, type CredentialsStore, type Ingest, type IngestOptions, type PosteBroker } from '@poste/broker';
+import {
+  createBroker,
+  createIngest,
+  followCredentialsFile,
+  loadCredentials,
+  type CredentialsStore,
+  type Ingest,
+  type IngestOptions,
+  type PosteBroker,
+} from '@poste/broker';
 import {
   connectFleetTracker,
   createDashboardApi,
@@ -95,7 +104,10 @@ async function serviceLogin(opts: CloudOptions, logger: Logger): Promise<{ servi
   const { password, ...provisioned } = await ensureServiceCredential(opts.credentialsFile, opts.service?.username ?? DEFAULT_SERVICE_USER);
   const { username, passwordFile, outcome } = provisioned;
   if (outcome === 'created') {
-    logger.info({ user: username, passwordFile }, `created service user ${username} for the dashboard's fleet link; its password is in ${passwordFile} (mode 0600)`);
+    logger.info(
+      { user: username, passwordFile },
+      `created service user ${username} for the dashboard's fleet link; its password is in ${passwordFile} (mode 0600)`,
+    );
   } else if (outcome === 'rekeyed') {
     logger.warn(
       { user: username, passwordFile },
@@ -124,7 +136,10 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
     throw new Error(`credentials ${opts.credentialsFile}: ${(err as Error).message}`, { cause: err });
   }
   if (credentials.data.gateways.length === 0) {
-    logger.warn({ credentials: opts.credentialsFile }, `no gateway in ${opts.credentialsFile} yet: add one with poste-broker add-gateway --credentials ${opts.credentialsFile} --id ID --municipality M`);
+    logger.warn(
+      { credentials: opts.credentialsFile },
+      `no gateway in ${opts.credentialsFile} yet: add one with poste-broker add-gateway --credentials ${opts.credentialsFile} --id ID --municipality M`,
+    );
   }
 
   const metricsRegistry = opts.metricsRegistry ?? new Registry();
@@ -152,7 +167,9 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       store: opts.store,
       directory: (gw) => current.municipalityOf(gw),
       logger: logger.child({ component: 'ingest' }),
-      ...(opts.dataDir ? { spool: { dir: join(opts.dataDir, 'ingest-spool'), maxBytes: opts.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES } } : {}),
+      ...(opts.dataDir
+        ? { spool: { dir: join(opts.dataDir, 'ingest-spool'), maxBytes: opts.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES } }
+        : {}),
       ...opts.ingest,
     });
     cleanup.push(() => ingest.close());

@@ -55,12 +55,15 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   const app = logger ? Fastify({ loggerInstance: logger }) : Fastify({ logger: false });
 
   const metrics = createDashboardMetrics(registry, fleet, { defaultMetrics: opts.defaultMetrics ?? true });
-  const readGate = createReadGate({ ...limits, maxRestMs: limits.timeoutMs }, {
-    onStart: () => metrics.readsInFlight.inc(),
-    onSettle: () => metrics.readsInFlight.dec(),
-    onQueueChange: (n) => metrics.readsQueued.set(n),
-    onServed: (how) => metrics.readsServed.inc({ how }),
-  });
+  const readGate = createReadGate(
+    { ...limits, maxRestMs: limits.timeoutMs },
+    {
+      onStart: () => metrics.readsInFlight.inc(),
+      onSettle: () => metrics.readsInFlight.dec(),
+      onQueueChange: (n) => metrics.readsQueued.set(n),
+      onServed: (how) => metrics.readsServed.inc({ how }),
+    },
+  );
   const ctx: RouteContext = {
     store: opts.store,
     fleet,
@@ -83,14 +86,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     return reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', message: err.message ?? 'error' });
   });
 
-  const docs: RouteDoc[] = [
-    healthRouteDoc,
-    fleetRouteDoc,
-    energyRouteDoc,
-    municipalitiesRouteDoc,
-    metricsRouteDoc,
-    webRouteDoc,
-  ];
+  const docs: RouteDoc[] = [healthRouteDoc, fleetRouteDoc, energyRouteDoc, municipalitiesRouteDoc, metricsRouteDoc, webRouteDoc];
   registerHealthRoute(app, ctx);
   registerFleetRoute(app, ctx);
   registerEnergyRoute(app, ctx);

@@ -70,11 +70,20 @@ test('poste-dashboard: an unreadable or invalid inventory or an empty password f
     assert.match(invalid.err.join('\n'), /bad\.json: .*municipalities/);
 
     const good = join(dir, 'inv.json');
-    await writeFile(good, JSON.stringify({ municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.8 }] }));
+    await writeFile(
+      good,
+      JSON.stringify({ municipalities: [{ id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.8 }] }),
+    );
     const pw = join(dir, 'pw');
     await writeFile(pw, '\n');
     const emptyPassword = capture();
-    assert.equal(await main([...serve.slice(0, 3), '--inventory', good, ...serve.slice(5), '--username', 'dashboard', '--password-file', pw], emptyPassword.ctx), 1);
+    assert.equal(
+      await main(
+        [...serve.slice(0, 3), '--inventory', good, ...serve.slice(5), '--username', 'dashboard', '--password-file', pw],
+        emptyPassword.ctx,
+      ),
+      1,
+    );
     assert.match(emptyPassword.err.join('\n'), /pw is empty; put the password of dashboard on its first line/);
   } finally {
     await rm(dir, { recursive: true, force: true });

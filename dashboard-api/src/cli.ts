@@ -89,11 +89,13 @@ function parseServeArgs(values: ArgValues): ServeArgs {
   } catch {
     throw new UsageError(`--mqtt-url ${JSON.stringify(mqttUrl)} is not a URL; expected e.g. mqtt://127.0.0.1:1883`);
   }
-  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(protocol)) throw new UsageError(`--mqtt-url must be mqtt://, mqtts://, ws:// or wss://, got ${protocol}//`);
+  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(protocol))
+    throw new UsageError(`--mqtt-url must be mqtt://, mqtts://, ws:// or wss://, got ${protocol}//`);
   const username = optional(values, 'username');
   const passwordFile = optional(values, 'password-file');
   if (passwordFile !== undefined && username === undefined) throw new UsageError('--password-file needs --username');
-  if (username !== undefined && passwordFile === undefined) throw new UsageError('--username needs --password-file (the password never goes on the command line)');
+  if (username !== undefined && passwordFile === undefined)
+    throw new UsageError('--username needs --password-file (the password never goes on the command line)');
   const host = optional(values, 'host') ?? '127.0.0.1';
   checkPublicReads(host, values['public-reads'] === true);
   return {
@@ -113,13 +115,16 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
   const args = parseServeArgs(values);
   const logger = cliLogger('poste-dashboard', ctx.env.POSTE_LOG_LEVEL, 'info');
   const inventory = await loadInventory(args.inventoryFile);
-  const password = args.passwordFile !== undefined ? await readSecretFile(args.passwordFile, `the password of ${args.username}`) : undefined;
+  const password =
+    args.passwordFile !== undefined ? await readSecretFile(args.passwordFile, `the password of ${args.username}`) : undefined;
 
   let store: TelemetryStore;
   try {
     store = await openStore(args.store);
   } catch (err) {
-    throw new Error(`cannot open the store ${args.storeSpec}: ${(err as Error).message} — check --store, and that the database is running and reachable`);
+    throw new Error(
+      `cannot open the store ${args.storeSpec}: ${(err as Error).message} — check --store, and that the database is running and reachable`,
+    );
   }
   let fleet: ConnectedFleetTracker | undefined;
   try {
@@ -144,7 +149,9 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
       const e = err as NodeJS.ErrnoException;
       throw new Error(e.code === 'EADDRINUSE' ? `port ${args.port} on ${args.host} is in use; pick another with --port` : e.message);
     }
-    ctx.io.out(`poste-dashboard serving ${url} (store ${store.kind}, fleet from ${args.mqttUrl}, ${inventory.municipalities.length} municipalities)`);
+    ctx.io.out(
+      `poste-dashboard serving ${url} (store ${store.kind}, fleet from ${args.mqttUrl}, ${inventory.municipalities.length} municipalities)`,
+    );
     const signal = await ctx.untilStopped();
     logger.info({ signal }, 'stopping: HTTP server, fleet link, store');
     await api.close();

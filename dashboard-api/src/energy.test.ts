@@ -49,10 +49,13 @@ describe('computeEnergy', () => {
     // Santarém uses the schema defaults: 0.0385 kg/kWh, 11.866 h/day, 170 W.
     close(r.savedCo2Kg, 2.3 * 0.0385, 'CO2');
     close(r.billingBaselineKwh, (170 * 11.4 + 170 * 11.866) / 1000, 'billing per municipality hours');
-    assert.deepEqual(r.byMunicipality.map((m) => [m.municipality, m.name, m.luminaires]), [
-      ['belem', 'Belém', 1],
-      ['santarem', 'Santarém', 1],
-    ]);
+    assert.deepEqual(
+      r.byMunicipality.map((m) => [m.municipality, m.name, m.luminaires]),
+      [
+        ['belem', 'Belém', 1],
+        ['santarem', 'Santarém', 1],
+      ],
+    );
   });
 
   it('billing baseline scales with the length of the range', () => {
@@ -69,17 +72,31 @@ describe('computeEnergy', () => {
     close(r.measuredKwh, 2.0, 'measured');
     close(r.baselineKwh, 1.7 + 2.9 + 1.7, 'baseline');
     for (const rollup of [r.byMunicipality, r.byGateway, r.byGroup]) {
-      close(rollup.reduce((s, x) => s + x.savedBrl, 0), r.savedBrl, 'Σ rollup R$');
-      close(rollup.reduce((s, x) => s + x.measuredKwh, 0), r.measuredKwh, 'Σ rollup kWh');
+      close(
+        rollup.reduce((s, x) => s + x.savedBrl, 0),
+        r.savedBrl,
+        'Σ rollup R$',
+      );
+      close(
+        rollup.reduce((s, x) => s + x.measuredKwh, 0),
+        r.measuredKwh,
+        'Σ rollup kWh',
+      );
     }
-    assert.deepEqual(r.byGateway.map((g) => [g.gateway, g.municipality, g.luminaires]), [
-      ['gw-b', 'belem', 2],
-      ['gw-s', 'santarem', 1],
-    ]);
-    assert.deepEqual(r.byGroup.map((g) => [g.municipality, g.group, g.luminaires]), [
-      ['belem', 'av', 2],
-      ['santarem', 'ungrouped', 1],
-    ]);
+    assert.deepEqual(
+      r.byGateway.map((g) => [g.gateway, g.municipality, g.luminaires]),
+      [
+        ['gw-b', 'belem', 2],
+        ['gw-s', 'santarem', 1],
+      ],
+    );
+    assert.deepEqual(
+      r.byGroup.map((g) => [g.municipality, g.group, g.luminaires]),
+      [
+        ['belem', 'av', 2],
+        ['santarem', 'ungrouped', 1],
+      ],
+    );
   });
 
   it('a row tagged with an unknown municipality falls back to its gateway mapping, else is left out and reported', () => {
@@ -91,7 +108,10 @@ describe('computeEnergy', () => {
       inv,
       day,
     );
-    assert.deepEqual(r.byMunicipality.map((m) => m.municipality), ['santarem']);
+    assert.deepEqual(
+      r.byMunicipality.map((m) => m.municipality),
+      ['santarem'],
+    );
     close(r.measuredKwh, 1, 'only the mapped row counts');
     assert.deepEqual(r.unassigned, { luminaires: 1, measuredKwh: 4 });
   });

@@ -128,7 +128,10 @@ function rollup<R extends EnergyTotals>(map: Map<string, R>, key: string, make: 
   addTo(r, c);
 }
 
-const byKey = <T>(key: (t: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 /** Totals and rollups over [from, to) from the store's per-luminaire energy rows. */
 export function computeEnergy(rows: readonly LuminaireEnergy[], inventory: Inventory, range: { from: number; to: number }): EnergyReport {

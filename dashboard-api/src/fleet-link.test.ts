@@ -24,7 +24,12 @@ describe('connectFleetTracker against mosquitto', () => {
     const c = await mqtt.connectAsync(broker.url, {
       clientId: `gw-${gw}`,
       reconnectPeriod: 0,
-      will: { topic: topic('gatewayState', { gateway: gw }), payload: Buffer.from(JSON.stringify({ v: 1, status: 'offline', seq: 1, ts: 2 })), qos: 1, retain: true },
+      will: {
+        topic: topic('gatewayState', { gateway: gw }),
+        payload: Buffer.from(JSON.stringify({ v: 1, status: 'offline', seq: 1, ts: 2 })),
+        qos: 1,
+        retain: true,
+      },
     });
     clients.push(c);
     return c;
@@ -38,9 +43,20 @@ describe('connectFleetTracker against mosquitto', () => {
 
   it('sees retained births, then the will of a gateway that dies marks its devices unreachable', async () => {
     const gw = await gatewayClient('gw1');
-    await gw.publishAsync(topic('gatewayState', { gateway: 'gw1' }), JSON.stringify({ v: 1, status: 'online', seq: 1, ts: 1 }), { qos: 1, retain: true });
-    await gw.publishAsync(topic('deviceState', { gateway: 'gw1', device: 'l1' }), JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: 1 }), { qos: 1, retain: true });
-    await gw.publishAsync(topic('deviceState', { gateway: 'gw1', device: 'ap1' }), JSON.stringify({ v: 1, kind: 'ap', status: 'online', seq: 1, ts: 1 }), { qos: 1, retain: true });
+    await gw.publishAsync(topic('gatewayState', { gateway: 'gw1' }), JSON.stringify({ v: 1, status: 'online', seq: 1, ts: 1 }), {
+      qos: 1,
+      retain: true,
+    });
+    await gw.publishAsync(
+      topic('deviceState', { gateway: 'gw1', device: 'l1' }),
+      JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: 1 }),
+      { qos: 1, retain: true },
+    );
+    await gw.publishAsync(
+      topic('deviceState', { gateway: 'gw1', device: 'ap1' }),
+      JSON.stringify({ v: 1, kind: 'ap', status: 'online', seq: 1, ts: 1 }),
+      { qos: 1, retain: true },
+    );
     await gw.publishAsync(topic('deviceState', { gateway: 'gw1', device: 'bad' }), '{"v":1,"kind":"toaster"}', { qos: 1, retain: true });
 
     // Subscribing after the fact: everything arrives as retained messages.
@@ -61,7 +77,13 @@ describe('connectFleetTracker against mosquitto', () => {
 
   it('/healthz reports the fleet link: connected, then disconnected (503) once the link is gone', async () => {
     const fleet = await connectFleetTracker({ url: broker.url });
-    const api = await createDashboardApi({ store: new MemoryStore(), fleet, inventory: testInventory(), logger: false, defaultMetrics: false });
+    const api = await createDashboardApi({
+      store: new MemoryStore(),
+      fleet,
+      inventory: testInventory(),
+      logger: false,
+      defaultMetrics: false,
+    });
     try {
       const up = await api.app.inject({ url: '/healthz' });
       assert.equal(up.statusCode, 200);

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { topic, type DeviceState, type GatewayState } from '@poste/protocol';
 import { createFleetTracker } from './fleet';
 
-const gwState = (status: GatewayState['status'], seq = 1): string => JSON.stringify({ v: 1, status, seq, ts: 1_000 } satisfies GatewayState);
+const gwState = (status: GatewayState['status'], seq = 1): string =>
+  JSON.stringify({ v: 1, status, seq, ts: 1_000 } satisfies GatewayState);
 const devState = (kind: DeviceState['kind'], status: DeviceState['status'], seq = 1): string =>
   JSON.stringify({ v: 1, kind, status, seq, ts: 1_000 } satisfies DeviceState);
 
@@ -92,11 +93,14 @@ describe('FleetTracker', () => {
     f.ingest(topic('gatewayState', { gateway: 'gw2' }), gwState('online'));
     f.ingest(topic('deviceState', { gateway: 'gw1', device: 'l1' }), devState('luminaire', 'online'));
     f.ingest(topic('deviceState', { gateway: 'gw2', device: 'l1' }), devState('luminaire', 'online'));
-    assert.deepEqual(f.snapshot((gw) => gw === 'gw2'), {
-      gateways: { online: 1, offline: 0 },
-      luminaires: { online: 1, offline: 0 },
-      aps: { online: 0, offline: 0 },
-    });
+    assert.deepEqual(
+      f.snapshot((gw) => gw === 'gw2'),
+      {
+        gateways: { online: 1, offline: 0 },
+        luminaires: { online: 1, offline: 0 },
+        aps: { online: 0, offline: 0 },
+      },
+    );
     assert.equal(f.linkConnected(), null);
   });
 });

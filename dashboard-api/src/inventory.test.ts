@@ -3,7 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DEFAULT_BASELINE_W, DEFAULT_CO2_KG_PER_KWH, DEFAULT_ESTIMATED_DAILY_HOURS, InventoryError, loadInventory, parseInventory } from './inventory';
+import {
+  DEFAULT_BASELINE_W,
+  DEFAULT_CO2_KG_PER_KWH,
+  DEFAULT_ESTIMATED_DAILY_HOURS,
+  InventoryError,
+  loadInventory,
+  parseInventory,
+} from './inventory';
 
 describe('inventory', () => {
   it('fills documented defaults', () => {
@@ -31,7 +38,13 @@ describe('inventory', () => {
       /gateways\.gw1: unknown municipality b/,
     );
     assert.throws(
-      () => parseInventory({ municipalities: [{ id: 'a', name: 'A', tariffBrlPerKwh: 1 }, { id: 'a', name: 'A2', tariffBrlPerKwh: 1 }] }),
+      () =>
+        parseInventory({
+          municipalities: [
+            { id: 'a', name: 'A', tariffBrlPerKwh: 1 },
+            { id: 'a', name: 'A2', tariffBrlPerKwh: 1 },
+          ],
+        }),
       /municipalities\[1\]\.id: duplicate/,
     );
   });
@@ -40,7 +53,10 @@ describe('inventory', () => {
     const dir = await mkdtemp(join(tmpdir(), 'poste-inv-'));
     try {
       const good = join(dir, 'good.json');
-      await writeFile(good, JSON.stringify({ municipalities: [{ id: 'a', name: 'A', tariffBrlPerKwh: 1 }], luminaires: { l1: { baselineW: 250 } } }));
+      await writeFile(
+        good,
+        JSON.stringify({ municipalities: [{ id: 'a', name: 'A', tariffBrlPerKwh: 1 }], luminaires: { l1: { baselineW: 250 } } }),
+      );
       assert.equal((await loadInventory(good)).luminaires.l1?.baselineW, 250);
 
       const bad = join(dir, 'bad.json');

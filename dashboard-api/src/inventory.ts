@@ -22,7 +22,7 @@ export const DEFAULT_BASELINE_W = 170;
 export const MunicipalitySchema = z.object({
   id: MunicipalityIdSchema.describe('topic-safe id, unique; the municipality tag of stored points'),
   name: z.string().min(1).max(200).describe('display name'),
-  timeZone: TimeZoneSchema.default('America/Sao_Paulo').describe('IANA time zone, checked against the runtime\'s time-zone data'),
+  timeZone: TimeZoneSchema.default('America/Sao_Paulo').describe("IANA time zone, checked against the runtime's time-zone data"),
   tariffBrlPerKwh: z.number().min(0).max(100).describe('R$/kWh, public-lighting tariff (B4a) incl. taxes as billed'),
   co2KgPerKwh: z.number().min(0).max(2).default(DEFAULT_CO2_KG_PER_KWH).describe('kg CO2/kWh grid emission factor'),
   estimatedDailyHours: z
@@ -31,12 +31,7 @@ export const MunicipalitySchema = z.object({
     .max(24)
     .default(DEFAULT_ESTIMATED_DAILY_HOURS)
     .describe('h/day the utility bills unmetered lighting for (ANEEL)'),
-  defaultBaselineW: z
-    .number()
-    .min(0)
-    .max(100_000)
-    .default(DEFAULT_BASELINE_W)
-    .describe('W, pre-retrofit lamp power incl. ballast losses'),
+  defaultBaselineW: z.number().min(0).max(100_000).default(DEFAULT_BASELINE_W).describe('W, pre-retrofit lamp power incl. ballast losses'),
 });
 export type Municipality = z.output<typeof MunicipalitySchema>;
 

@@ -32,7 +32,10 @@ function queryParameters(query: z.ZodObject): JsonSchema[] {
   });
 }
 
-export function buildOpenApiDocument(routes: readonly RouteDoc[], info: { title: string; version: string; description?: string }): JsonSchema {
+export function buildOpenApiDocument(
+  routes: readonly RouteDoc[],
+  info: { title: string; version: string; description?: string },
+): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const r of routes) {
     const responses: Record<string, JsonSchema> = {};
@@ -42,10 +45,15 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: { title:
       entry.content = { [type]: res.schema ? { schema: jsonSchema(res.schema, 'output') } : { schema: { type: 'string' } } };
       responses[status] = entry;
     }
-    const op: JsonSchema = { summary: r.summary, operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`, responses };
+    const op: JsonSchema = {
+      summary: r.summary,
+      operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      responses,
+    };
     if (r.description) op.description = r.description;
     if (r.query) op.parameters = queryParameters(r.query);
-    (paths[r.path] ??= {})[r.method] = op;
+    paths[r.path] ??= {};
+    paths[r.path]![r.method] = op;
   }
   return { openapi: '3.1.0', info, paths };
 }

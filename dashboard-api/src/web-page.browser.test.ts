@@ -32,7 +32,10 @@ interface EnergyBody {
 async function bigStore(): Promise<MemoryStore> {
   const store = new MemoryStore();
   const points = [];
-  for (const [municipality, gateway, n] of [['belem', 'gw-b', 1500], ['santarem', 'gw-s', 10]] as const) {
+  for (const [municipality, gateway, n] of [
+    ['belem', 'gw-b', 1500],
+    ['santarem', 'gw-s', 10],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       const tags = { municipality, gateway, luminaire: `${municipality}-${i}` };
       points.push(luminairePoint(tags, NOW - 20 * HOUR, 1_000, 100), luminairePoint(tags, NOW - 10 * HOUR, 1_600, 110));
@@ -42,7 +45,14 @@ async function bigStore(): Promise<MemoryStore> {
   return store;
 }
 
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 describe('operators web page in Chromium', () => {
   let t: TestApi;
@@ -56,8 +66,14 @@ describe('operators web page in Chromium', () => {
     t = await startTestApi({ store: await bigStore() });
     t.fleet.ingest(topic('gatewayState', { gateway: 'gw-b' }), JSON.stringify({ v: 1, status: 'online', seq: 1, ts: NOW }));
     t.fleet.ingest(topic('gatewayState', { gateway: 'gw-s' }), JSON.stringify({ v: 1, status: 'offline', seq: 1, ts: NOW }));
-    t.fleet.ingest(topic('deviceState', { gateway: 'gw-b', device: 'belem-0' }), JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: NOW }));
-    t.fleet.ingest(topic('deviceState', { gateway: 'gw-s', device: 'santarem-0' }), JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: NOW }));
+    t.fleet.ingest(
+      topic('deviceState', { gateway: 'gw-b', device: 'belem-0' }),
+      JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: NOW }),
+    );
+    t.fleet.ingest(
+      topic('deviceState', { gateway: 'gw-s', device: 'santarem-0' }),
+      JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: NOW }),
+    );
     url = await t.api.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -87,7 +103,8 @@ describe('operators web page in Chromium', () => {
       .waitForFunction(
         // Runs in the page; the repo's tsconfig has no DOM lib, hence the minimal shape.
         ([sel, want]) => {
-          const doc = (globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } }).document;
+          const doc = (globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } })
+            .document;
           return (doc.getElementById(sel)?.textContent ?? '').replace(/\s/g, ' ') === want;
         },
         [id, expected] as const,

@@ -30,10 +30,9 @@ function read(path: string): Buffer {
   }
 }
 
-function main(argv: string[]): void {
-  let parsed;
+function parseCommandLine(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -51,14 +50,17 @@ function main(argv: string[]): void {
   } catch (err) {
     return fail(2, `${(err as Error).message}\n\n${HELP}`);
   }
-  const { values, positionals } = parsed;
+}
+
+function main(argv: string[]): void {
+  const { values, positionals } = parseCommandLine(argv);
   const [command, image] = positionals;
   if (values.help || !command) {
     process.stdout.write(`${HELP}\n`);
     process.exit(command || values.help ? 0 : 2);
   }
   if (command === 'keygen') {
-    if (!values.out) return fail(2, 'keygen needs --out PREFIX');
+    if (!values.out) fail(2, 'keygen needs --out PREFIX');
     const key = generateSigningKey();
     writeFileSync(`${values.out}.key`, key.privateKeyPem, { mode: 0o600 });
     writeFileSync(`${values.out}.pub`, key.publicKeyPem);
@@ -67,30 +69,38 @@ function main(argv: string[]): void {
   }
   if (command === 'sign') {
     if (!image || !values.key || !values.family || !values.model || !values.version) {
-      return fail(2, 'sign needs IMAGE --key --family --model --version');
+      fail(2, 'sign needs IMAGE --key --family --model --version');
     }
     const family = FirmwareFamilySchema.safeParse(values.family);
-    if (!family.success) return fail(2, `--family must be one of ${FirmwareFamilySchema.options.join(', ')}`);
+    if (!family.success) fail(2, `--family must be one of ${FirmwareFamilySchema.options.join(', ')}`);
     const chunkSize = values['chunk-size'] ? Number(values['chunk-size']) : undefined;
     try {
-      const manifest = signImage(read(image), { family: family.data, model: values.model, version: values.version, chunkSize }, read(values.key).toString());
+      const manifest = signImage(
+        read(image),
+        { family: family.data, model: values.model, version: values.version, chunkSize },
+        read(values.key).toString(),
+      );
       writeFileSync(`${image}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       process.stdout.write(`signed ${image} (${manifest.size} bytes, sha256 ${manifest.sha256.slice(0, 12)}…) → ${image}.manifest.json\n`);
     } catch (err) {
-      return fail(2, (err as Error).message);
+      fail(2, (err as Error).message);
     }
     return;
   }
   if (command === 'verify') {
-    if (!image || !values.manifest || !values.trust?.length) return fail(2, 'verify needs IMAGE --manifest --trust');
+    if (!image || !values.manifest || !values.trust?.length) fail(2, 'verify needs IMAGE --manifest --trust');
     let manifest: unknown;
     try {
       manifest = JSON.parse(read(values.manifest).toString());
     } catch (err) {
-      return fail(1, `manifest is not JSON: ${(err as Error).message}`);
+      fail(1, `manifest is not JSON: ${(err as Error).message}`);
     }
-    const r = verifyImage(read(image), manifest, values.trust.map((p) => read(p).toString()));
-    if (!r.ok) return fail(1, `REFUSED: ${r.reason}`);
+    const r = verifyImage(
+      read(image),
+      manifest,
+      values.trust.map((p) => read(p).toString()),
+    );
+    if (!r.ok) fail(1, `REFUSED: ${r.reason}`);
     process.stdout.write(`OK: ${r.manifest.family} ${r.manifest.model} ${r.manifest.version}, signed by ${r.manifest.keyId}\n`);
     return;
   }

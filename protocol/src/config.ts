@@ -12,11 +12,13 @@ export const TelemetryConfigSchema = z.object({
  * schemas (calendars, programs, overrides), which live beside the scheduler.
  */
 export const GatewayConfigSchema = z.object({
-  telemetry: TelemetryConfigSchema.optional().describe('northbound batching; absent = the agent\'s own settings'),
+  telemetry: TelemetryConfigSchema.optional().describe("northbound batching; absent = the agent's own settings"),
   scheduler: z
     .unknown()
     .optional()
-    .describe('dimming calendars, programs, controls and overrides, validated by the agent (docs/schemas/scheduler-config.schema.json); absent = no scheduler commands'),
+    .describe(
+      'dimming calendars, programs, controls and overrides, validated by the agent (docs/schemas/scheduler-config.schema.json); absent = no scheduler commands',
+    ),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

@@ -33,10 +33,18 @@ const ap: ApReading = {
 
 describe('payload round trips', () => {
   const cases: Array<[string, { parse(v: unknown): unknown }, unknown]> = [
-    ['gateway birth', GatewayStateSchema, { v: 1, status: 'online', seq: 3, ts: 1, agentVersion: '0.1.0', devices: { luminaires: 2, aps: 1 } }],
+    [
+      'gateway birth',
+      GatewayStateSchema,
+      { v: 1, status: 'online', seq: 3, ts: 1, agentVersion: '0.1.0', devices: { luminaires: 2, aps: 1 } },
+    ],
     ['gateway will', GatewayStateSchema, { v: 1, status: 'offline', seq: 3, ts: 1 }],
     ['device state', DeviceStateSchema, { v: 1, kind: 'luminaire', status: 'online', seq: 0, ts: 5, group: 'g1', nominalPowerW: 90 }],
-    ['command to a group', CommandSchema, { v: 1, id: 'c1', target: { group: 'g1' }, issuedAt: 1, expiresAt: 2, action: 'dim', level: 40, until: 9 }],
+    [
+      'command to a group',
+      CommandSchema,
+      { v: 1, id: 'c1', target: { group: 'g1' }, issuedAt: 1, expiresAt: 2, action: 'dim', level: 40, until: 9 },
+    ],
     ['rebirth command', CommandSchema, { v: 1, id: 'c2', target: { gateway: true }, issuedAt: 1, expiresAt: 2, action: 'rebirth' }],
     ['device ack', DeviceAckSchema, { v: 1, id: 'c1', outcome: 'done', ts: 3 }],
     ['desired config', DesiredConfigSchema, { v: 1, version: 4, config: { telemetry: { batchMaxReadings: 100, batchMaxDelayMs: 500 } } }],

@@ -1,12 +1,6 @@
 import type { z } from 'zod';
 import { DeviceEventSchema, EventBatchEnvelopeSchema, type DeviceEvent } from './events';
-import {
-  ApReadingSchema,
-  LuminaireReadingSchema,
-  TelemetryBatchEnvelopeSchema,
-  type ApReading,
-  type LuminaireReading,
-} from './telemetry';
+import { ApReadingSchema, LuminaireReadingSchema, TelemetryBatchEnvelopeSchema, type ApReading, type LuminaireReading } from './telemetry';
 
 /** Why a payload was refused: where (a dotted path, `` for the root) and what. */
 export interface PayloadError {
@@ -17,7 +11,10 @@ export interface PayloadError {
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: PayloadError };
 
 function issuePath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /** First zod issue as a path + reason, e.g. `readings[3].dimLevel: Too big: expected number to be <=100`. */
@@ -58,16 +55,9 @@ export interface RejectedItem {
 }
 
 /** A batch whose envelope is valid: the good items, and each bad one with its reason. */
-export type DecodedBatch<T> =
-  | { ok: true; seq: number; items: T[]; rejected: RejectedItem[] }
-  | { ok: false; error: PayloadError };
+export type DecodedBatch<T> = { ok: true; seq: number; items: T[]; rejected: RejectedItem[] } | { ok: false; error: PayloadError };
 
-function decodeItems<T>(
-  schema: z.ZodType<T>,
-  field: string,
-  seq: number,
-  raw: unknown[],
-): DecodedBatch<T> {
+function decodeItems<T>(schema: z.ZodType<T>, field: string, seq: number, raw: unknown[]): DecodedBatch<T> {
   const items: T[] = [];
   const rejected: RejectedItem[] = [];
   raw.forEach((item, index) => {

@@ -14,5 +14,8 @@ test('events: telemetryDropped is a gateway event carrying how many readings and
   assert.equal(ok.success, true);
   const bad = DeviceEventSchema.safeParse({ device: 'gw-0001', ts: 1, type: 'telemetryLost', active: true });
   assert.equal(bad.success, false);
-  assert.deepEqual(bad.error?.issues.map((i) => i.path.join('.')), ['type']);
+  assert.deepEqual(
+    bad.error?.issues.map((i) => i.path.join('.')),
+    ['type'],
+  );
 });

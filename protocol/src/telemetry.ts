@@ -2,14 +2,7 @@ import { z } from 'zod';
 import { DeviceIdSchema, GroupIdSchema, TimestampSchema } from './ids';
 
 /** Luminaire status, named after TALQ/FIWARE failure attributes. */
-export const LuminaireStatusSchema = z.enum([
-  'ok',
-  'lampFailure',
-  'driverFailure',
-  'dayBurner',
-  'cyclingFailure',
-  'supplyLoss',
-]);
+export const LuminaireStatusSchema = z.enum(['ok', 'lampFailure', 'driverFailure', 'dayBurner', 'cyclingFailure', 'supplyLoss']);
 export type LuminaireStatus = z.infer<typeof LuminaireStatusSchema>;
 
 /** One reading from one luminaire controller. Field names follow TALQ / FIWARE Streetlight. */

@@ -32,7 +32,12 @@ export function wallClockFormatter(timeZone: string): Intl.DateTimeFormat {
 
 /** local − UTC in ms at instant `utcMs`, from a wallClockFormatter. Intl knows DST and historic rules. */
 export function offsetMsWith(fmt: Intl.DateTimeFormat, utcMs: number): number {
-  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  let y = 0,
+    mo = 0,
+    d = 0,
+    h = 0,
+    mi = 0,
+    s = 0;
   for (const p of fmt.formatToParts(new Date(utcMs))) {
     const v = Number(p.value);
     if (p.type === 'year') y = v;

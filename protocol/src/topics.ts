@@ -27,9 +27,7 @@ export const TOPICS = {
 
 export type TopicKind = keyof typeof TOPICS;
 
-type ParamNames<T extends string> = T extends `${string}{${infer P}}${infer Rest}`
-  ? P | ParamNames<Rest>
-  : never;
+type ParamNames<T extends string> = T extends `${string}{${infer P}}${infer Rest}` ? P | ParamNames<Rest> : never;
 export type TopicParams<K extends TopicKind> = { [P in ParamNames<(typeof TOPICS)[K]>]: string };
 
 /** Builds a concrete topic; throws on an id that is not topic-safe (a programming error). */

@@ -18,7 +18,9 @@ const T0 = Date.UTC(2024, 5, 1, 3); // local midnight
 describe('simpleAllocateBandwidth', () => {
   it('protects the household reserve and caps public traffic', () => {
     const a = simpleAllocateBandwidth({
-      capacityKbps: 10_000, householdReserveKbps: 6_000, publicCapKbps: 3_000,
+      capacityKbps: 10_000,
+      householdReserveKbps: 6_000,
+      publicCapKbps: 3_000,
       flows: [
         { id: 'h', class: 'household', demandKbps: 8_000 },
         { id: 't', class: 'telemedicine', demandKbps: 1_000 },
@@ -32,7 +34,9 @@ describe('simpleAllocateBandwidth', () => {
 
   it('never gives a flow more than its demand and is work conserving for households', () => {
     const a = simpleAllocateBandwidth({
-      capacityKbps: 10_000, householdReserveKbps: 2_000, publicCapKbps: 3_000,
+      capacityKbps: 10_000,
+      householdReserveKbps: 2_000,
+      publicCapKbps: 3_000,
       flows: [
         { id: 'h', class: 'household', demandKbps: 9_000 },
         { id: 'p', class: 'public', demandKbps: 500 },

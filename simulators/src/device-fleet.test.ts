@@ -65,7 +65,9 @@ describe('DeviceFleet over MQTT', () => {
     url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const client = await mqtt.connectAsync(url, { clientId: 'observer' });
     observer = new Observer(client);
-    await client.subscribeAsync(['poste/v1/dev/+/state', 'poste/v1/dev/+/telemetry', 'poste/v1/dev/+/event', 'poste/v1/dev/+/ack'], { qos: 1 });
+    await client.subscribeAsync(['poste/v1/dev/+/state', 'poste/v1/dev/+/telemetry', 'poste/v1/dev/+/event', 'poste/v1/dev/+/ack'], {
+      qos: 1,
+    });
   });
 
   after(async () => {
@@ -75,11 +77,18 @@ describe('DeviceFleet over MQTT', () => {
   });
 
   const city = generateCity({
-    seed: 7, start: '2024-06-01T22:00:00Z', // 19:00 local: lights on at 100%
-    municipalities: [{
-      id: 'campinas', name: 'Campinas', timeZone: 'America/Sao_Paulo', lat: -22.9, lon: -47.06,
-      gateways: [{ id: 'cps-gw1', luminaires: 4, aps: 1 }],
-    }],
+    seed: 7,
+    start: '2024-06-01T22:00:00Z', // 19:00 local: lights on at 100%
+    municipalities: [
+      {
+        id: 'campinas',
+        name: 'Campinas',
+        timeZone: 'America/Sao_Paulo',
+        lat: -22.9,
+        lon: -47.06,
+        gateways: [{ id: 'cps-gw1', luminaires: 4, aps: 1 }],
+      },
+    ],
   });
 
   it('births, telemetry, acked dim, supply-loss will, and wills on kill()', async () => {
@@ -170,7 +179,10 @@ describe('DeviceFleet over MQTT', () => {
       }
     }
     const gt = fleet.groundTruth();
-    assert.equal(gt.devices.reduce((n, d) => n + d.reports, 0), fleet.counters.telemetry);
+    assert.equal(
+      gt.devices.reduce((n, d) => n + d.reports, 0),
+      fleet.counters.telemetry,
+    );
     assert.ok(Math.abs(measured - gt.total.exactWhBetweenReports) / gt.total.exactWhBetweenReports < 1e-9);
   });
 

@@ -219,9 +219,15 @@ export class DeviceFleet {
         l.client = undefined;
         if (c.connected) {
           const off = l.device.birth(l.seq, this.options.clock.now(), 'offline');
-          await withTimeout(c.publishAsync(this.stateTopic(l), encode(off), { qos: 1, retain: true }).catch(() => {}), 1_000);
+          await withTimeout(
+            c.publishAsync(this.stateTopic(l), encode(off), { qos: 1, retain: true }).catch(() => {}),
+            1_000,
+          );
         }
-        await withTimeout(c.endAsync().catch(() => {}), 1_000);
+        await withTimeout(
+          c.endAsync().catch(() => {}),
+          1_000,
+        );
         if (!c.disconnected) c.end(true);
         this.controlPending -= l.controlPending;
         l.controlPending = 0;

@@ -99,11 +99,17 @@ describe('FleetEngine', () => {
     assert.equal(ev[0]?.payload.active, true);
     out.length = 0;
     engine.injectFault(id, 'supplyLoss');
-    assert.deepEqual(out.map((o) => o.type), ['powerLost']);
+    assert.deepEqual(
+      out.map((o) => o.type),
+      ['powerLost'],
+    );
     out.length = 0;
     engine.stepTo(engine.nowMs + 10 * 60_000);
     assert.equal(out.filter((o) => o.type === 'telemetry' && o.payload.device === id).length, 0);
     engine.clearFault(id, 'supplyLoss');
-    assert.deepEqual(out.slice(-2).map((o) => o.type), ['powerRestored', 'event']);
+    assert.deepEqual(
+      out.slice(-2).map((o) => o.type),
+      ['powerRestored', 'event'],
+    );
   });
 });

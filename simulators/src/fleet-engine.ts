@@ -141,10 +141,12 @@ export class FleetEngine {
     for (const d of this.list) {
       const ds = s.devices[d.spec.id];
       if (!ds) throw new Error(`FleetEngine.restore: device ${d.spec.id} is not in the snapshot (the scenario changed?)`);
-      if (ds.kind !== d.spec.kind) throw new Error(`FleetEngine.restore: ${d.spec.id} is a ${d.spec.kind} but the snapshot has a ${ds.kind}`);
+      if (ds.kind !== d.spec.kind)
+        throw new Error(`FleetEngine.restore: ${d.spec.id} is a ${d.spec.kind} but the snapshot has a ${ds.kind}`);
     }
     const unknown = Object.keys(s.devices).filter((id) => !this.byId.has(id));
-    if (unknown.length) throw new Error(`FleetEngine.restore: the snapshot has devices this fleet lacks: ${unknown.slice(0, 5).join(', ')}`);
+    if (unknown.length)
+      throw new Error(`FleetEngine.restore: the snapshot has devices this fleet lacks: ${unknown.slice(0, 5).join(', ')}`);
     for (const d of this.list) {
       const ds = s.devices[d.spec.id]!;
       if (d instanceof SimLuminaire && ds.kind === 'luminaire') d.restore(ds);
@@ -233,8 +235,10 @@ export class FleetEngine {
       };
       gt.devices.push(truth);
       addTo(gt.total, truth);
-      addTo((gt.byGateway[truth.gateway] ??= zeroTotals()), truth);
-      addTo((gt.byMunicipality[truth.municipality] ??= zeroTotals()), truth);
+      gt.byGateway[truth.gateway] ??= zeroTotals();
+      addTo(gt.byGateway[truth.gateway]!, truth);
+      gt.byMunicipality[truth.municipality] ??= zeroTotals();
+      addTo(gt.byMunicipality[truth.municipality]!, truth);
     }
     return gt;
   }

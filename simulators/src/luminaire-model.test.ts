@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LuminaireReadingSchema } from '@poste/protocol';
-import {
-  CYCLING_HALF_PERIOD_MS,
-  LuminaireModel,
-  driverEfficiency,
-  litPowerW,
-  type LuminaireElectrics,
-} from './luminaire-model';
+import { CYCLING_HALF_PERIOD_MS, LuminaireModel, driverEfficiency, litPowerW, type LuminaireElectrics } from './luminaire-model';
 import { mulberry32 } from './prng';
 
 const E: LuminaireElectrics = { nominalPowerW: 90, standbyPowerW: 0.5, supplyVoltageV: 225 };

@@ -5,13 +5,7 @@ import type { LuminaireModelSnapshot } from './snapshot';
 /** Persistent faults a luminaire can have; `counterReset` is one-shot and handled separately. */
 export type LuminaireFault = 'lampFailure' | 'driverFailure' | 'dayBurner' | 'cyclingFailure' | 'supplyLoss';
 
-export const LUMINAIRE_FAULTS: readonly LuminaireFault[] = [
-  'lampFailure',
-  'driverFailure',
-  'dayBurner',
-  'cyclingFailure',
-  'supplyLoss',
-];
+export const LUMINAIRE_FAULTS: readonly LuminaireFault[] = ['lampFailure', 'driverFailure', 'dayBurner', 'cyclingFailure', 'supplyLoss'];
 
 export interface LuminaireElectrics {
   /** W drawn from the mains at 100% dim level (driver losses and controller included). */

@@ -23,7 +23,10 @@ describe('scenario', () => {
   it('is deterministic from the seed', () => {
     assert.deepEqual(generateCity(defaultCityScenario), generateCity(defaultCityScenario));
     const other = generateCity({ ...defaultCityScenario, seed: 1 });
-    assert.notDeepEqual(other.luminaires.map((l) => l.model), generateCity(defaultCityScenario).luminaires.map((l) => l.model));
+    assert.notDeepEqual(
+      other.luminaires.map((l) => l.model),
+      generateCity(defaultCityScenario).luminaires.map((l) => l.model),
+    );
   });
 
   it('uses the municipality time zone for the fallback program', () => {
@@ -35,18 +38,39 @@ describe('scenario', () => {
 
   it('honours explicit groups and rejects invalid scenarios', () => {
     const city = generateCity({
-      seed: 1, start: '2024-06-01T20:00:00Z',
-      municipalities: [{
-        id: 'm', name: 'M', timeZone: 'America/Belem', lat: -1, lon: -48,
-        gateways: [{ id: 'm-gw1', luminaires: 5, aps: 0, groups: [{ id: 'a', luminaires: 2, roadClass: 'arterial' }, { id: 'b' }] }],
-      }],
+      seed: 1,
+      start: '2024-06-01T20:00:00Z',
+      municipalities: [
+        {
+          id: 'm',
+          name: 'M',
+          timeZone: 'America/Belem',
+          lat: -1,
+          lon: -48,
+          gateways: [{ id: 'm-gw1', luminaires: 5, aps: 0, groups: [{ id: 'a', luminaires: 2, roadClass: 'arterial' }, { id: 'b' }] }],
+        },
+      ],
     });
-    assert.deepEqual(city.luminaires.map((l) => l.group), ['a', 'a', 'b', 'b', 'b']);
+    assert.deepEqual(
+      city.luminaires.map((l) => l.group),
+      ['a', 'a', 'b', 'b', 'b'],
+    );
     assert.equal(city.luminaires[0]?.nominalPowerW, 120);
     assert.equal(CityScenarioSchema.safeParse({ ...defaultCityScenario, start: 'yesterday' }).success, false);
-    const badTz = { ...defaultCityScenario, municipalities: [{ id: 'x', name: 'x', timeZone: 'Mars/Olympus', lat: 0, lon: 0, gateways: [{ id: 'g', luminaires: 1, aps: 0 }] }] };
+    const badTz = {
+      ...defaultCityScenario,
+      municipalities: [{ id: 'x', name: 'x', timeZone: 'Mars/Olympus', lat: 0, lon: 0, gateways: [{ id: 'g', luminaires: 1, aps: 0 }] }],
+    };
     assert.equal(CityScenarioSchema.safeParse(badTz).success, false);
     // Births carry model/group/nominal power as DeviceState allows.
-    DeviceStateSchema.parse({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: 0, group: city.luminaires[0]?.group, nominalPowerW: 120 });
+    DeviceStateSchema.parse({
+      v: 1,
+      kind: 'luminaire',
+      status: 'online',
+      seq: 1,
+      ts: 0,
+      group: city.luminaires[0]?.group,
+      nominalPowerW: 120,
+    });
   });
 });

@@ -22,7 +22,11 @@ export const ScenarioGatewaySchema = z.object({
   id: GatewayIdSchema.describe('gateway id: MQTT client id and username of its agent'),
   luminaires: z.number().int().min(0).max(100_000).describe('luminaire controllers behind this gateway'),
   aps: z.number().int().min(0).max(10_000).describe('OpenWrt access points behind this gateway'),
-  groups: z.array(ScenarioGroupSchema).min(1).optional().describe('lighting groups; absent = {id}-arterial (20 % of the luminaires) and {id}-residential (the rest)'),
+  groups: z
+    .array(ScenarioGroupSchema)
+    .min(1)
+    .optional()
+    .describe('lighting groups; absent = {id}-arterial (20 % of the luminaires) and {id}-residential (the rest)'),
 });
 
 export const ScenarioMunicipalitySchema = z.object({
@@ -143,7 +147,12 @@ export function generateCity(input: CityScenarioInput): GeneratedCity {
   for (const m of scenario.municipalities) {
     const offset = utcOffsetMinutes(m.timeZone, startMs);
     city.municipalities.push({
-      id: m.id, name: m.name, timeZone: m.timeZone, utcOffsetMinutes: offset, lat: m.lat, lon: m.lon,
+      id: m.id,
+      name: m.name,
+      timeZone: m.timeZone,
+      utcOffsetMinutes: offset,
+      lat: m.lat,
+      lon: m.lon,
       gateways: m.gateways.map((g) => g.id),
     });
     for (const g of m.gateways) {
@@ -164,13 +173,22 @@ export function generateCity(input: CityScenarioInput): GeneratedCity {
         const model = rng.pick(candidates);
         const id = DeviceIdSchema.parse(`${g.id}-lum-${pad(i, 4)}`);
         const spec: LuminaireSpec = {
-          kind: 'luminaire', id, municipality: m.id, gateway: g.id, group: group.id,
-          model: model.model, firmware: LUMINAIRE_FIRMWARE, nominalPowerW: model.nominalPowerW,
-          baselineLampW: model.baselineLampW, baselineLamp: model.baselineLamp,
+          kind: 'luminaire',
+          id,
+          municipality: m.id,
+          gateway: g.id,
+          group: group.id,
+          model: model.model,
+          firmware: LUMINAIRE_FIRMWARE,
+          nominalPowerW: model.nominalPowerW,
+          baselineLampW: model.baselineLampW,
+          baselineLamp: model.baselineLamp,
           supplyVoltageV: Math.round(rng.range(219, 231) * 10) / 10,
           // Poles spread within ~2 km of the municipality centre.
-          lat: m.lat + rng.range(-0.02, 0.02), lon: m.lon + rng.range(-0.02, 0.02),
-          program: fallbackProgram(offset), seed: deriveSeed(scenario.seed, id),
+          lat: m.lat + rng.range(-0.02, 0.02),
+          lon: m.lon + rng.range(-0.02, 0.02),
+          program: fallbackProgram(offset),
+          seed: deriveSeed(scenario.seed, id),
         };
         gw.luminaires.push(id);
         city.luminaires.push(spec);
@@ -180,7 +198,12 @@ export function generateCity(input: CityScenarioInput): GeneratedCity {
         const id = DeviceIdSchema.parse(`${g.id}-ap-${pad(i, 3)}`);
         const capacityKbps = rng.pick([20_000, 50_000, 100_000]);
         const spec: ApSpec = {
-          kind: 'ap', id, municipality: m.id, gateway: g.id, model: AP_MODEL, firmware: AP_FIRMWARE,
+          kind: 'ap',
+          id,
+          municipality: m.id,
+          gateway: g.id,
+          model: AP_MODEL,
+          firmware: AP_FIRMWARE,
           capacityKbps,
           householdReserveKbps: Math.round(capacityKbps * rng.range(0.4, 0.6)),
           publicCapKbps: Math.round(capacityKbps * rng.range(0.2, 0.3)),
@@ -191,7 +214,8 @@ export function generateCity(input: CityScenarioInput): GeneratedCity {
           },
           peakClients: { household: rng.int(3, 8), telemedicine: rng.int(1, 2), public: rng.int(5, 25) },
           utcOffsetMinutes: offset,
-          lat: m.lat + rng.range(-0.02, 0.02), lon: m.lon + rng.range(-0.02, 0.02),
+          lat: m.lat + rng.range(-0.02, 0.02),
+          lon: m.lon + rng.range(-0.02, 0.02),
           seed: deriveSeed(scenario.seed, id),
         };
         gw.aps.push(id);
@@ -222,14 +246,22 @@ export const defaultCityScenario: CityScenarioInput = {
   stepS: 10,
   municipalities: [
     {
-      id: 'campinas', name: 'Campinas', timeZone: 'America/Sao_Paulo', lat: -22.9056, lon: -47.0608,
+      id: 'campinas',
+      name: 'Campinas',
+      timeZone: 'America/Sao_Paulo',
+      lat: -22.9056,
+      lon: -47.0608,
       gateways: [
         { id: 'cps-gw1', luminaires: 100, aps: 4 },
         { id: 'cps-gw2', luminaires: 60, aps: 4 },
       ],
     },
     {
-      id: 'belem', name: 'Belém', timeZone: 'America/Belem', lat: -1.4558, lon: -48.4902,
+      id: 'belem',
+      name: 'Belém',
+      timeZone: 'America/Belem',
+      lat: -1.4558,
+      lon: -48.4902,
       gateways: [{ id: 'bel-gw1', luminaires: 80, aps: 4 }],
     },
   ],

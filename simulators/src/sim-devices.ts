@@ -36,8 +36,15 @@ export interface ReportLedger {
 
 function emptyLedger(): ReportLedger {
   return {
-    reports: 0, firstTs: undefined, lastTs: undefined, firstTruthWh: 0, lastTruthWh: 0,
-    firstCounterWh: 0, lastCounterWh: 0, measuredWh: 0, counterResets: 0,
+    reports: 0,
+    firstTs: undefined,
+    lastTs: undefined,
+    firstTruthWh: 0,
+    lastTruthWh: 0,
+    firstCounterWh: 0,
+    lastCounterWh: 0,
+    measuredWh: 0,
+    counterResets: 0,
   };
 }
 
@@ -207,8 +214,15 @@ export class SimLuminaire implements DeviceCommon {
 
   birth(seq: number, ts: number, status: 'online' | 'offline'): DeviceState {
     return {
-      v: 1, kind: 'luminaire', status, seq, ts: Math.round(ts), model: this.spec.model,
-      firmware: this.spec.firmware, group: this.spec.group, nominalPowerW: this.spec.nominalPowerW,
+      v: 1,
+      kind: 'luminaire',
+      status,
+      seq,
+      ts: Math.round(ts),
+      model: this.spec.model,
+      firmware: this.spec.firmware,
+      group: this.spec.group,
+      nominalPowerW: this.spec.nominalPowerW,
     };
   }
 }

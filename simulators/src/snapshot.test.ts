@@ -9,7 +9,14 @@ const city = generateCity({
   seed: 11,
   start: '2024-06-01T20:30:00Z',
   municipalities: [
-    { id: 'campinas', name: 'Campinas', timeZone: 'America/Sao_Paulo', lat: -22.9, lon: -47.06, gateways: [{ id: 'cps-gw1', luminaires: 6, aps: 2 }] },
+    {
+      id: 'campinas',
+      name: 'Campinas',
+      timeZone: 'America/Sao_Paulo',
+      lat: -22.9,
+      lon: -47.06,
+      gateways: [{ id: 'cps-gw1', luminaires: 6, aps: 2 }],
+    },
   ],
 });
 
@@ -23,7 +30,14 @@ test('an engine restored from a JSON snapshot continues exactly like the origina
   a.engine.stepTo(city.startMs + 3 * 3_600_000);
   a.engine.injectFault('cps-gw1-lum-0002', 'cyclingFailure');
   a.engine.injectFault('cps-gw1-lum-0003', 'counterReset');
-  a.engine.handleCommand('cps-gw1-lum-0004', { v: 1, id: 'c1', expiresAt: a.engine.nowMs + 60_000, action: 'dim', level: 20, until: a.engine.nowMs + 7_200_000 });
+  a.engine.handleCommand('cps-gw1-lum-0004', {
+    v: 1,
+    id: 'c1',
+    expiresAt: a.engine.nowMs + 60_000,
+    action: 'dim',
+    level: 20,
+    until: a.engine.nowMs + 7_200_000,
+  });
   a.engine.stepTo(a.engine.nowMs + 600_000);
   const snap = parseFleetSnapshot(JSON.parse(JSON.stringify({ v: 1, engine: a.engine.snapshot(), held: [] })), 'test');
 
@@ -43,7 +57,12 @@ test('restore refuses a snapshot of another fleet, and a bad snapshot names the 
   const a = collecting();
   const other = new FleetEngine({ devices: city.devices.slice(1), startMs: city.startMs });
   assert.throws(() => other.restore(a.engine.snapshot()), /devices this fleet lacks: cps-gw1-lum-0001/);
-  const snap = JSON.parse(JSON.stringify({ v: 1, engine: a.engine.snapshot(), held: [] })) as { engine: { devices: Record<string, { model: { energyCounterWh: unknown } }> } };
+  const snap = JSON.parse(JSON.stringify({ v: 1, engine: a.engine.snapshot(), held: [] })) as {
+    engine: { devices: Record<string, { model: { energyCounterWh: unknown } }> };
+  };
   snap.engine.devices['cps-gw1-lum-0001']!.model.energyCounterWh = 'lots';
-  assert.throws(() => parseFleetSnapshot(snap, 'ckpt.json'), /^Error: ckpt.json: engine\.devices\.cps-gw1-lum-0001\.model\.energyCounterWh: /);
+  assert.throws(
+    () => parseFleetSnapshot(snap, 'ckpt.json'),
+    /^Error: ckpt.json: engine\.devices\.cps-gw1-lum-0001\.model\.energyCounterWh: /,
+  );
 });

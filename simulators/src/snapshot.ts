@@ -46,7 +46,10 @@ export const LuminaireSnapshotSchema = z
   .object({
     kind: z.literal('luminaire'),
     model: LuminaireModelSnapshotSchema,
-    override: z.object({ level: finite.min(0).max(100), until: finite.nullable() }).strict().nullable(),
+    override: z
+      .object({ level: finite.min(0).max(100), until: finite.nullable() })
+      .strict()
+      .nullable(),
     rng: prngState,
     ledger: ReportLedgerSnapshotSchema,
     nextReportAt: finite,

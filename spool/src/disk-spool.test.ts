@@ -34,7 +34,10 @@ describe('DiskSpool', () => {
       got.push(...ids(batch));
       for (const r of batch) s.ack(r.seq);
     }
-    assert.deepEqual(got, Array.from({ length: 500 }, (_, k) => k + 1));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 500 }, (_, k) => k + 1),
+    );
     assert.equal(s.depth, 0);
     assert.equal(s.stats().segments, 1, 'only the segment being written stays');
     assert.equal(s.oldestUnackedAt(), null);
@@ -51,7 +54,10 @@ describe('DiskSpool', () => {
     const again = open(dir);
     assert.equal(again.depth, 180);
     assert.equal(again.nextSeq, 301);
-    assert.deepEqual(ids(again.readNext(1000)), Array.from({ length: 180 }, (_, k) => k + 121));
+    assert.deepEqual(
+      ids(again.readNext(1000)),
+      Array.from({ length: 180 }, (_, k) => k + 121),
+    );
     assert.equal(again.append(rec(301)), 301, 'seq numbering continues');
     again.close();
   });
@@ -79,7 +85,10 @@ describe('DiskSpool', () => {
     const sent = s.readNext(150);
     for (const r of sent.slice(0, 40)) s.ack(r.seq);
     s.rewind();
-    assert.deepEqual(ids(s.readNext(1000)), Array.from({ length: 160 }, (_, k) => k + 41));
+    assert.deepEqual(
+      ids(s.readNext(1000)),
+      Array.from({ length: 160 }, (_, k) => k + 41),
+    );
     s.close();
   });
 
@@ -98,8 +107,11 @@ describe('DiskSpool', () => {
     assert.equal(again.depth, 19);
     assert.match(warnings.join('\n'), /torn tail/);
     assert.ok(again.stats().repairedBytes > 0);
-    assert.deepEqual(ids(again.readNext(100)), Array.from({ length: 19 }, (_, k) => k + 1));
-    assert.equal(again.append(rec(99)), 20, 'the cut record\'s seq is reused for the next append');
+    assert.deepEqual(
+      ids(again.readNext(100)),
+      Array.from({ length: 19 }, (_, k) => k + 1),
+    );
+    assert.equal(again.append(rec(99)), 20, "the cut record's seq is reused for the next append");
     again.close();
   });
 
@@ -148,7 +160,10 @@ describe('DiskSpool', () => {
     assert.ok(accepted > 50);
     assert.equal(s.depth, accepted);
     assert.ok(s.bytes <= 8192);
-    assert.deepEqual(ids(s.readNext(100_000)), Array.from({ length: accepted }, (_, k) => k + 1));
+    assert.deepEqual(
+      ids(s.readNext(100_000)),
+      Array.from({ length: accepted }, (_, k) => k + 1),
+    );
     s.close();
   });
 
@@ -164,7 +179,11 @@ describe('DiskSpool', () => {
     const left = ids(s.readNext(100_000));
     assert.equal(left.length + dropped, 2000, 'every record is either kept or counted as dropped');
     assert.equal(left.at(-1), 2000);
-    assert.deepEqual(left, Array.from({ length: left.length }, (_, k) => 2000 - left.length + 1 + k), 'kept records are the newest, in order');
+    assert.deepEqual(
+      left,
+      Array.from({ length: left.length }, (_, k) => 2000 - left.length + 1 + k),
+      'kept records are the newest, in order',
+    );
     s.close();
   });
 
@@ -211,7 +230,9 @@ describe('DiskSpool', () => {
       };
       tick();
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let lastReported = 0;
     await new Promise<void>((resolve) => {
       child.stdout.on('data', (d: Buffer) => {

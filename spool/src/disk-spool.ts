@@ -182,7 +182,11 @@ export class DiskSpool {
     if (payloads.length === 0) return this.#nextSeq - 1;
     const now = this.#opts.now();
     const encoded = payloads.map((p) => {
-      if (p.length > MAX_RECORD_BYTES) throw new SpoolFullError(`spool ${this.#opts.dir}: a record of ${p.length} bytes is over the ${MAX_RECORD_BYTES}-byte limit`, p.length);
+      if (p.length > MAX_RECORD_BYTES)
+        throw new SpoolFullError(
+          `spool ${this.#opts.dir}: a record of ${p.length} bytes is over the ${MAX_RECORD_BYTES}-byte limit`,
+          p.length,
+        );
       return encodeRecord(p, now);
     });
     const size = encoded.reduce((n, b) => n + b.length, 0);
@@ -226,7 +230,9 @@ export class DiskSpool {
       const rec = this.#readAt(seg, this.#read.offset);
       if (rec === null) {
         // Cannot happen for what this process wrote; a segment damaged under us is skipped whole.
-        this.#opts.onWarning?.(`spool ${this.#opts.dir}: unreadable record in ${seg.path} at ${this.#read.offset}; skipping the rest of that segment`);
+        this.#opts.onWarning?.(
+          `spool ${this.#opts.dir}: unreadable record in ${seg.path} at ${this.#read.offset}; skipping the rest of that segment`,
+        );
         this.#read.offset = seg.bytes;
         this.#read.seq = seg.firstSeq + seg.count;
         continue;
@@ -332,7 +338,9 @@ export class DiskSpool {
         cursor = acked;
         cursorKnown = true;
       } else {
-        this.#opts.onWarning?.(`spool ${dir}: ${CURSOR_FILE} is not a valid cursor; replaying everything in the spool (duplicates downstream rather than loss)`);
+        this.#opts.onWarning?.(
+          `spool ${dir}: ${CURSOR_FILE} is not a valid cursor; replaying everything in the spool (duplicates downstream rather than loss)`,
+        );
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -347,7 +355,9 @@ export class DiskSpool {
         const cut = buf.length - scan.validBytes;
         this.#stats.repairedBytes += cut;
         const where = i === files.length - 1 ? 'torn tail' : 'damaged segment (not the last)';
-        this.#opts.onWarning?.(`spool ${dir}: ${where} in ${f}: ${scan.stoppedBy} record at byte ${scan.validBytes}; cut ${cut} bytes, kept ${scan.appendedAt.length} records`);
+        this.#opts.onWarning?.(
+          `spool ${dir}: ${where} in ${f}: ${scan.stoppedBy} record at byte ${scan.validBytes}; cut ${cut} bytes, kept ${scan.appendedAt.length} records`,
+        );
         const fd = openSync(path, 'r+');
         try {
           ftruncateSync(fd, scan.validBytes);

@@ -31,7 +31,11 @@ export class PartialWriteError extends StoreWriteError {
   readonly refused: number;
   readonly refusedIndices: readonly number[] | undefined;
 
-  constructor(message: string, outcome: { written: number; refused: number; refusedIndices?: readonly number[] }, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    outcome: { written: number; refused: number; refusedIndices?: readonly number[] },
+    options?: { cause?: unknown },
+  ) {
     super(message, false, outcome.written, options);
     this.name = 'PartialWriteError';
     this.written = outcome.written;

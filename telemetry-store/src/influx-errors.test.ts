@@ -7,12 +7,14 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { InfluxDB as InfluxDB2Client } from '@influxdata/influxdb-client';
 import { InfluxDB as InfluxDB1Client } from 'influx';
-import { PartialWriteError, StoreWriteError } from './errors';
+import { PartialWriteError, type StoreWriteError } from './errors';
 import { droppedCount, statusOf, toStoreWriteError } from './influx-errors';
 import { freePort } from './testing/ports';
 
-const PARTIAL_1X = '{"error":"partial write: field type conflict: input field \\"e\\" on measurement \\"luminaire\\" is type string, already exists as type float dropped=1"}';
-const PARTIAL_2X = '{"code":"unprocessable entity","message":"failure writing points to database: partial write: points beyond retention policy dropped=2"}';
+const PARTIAL_1X =
+  '{"error":"partial write: field type conflict: input field \\"e\\" on measurement \\"luminaire\\" is type string, already exists as type float dropped=1"}';
+const PARTIAL_2X =
+  '{"code":"unprocessable entity","message":"failure writing points to database: partial write: points beyond retention policy dropped=2"}';
 
 describe('InfluxDB write errors, as the client libraries throw them', () => {
   let server: Server;
@@ -21,7 +23,9 @@ describe('InfluxDB write errors, as the client libraries throw them', () => {
   before(async () => {
     server = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.status === 204 ? undefined : answer.body));
+      req.on('end', () =>
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.status === 204 ? undefined : answer.body),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const addr = server.address();

@@ -44,7 +44,11 @@ export function toStoreWriteError(prefix: string, err: unknown, status: number |
   if (status === 400 || status === 422) {
     const dropped = droppedCount(text);
     if (dropped !== undefined && dropped <= sent) {
-      return new PartialWriteError(`${prefix}: partial write, ${dropped} of ${sent} points refused: ${oneLine}`, { written: sent - dropped, refused: dropped }, { cause: err });
+      return new PartialWriteError(
+        `${prefix}: partial write, ${dropped} of ${sent} points refused: ${oneLine}`,
+        { written: sent - dropped, refused: dropped },
+        { cause: err },
+      );
     }
   }
   const code = codeOf(err);

@@ -5,16 +5,31 @@ import { openStore, parseStoreConfig, parseStoreSpec, STORE_BACKENDS, StoreConfi
 
 describe('parseStoreSpec: every form', () => {
   test('embedded:PATH', () => {
-    assert.deepEqual(parseStoreSpec('embedded:/var/lib/poste/telemetry.duckdb'), { kind: 'embedded', path: '/var/lib/poste/telemetry.duckdb' });
+    assert.deepEqual(parseStoreSpec('embedded:/var/lib/poste/telemetry.duckdb'), {
+      kind: 'embedded',
+      path: '/var/lib/poste/telemetry.duckdb',
+    });
     assert.deepEqual(parseStoreSpec('embedded:data/t.duckdb'), { kind: 'embedded', path: 'data/t.duckdb' });
     // only the first ':' separates the kind, so DuckDB's ':memory:' works
     assert.deepEqual(parseStoreSpec('embedded::memory:'), { kind: 'embedded', path: ':memory:' });
   });
 
   test('influxdb1:URL/DB, with credentials, with https', () => {
-    assert.deepEqual(parseStoreSpec('influxdb1:http://127.0.0.1:8086/poste'), { kind: 'influxdb1', url: 'http://127.0.0.1:8086', database: 'poste' });
-    assert.deepEqual(parseStoreSpec('influxdb1:http://u:p@db:8086/poste'), { kind: 'influxdb1', url: 'http://u:p@db:8086', database: 'poste' });
-    assert.deepEqual(parseStoreSpec('influxdb1:https://influx.example.org/poste/'), { kind: 'influxdb1', url: 'https://influx.example.org', database: 'poste' });
+    assert.deepEqual(parseStoreSpec('influxdb1:http://127.0.0.1:8086/poste'), {
+      kind: 'influxdb1',
+      url: 'http://127.0.0.1:8086',
+      database: 'poste',
+    });
+    assert.deepEqual(parseStoreSpec('influxdb1:http://u:p@db:8086/poste'), {
+      kind: 'influxdb1',
+      url: 'http://u:p@db:8086',
+      database: 'poste',
+    });
+    assert.deepEqual(parseStoreSpec('influxdb1:https://influx.example.org/poste/'), {
+      kind: 'influxdb1',
+      url: 'https://influx.example.org',
+      database: 'poste',
+    });
   });
 
   test('influxdb2:URL?org&bucket&token|tokenFile[&database]', () => {
@@ -27,16 +42,19 @@ describe('parseStoreSpec: every form', () => {
       writeAttempts: 5,
       retryInitialDelayMs: 200,
     });
-    assert.deepEqual(parseStoreSpec('influxdb2:https://cloud.example.org/?org=my%20org&bucket=b&tokenFile=/etc/poste/influx-token&database=poste'), {
-      kind: 'influxdb2',
-      url: 'https://cloud.example.org',
-      org: 'my org',
-      bucket: 'b',
-      tokenFile: '/etc/poste/influx-token',
-      database: 'poste',
-      writeAttempts: 5,
-      retryInitialDelayMs: 200,
-    });
+    assert.deepEqual(
+      parseStoreSpec('influxdb2:https://cloud.example.org/?org=my%20org&bucket=b&tokenFile=/etc/poste/influx-token&database=poste'),
+      {
+        kind: 'influxdb2',
+        url: 'https://cloud.example.org',
+        org: 'my org',
+        bucket: 'b',
+        tokenFile: '/etc/poste/influx-token',
+        database: 'poste',
+        writeAttempts: 5,
+        retryInitialDelayMs: 200,
+      },
+    );
     // a path prefix (a reverse proxy) is kept
     const c = parseStoreSpec('influxdb2:http://proxy/influx/?org=o&bucket=b&token=t');
     assert.equal(c.kind === 'influxdb2' && c.url, 'http://proxy/influx');
@@ -116,7 +134,10 @@ test('the config union rejects incomplete configs, naming the field', () => {
   const c = StoreConfigSchema.parse({ kind: 'influxdb1', url: 'http://127.0.0.1:8086' });
   assert.equal(c.kind === 'influxdb1' && c.database, 'poste');
   assert.throws(() => parseStoreConfig({ kind: 'influxdb2', url: 'http://x:8086', bucket: 'b', token: 't' }), /influxdb2\.org: /);
-  assert.throws(() => parseStoreConfig({ kind: 'influxdb2', url: 'http://x:8086', org: 'o', bucket: 'b' }), /influxdb2\.token: give exactly one of token or tokenFile/);
+  assert.throws(
+    () => parseStoreConfig({ kind: 'influxdb2', url: 'http://x:8086', org: 'o', bucket: 'b' }),
+    /influxdb2\.token: give exactly one of token or tokenFile/,
+  );
   assert.throws(() => parseStoreConfig({ kind: 'cassandra' }), /invalid store config: cassandra\.kind: /);
 });
 

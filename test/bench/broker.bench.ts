@@ -27,7 +27,11 @@ async function bareAedes(quick: boolean): Promise<LoadResult> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   try {
-    const clients = Array.from({ length: GATEWAYS }, (_, i) => ({ clientId: `gw${i}`, topic: topicOf(`gw${i}`), devicePrefix: `gw${i}-lum` }));
+    const clients = Array.from({ length: GATEWAYS }, (_, i) => ({
+      clientId: `gw${i}`,
+      topic: topicOf(`gw${i}`),
+      devicePrefix: `gw${i}-lum`,
+    }));
     return await runLoad(spec(`mqtt://127.0.0.1:${port}`, clients, quick));
   } finally {
     await new Promise<void>((r) => aedes.close(() => r()));
@@ -62,7 +66,11 @@ async function posteBroker(quick: boolean): Promise<{ load: LoadResult; pointsWr
 async function mosquitto(quick: boolean): Promise<LoadResult> {
   const m = await startMosquitto();
   try {
-    const clients = Array.from({ length: GATEWAYS }, (_, i) => ({ clientId: `gw${i}`, topic: topicOf(`gw${i}`), devicePrefix: `gw${i}-lum` }));
+    const clients = Array.from({ length: GATEWAYS }, (_, i) => ({
+      clientId: `gw${i}`,
+      topic: topicOf(`gw${i}`),
+      devicePrefix: `gw${i}-lum`,
+    }));
     return await runLoad(spec(m.url, clients, quick));
   } finally {
     await m.stop();
@@ -76,11 +84,25 @@ export const brokerBench: BenchModule = {
     const bare = await bareAedes(quick);
     const poste = await posteBroker(quick);
     const mosq = await mosquitto(quick);
-    const line = (r: LoadResult) => ({ 'msgs/s': Math.round(r.msgsPerSec), 'ack p50 ms': r.ackP50, 'ack p99 ms': r.ackP99, errors: r.errors });
+    const line = (r: LoadResult) => ({
+      'msgs/s': Math.round(r.msgsPerSec),
+      'ack p50 ms': r.ackP50,
+      'ack p99 ms': r.ackP99,
+      errors: r.errors,
+    });
     report('broker: bare Aedes', line(bare));
     report('broker: mosquitto', line(mosq));
-    report('broker: Poste (auth+ACL+ingest)', { ...line(poste.load), 'points written': poste.pointsWritten, 'ratio to bare Aedes': (poste.load.msgsPerSec / bare.msgsPerSec).toFixed(2) }, '≥ 0.7× bare Aedes');
-    if (poste.pointsWritten !== poste.load.readings) console.log(`   MISS: ${poste.load.readings} readings acknowledged but ${poste.pointsWritten} points written`);
+    report(
+      'broker: Poste (auth+ACL+ingest)',
+      {
+        ...line(poste.load),
+        'points written': poste.pointsWritten,
+        'ratio to bare Aedes': (poste.load.msgsPerSec / bare.msgsPerSec).toFixed(2),
+      },
+      '≥ 0.7× bare Aedes',
+    );
+    if (poste.pointsWritten !== poste.load.readings)
+      console.log(`   MISS: ${poste.load.readings} readings acknowledged but ${poste.pointsWritten} points written`);
     console.log('   store: in-memory backend (measures the broker and ingest, not a database); load: one child process, mqtt.js');
   },
 };

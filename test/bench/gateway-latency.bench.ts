@@ -118,14 +118,21 @@ async function agentChildEntry(): Promise<{ file: string; execArgv: string[]; ru
     });
     return { file: outfile, execArgv: ['--expose-gc'], runtime: 'bundled .mjs on plain node' };
   } catch {
-    return { file: self, execArgv: ['--expose-gc', '--conditions=source', '--import', 'tsx'], runtime: 'node --import tsx (includes the loader thread)' };
+    return {
+      file: self,
+      execArgv: ['--expose-gc', '--conditions=source', '--import', 'tsx'],
+      runtime: 'node --import tsx (includes the loader thread)',
+    };
   }
 }
 
 async function measure(luminaires: number, aps: number, events: number) {
   const zones = Math.ceil(luminaires / ZONE_SIZE);
   const dataDir = mkdtempSync(join(tmpdir(), 'poste-gw-bench-'));
-  writeFileSync(join(dataDir, 'agent-state.json'), JSON.stringify({ birthSeq: 0, config: { version: 1, config: { scheduler: schedulerConfig(zones) } } }));
+  writeFileSync(
+    join(dataDir, 'agent-state.json'),
+    JSON.stringify({ birthSeq: 0, config: { version: 1, config: { scheduler: schedulerConfig(zones) } } }),
+  );
   const entry = await agentChildEntry();
   const child = fork(entry.file, [CHILD_FLAG], {
     execArgv: entry.execArgv,
@@ -149,9 +156,20 @@ async function measure(luminaires: number, aps: number, events: number) {
     const lumClients = new Map<number, MqttClient>();
     const device = async (k: number, kind: 'luminaire' | 'ap'): Promise<void> => {
       const id = kind === 'luminaire' ? `lum-${k}` : `ap-${k}`;
-      const birth: DeviceState = { v: 1, kind, status: 'online', seq: 1, ts: Date.now(), ...(kind === 'luminaire' && { group: `zone-${Math.floor(k / ZONE_SIZE)}`, nominalPowerW: 60 }) };
+      const birth: DeviceState = {
+        v: 1,
+        kind,
+        status: 'online',
+        seq: 1,
+        ts: Date.now(),
+        ...(kind === 'luminaire' && { group: `zone-${Math.floor(k / ZONE_SIZE)}`, nominalPowerW: 60 }),
+      };
       const stateTopic = topic('localDeviceState', { device: id });
-      const c = await connectAsync(url, { clientId: id, reconnectPeriod: 0, will: { topic: stateTopic, payload: encode({ ...birth, status: 'offline' }), qos: 1, retain: true } });
+      const c = await connectAsync(url, {
+        clientId: id,
+        reconnectPeriod: 0,
+        will: { topic: stateTopic, payload: encode({ ...birth, status: 'offline' }), qos: 1, retain: true },
+      });
       clients.push(c);
       if (kind === 'luminaire') {
         lumClients.set(k, c);
@@ -177,8 +195,16 @@ async function measure(luminaires: number, aps: number, events: number) {
       await c.publishAsync(stateTopic, encode(birth), { qos: 1, retain: true });
     };
     const t = Date.now();
-    await inBatches(Array.from({ length: luminaires }, (_, k) => k), 100, (k) => device(k, 'luminaire'));
-    await inBatches(Array.from({ length: aps }, (_, k) => k), 50, (k) => device(k, 'ap'));
+    await inBatches(
+      Array.from({ length: luminaires }, (_, k) => k),
+      100,
+      (k) => device(k, 'luminaire'),
+    );
+    await inBatches(
+      Array.from({ length: aps }, (_, k) => k),
+      50,
+      (k) => device(k, 'ap'),
+    );
     const connectS = (Date.now() - t) / 1000;
     await waitUntil(() => baseCommands >= luminaires, 20_000);
     const connected = await ask(child, 'memory');
@@ -193,7 +219,11 @@ async function measure(luminaires: number, aps: number, events: number) {
       if (sensor === undefined) continue;
       const t0 = performance.now();
       if (e >= 0) pending.set(zone, { t0, left: Math.min(ZONE_SIZE, luminaires - zone * ZONE_SIZE), last: t0 });
-      sensor.publish(topic('localEvent', { device: `lum-${zone * ZONE_SIZE}` }), encode({ device: `lum-${zone * ZONE_SIZE}`, ts: Date.now(), type: 'motion', active: true }), { qos: 1 });
+      sensor.publish(
+        topic('localEvent', { device: `lum-${zone * ZONE_SIZE}` }),
+        encode({ device: `lum-${zone * ZONE_SIZE}`, ts: Date.now(), type: 'motion', active: true }),
+        { qos: 1 },
+      );
       await new Promise((r) => setTimeout(r, spacingMs));
     }
     await waitUntil(() => pending.size === 0, 3_000);
@@ -213,28 +243,36 @@ const MB = 1024 * 1024;
 
 export const gatewayLatencyBench: BenchModule = {
   name: 'gateway-latency',
-  description: 'sensor event → luminaire dim command through the agent\'s LAN MQTT endpoint; agent RSS with 1,000 luminaires + 50 APs',
+  description: "sensor event → luminaire dim command through the agent's LAN MQTT endpoint; agent RSS with 1,000 luminaires + 50 APs",
   async run({ quick }) {
     const luminaires = quick ? 300 : 1_000;
     const aps = quick ? 10 : 50;
     const events = quick ? 300 : 1_000;
     const r = await measure(luminaires, aps, events);
     report(`connect ${luminaires} lum + ${aps} AP`, { s: r.connectS });
-    report('sensor→command, per luminaire', {
-      events,
-      commands: r.perLuminaire.length,
-      p50_ms: percentile(r.perLuminaire, 50),
-      p99_ms: percentile(r.perLuminaire, 99),
-      max_ms: percentile(r.perLuminaire, 100),
-      spacing_ms: r.spacingMs,
-    }, 'p99 ≤ 50 ms');
+    report(
+      'sensor→command, per luminaire',
+      {
+        events,
+        commands: r.perLuminaire.length,
+        p50_ms: percentile(r.perLuminaire, 50),
+        p99_ms: percentile(r.perLuminaire, 99),
+        max_ms: percentile(r.perLuminaire, 100),
+        spacing_ms: r.spacingMs,
+      },
+      'p99 ≤ 50 ms',
+    );
     report(`sensor→whole zone (${ZONE_SIZE} lum)`, {
       p50_ms: percentile(r.perZone, 50),
       p99_ms: percentile(r.perZone, 99),
       events_incomplete: r.missed,
     });
     report('agent RSS, no devices', { rss_MB: r.idle.rss / MB, heap_MB: r.idle.heapUsed / MB });
-    report(`agent RSS, ${luminaires} lum + ${aps} AP`, { rss_MB: r.connected.rss / MB, heap_MB: r.connected.heapUsed / MB }, 'RSS ≤ 64 MB (1,000 + 50)');
+    report(
+      `agent RSS, ${luminaires} lum + ${aps} AP`,
+      { rss_MB: r.connected.rss / MB, heap_MB: r.connected.heapUsed / MB },
+      'RSS ≤ 64 MB (1,000 + 50)',
+    );
     report('agent RSS, after the events', {
       rss_MB: r.after.rss / MB,
       heap_MB: r.after.heapUsed / MB,
@@ -242,7 +280,9 @@ export const gatewayLatencyBench: BenchModule = {
       acked: r.after.acked,
       failed: r.after.failed,
     });
-    console.log(`   (agent alone in a child process, ${r.runtime}; RSS after a full GC, includes Node and its npm dependencies: ~68 MB for node + zod + mqtt + aedes + pino alone)`);
+    console.log(
+      `   (agent alone in a child process, ${r.runtime}; RSS after a full GC, includes Node and its npm dependencies: ~68 MB for node + zod + mqtt + aedes + pino alone)`,
+    );
   },
 };
 

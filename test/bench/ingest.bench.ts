@@ -22,7 +22,17 @@ function rawPoints(n: number, offset: number): Point[] {
     out.push({
       measurement: 'luminaire',
       tags: { municipality: 'campinas', gateway: `gw${k % 8}`, luminaire: `lum-${k % 4000}`, group: 'g1' },
-      fields: { activePower: 84.5, activeEnergy: 1000 + k, dimLevel: 70, voltage: 221.7, current: 0.39, powerFactor: 0.97, operatingHours: 100, switchOnCounter: 12, status: 'ok' },
+      fields: {
+        activePower: 84.5,
+        activeEnergy: 1000 + k,
+        dimLevel: 70,
+        voltage: 221.7,
+        current: 0.39,
+        powerFactor: 0.97,
+        operatingHours: 100,
+        switchOnCounter: 12,
+        status: 'ok',
+      },
       ts: T0 + Math.floor(k / 4000) * 1000,
     });
   }
@@ -35,7 +45,12 @@ async function rawLineProtocol(influx: RunningInfluxDB, total: number, writers: 
   await fetch(`${influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, { method: 'POST' });
   const batch = 5_000;
   const bodies: string[] = [];
-  for (let off = 0; off < total; off += batch) bodies.push(rawPoints(Math.min(batch, total - off), off).map(toLineProtocol).join('\n'));
+  for (let off = 0; off < total; off += batch)
+    bodies.push(
+      rawPoints(Math.min(batch, total - off), off)
+        .map(toLineProtocol)
+        .join('\n'),
+    );
   let next = 0;
   const t = performance.now();
   await Promise.all(
@@ -50,13 +65,24 @@ async function rawLineProtocol(influx: RunningInfluxDB, total: number, writers: 
   return (total / (performance.now() - t)) * 1000;
 }
 
-async function throughMqtt(influx: RunningInfluxDB, db: string, load: Omit<LoadSpec, 'url' | 'clients'>, gateways: number): Promise<{ load: LoadResult; written: number }> {
+async function throughMqtt(
+  influx: RunningInfluxDB,
+  db: string,
+  load: Omit<LoadSpec, 'url' | 'clients'>,
+  gateways: number,
+): Promise<{ load: LoadResult; written: number }> {
   let credentials = CredentialsStore.empty();
   const clients: LoadClient[] = [];
   for (let i = 0; i < gateways; i++) {
     const r = await credentials.withGateway(`gw${i}`, 'campinas');
     credentials = r.store;
-    clients.push({ clientId: `gw${i}`, username: `gw${i}`, password: r.password, topic: `poste/v1/gw/gw${i}/telemetry/luminaire`, devicePrefix: `gw${i}-lum` });
+    clients.push({
+      clientId: `gw${i}`,
+      username: `gw${i}`,
+      password: r.password,
+      topic: `poste/v1/gw/gw${i}/telemetry/luminaire`,
+      devicePrefix: `gw${i}-lum`,
+    });
   }
   const logger = pino({ level: 'warn' });
   const broker = await createBroker({ credentials, logger, registry: new Registry() });
@@ -76,7 +102,8 @@ async function throughMqtt(influx: RunningInfluxDB, db: string, load: Omit<LoadS
 
 export const ingestBench: BenchModule = {
   name: 'ingest',
-  description: 'MQTT publish → written in InfluxDB 1.6 (points/s) vs raw line protocol to the same influxd; publish → queryable p99 at 10k points/s',
+  description:
+    'MQTT publish → written in InfluxDB 1.6 (points/s) vs raw line protocol to the same influxd; publish → queryable p99 at 10k points/s',
   async run({ quick }) {
     const influx = await startInfluxDB();
     try {
@@ -86,18 +113,49 @@ export const ingestBench: BenchModule = {
       const total = gateways * perMsg * msgs;
       const raw1 = await rawLineProtocol(influx, total, 1);
       const raw2 = await rawLineProtocol(influx, total, 2);
-      const max = await throughMqtt(influx, 'poste_bench', { messagesPerClient: msgs, readingsPerMessage: perMsg, window: 4, startTs: T0 }, gateways);
+      const max = await throughMqtt(
+        influx,
+        'poste_bench',
+        { messagesPerClient: msgs, readingsPerMessage: perMsg, window: 4, startTs: T0 },
+        gateways,
+      );
       const rate = max.load.readingsPerSec;
       report('ingest: raw line protocol, 1 writer', { 'points/s': Math.round(raw1), points: total });
       report('ingest: raw line protocol, 2 writers', { 'points/s': Math.round(raw2), points: total });
-      report('ingest: MQTT → Poste → InfluxDB', { 'points/s': Math.round(rate), points: max.load.readings, written: max.written, 'ratio to raw (best)': (rate / Math.max(raw1, raw2)).toFixed(2) }, '≥ 50k points/s, ≥ 0.5× raw');
+      report(
+        'ingest: MQTT → Poste → InfluxDB',
+        {
+          'points/s': Math.round(rate),
+          points: max.load.readings,
+          written: max.written,
+          'ratio to raw (best)': (rate / Math.max(raw1, raw2)).toFixed(2),
+        },
+        '≥ 50k points/s, ≥ 0.5× raw',
+      );
       if (max.written !== max.load.readings) console.log(`   MISS: ${max.load.readings} readings acknowledged, ${max.written} written`);
 
       // 10k points/s offered: 10 gateways × 10 msgs/s × 100 readings.
       const seconds = quick ? 10 : 30;
-      const paced = await throughMqtt(influx, 'poste_latency', { messagesPerClient: 10 * seconds, readingsPerMessage: 100, window: 8, startTs: T0, messagesPerSecondPerClient: 10 }, 10);
-      report('ingest: publish → queryable at 10k/s', { 'offered points/s': 10_000, 'achieved points/s': Math.round(paced.load.readingsPerSec), 'p50 ms': paced.load.ackP50, 'p99 ms': paced.load.ackP99, seconds }, 'p99 ≤ 2,000 ms');
-      console.log('   raw baseline: 5,000-point line-protocol bodies prepared in advance, POSTed back to back; the Poste path parses JSON, validates every reading, and builds the points itself');
+      const paced = await throughMqtt(
+        influx,
+        'poste_latency',
+        { messagesPerClient: 10 * seconds, readingsPerMessage: 100, window: 8, startTs: T0, messagesPerSecondPerClient: 10 },
+        10,
+      );
+      report(
+        'ingest: publish → queryable at 10k/s',
+        {
+          'offered points/s': 10_000,
+          'achieved points/s': Math.round(paced.load.readingsPerSec),
+          'p50 ms': paced.load.ackP50,
+          'p99 ms': paced.load.ackP99,
+          seconds,
+        },
+        'p99 ≤ 2,000 ms',
+      );
+      console.log(
+        '   raw baseline: 5,000-point line-protocol bodies prepared in advance, POSTed back to back; the Poste path parses JSON, validates every reading, and builds the points itself',
+      );
     } finally {
       await influx.stop();
     }

@@ -8,4 +8,12 @@ import { spoolBench } from './spool.bench';
 import { brokerBench } from './broker.bench';
 import { ingestBench } from './ingest.bench';
 
-export const benchmarks: BenchModule[] = [schedulerDimmingBench, schedulerBandwidthBench, schedulerLatencyBench, gatewayLatencyBench, spoolBench, brokerBench, ingestBench];
+export const benchmarks: BenchModule[] = [
+  schedulerDimmingBench,
+  schedulerBandwidthBench,
+  schedulerLatencyBench,
+  gatewayLatencyBench,
+  spoolBench,
+  brokerBench,
+  ingestBench,
+];

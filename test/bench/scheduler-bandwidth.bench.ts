@@ -53,19 +53,29 @@ export const schedulerBandwidthBench: BenchModule = {
       for (const ap of aps) allocateBandwidth(ap);
     });
     const bytes =
-      batch.capacityKbps.byteLength + batch.householdReserveKbps.byteLength + batch.publicCapKbps.byteLength +
-      batch.apFlowStart.byteLength + batch.flowClass.byteLength + batch.demandKbps.byteLength + batch.weight.byteLength +
-      out.allocationKbps.byteLength + out.classTotalsKbps.byteLength;
+      batch.capacityKbps.byteLength +
+      batch.householdReserveKbps.byteLength +
+      batch.publicCapKbps.byteLength +
+      batch.apFlowStart.byteLength +
+      batch.flowClass.byteLength +
+      batch.demandKbps.byteLength +
+      batch.weight.byteLength +
+      out.allocationKbps.byteLength +
+      out.classTotalsKbps.byteLength;
     const med = median(ms);
     const objMed = median(objMs);
-    report('bandwidth tick (batch)', {
-      APs: apCount,
-      flows: flowCount,
-      median_ms: med,
-      max_ms: Math.max(...ms),
-      ns_per_flow: (med * 1e6) / flowCount,
-      bytes_per_flow: fmt(bytes / flowCount, 1),
-    }, '≤ 100 ms');
+    report(
+      'bandwidth tick (batch)',
+      {
+        APs: apCount,
+        flows: flowCount,
+        median_ms: med,
+        max_ms: Math.max(...ms),
+        ns_per_flow: (med * 1e6) / flowCount,
+        bytes_per_flow: fmt(bytes / flowCount, 1),
+      },
+      '≤ 100 ms',
+    );
     report('bandwidth tick (object form)', { median_ms: objMed, ns_per_flow: (objMed * 1e6) / flowCount });
     report('bandwidth ratio', { speedup: `${fmt(objMed / med, 1)}x` });
   },

@@ -29,7 +29,11 @@ export function cityConfig(groupCount: number, withDynamics = true): SchedulerCo
       },
     ],
     calendars: [{ id: 'city', defaultProgram: 'night', rules: [{ program: 'night', weekdays: [0, 6] }] }],
-    lightingClasses: [{ name: 'M3', minLevel: 30 }, { name: 'M5', minLevel: 15 }, { name: 'C2', minLevel: 50 }],
+    lightingClasses: [
+      { name: 'M3', minLevel: 30 },
+      { name: 'M5', minLevel: 15 },
+      { name: 'C2', minLevel: 50 },
+    ],
     groups,
     dynamicControls: withDynamics
       ? Array.from({ length: Math.ceil(groupCount / 100) }, (_, k) => ({
@@ -46,7 +50,14 @@ export function cityConfig(groupCount: number, withDynamics = true): SchedulerCo
     overrides: withDynamics
       ? [{ id: 'maint', group: 'g7', level: 0, startMs: CITY_T0, expiresMs: CITY_T0 + 3600_000, issuedAtMs: CITY_T0 }]
       : [],
-    clo: { curve: [{ hours: 0, maintenance: 1 }, { hours: 50_000, maintenance: 0.85 }, { hours: 100_000, maintenance: 0.7 }], maintenanceFactor: 0.8 },
+    clo: {
+      curve: [
+        { hours: 0, maintenance: 1 },
+        { hours: 50_000, maintenance: 0.85 },
+        { hours: 100_000, maintenance: 0.7 },
+      ],
+      maintenanceFactor: 0.8,
+    },
   };
 }
 

@@ -50,15 +50,19 @@ export const schedulerDimmingBench: BenchModule = {
     const bytes = engine.stateBytes() / n;
     const med = median(engineMs);
     const baseMed = median(baseMs);
-    report('dimming tick (engine)', {
-      N: n,
-      median_ms: med,
-      max_ms: Math.max(...engineMs),
-      ns_per_lum: (med * 1e6) / n,
-      bytes_per_lum: fmt(bytes, 1),
-      heap_incl_ids_B_per_lum: fmt(heapEngine / n, 0),
-      changes: changed,
-    }, '≤ 20 ms, ≤ 64 B/luminaire');
+    report(
+      'dimming tick (engine)',
+      {
+        N: n,
+        median_ms: med,
+        max_ms: Math.max(...engineMs),
+        ns_per_lum: (med * 1e6) / n,
+        bytes_per_lum: fmt(bytes, 1),
+        heap_incl_ids_B_per_lum: fmt(heapEngine / n, 0),
+        changes: changed,
+      },
+      '≤ 20 ms, ≤ 64 B/luminaire',
+    );
     report('dimming tick (per-object)', { N: n, median_ms: baseMed, ns_per_lum: (baseMed * 1e6) / n, changes: baseChanged });
     report('dimming ratio', { speedup: `${fmt(baseMed / med, 1)}x` }, '≥ 30x');
 
@@ -72,13 +76,17 @@ export const schedulerDimmingBench: BenchModule = {
       fullChanged += full.tick(at(k)).count;
     });
     const fmed = median(fullMs);
-    report('dimming tick (caps+sensors+ovr)', {
-      N: n,
-      median_ms: fmed,
-      max_ms: Math.max(...fullMs),
-      ns_per_lum: (fmed * 1e6) / n,
-      bytes_per_lum: fmt(full.stateBytes() / n, 1),
-      changes: fullChanged,
-    }, '≤ 20 ms');
+    report(
+      'dimming tick (caps+sensors+ovr)',
+      {
+        N: n,
+        median_ms: fmed,
+        max_ms: Math.max(...fullMs),
+        ns_per_lum: (fmed * 1e6) / n,
+        bytes_per_lum: fmt(full.stateBytes() / n, 1),
+        changes: fullChanged,
+      },
+      '≤ 20 ms',
+    );
   },
 };

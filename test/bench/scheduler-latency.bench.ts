@@ -12,7 +12,12 @@ function measure(n: number, events: number): { p50: number; p99: number; missed:
   const groups = Math.ceil(n / 50);
   const cfg = cityConfig(groups, true);
   cfg.dynamicControls = Array.from({ length: groups }, (_, g) => ({
-    id: `m${g}`, sensors: [`s${g}`], groups: [`g${g}`], mode: 'max' as const, level: 100, holdMs: 1000,
+    id: `m${g}`,
+    sensors: [`s${g}`],
+    groups: [`g${g}`],
+    mode: 'max' as const,
+    level: 100,
+    holdMs: 1000,
   }));
   const r = e.applyConfig(cfg);
   if (!r.ok) throw new Error(r.error.path);

@@ -11,7 +11,18 @@ import { msSince, nowNs, report } from './bench-kit';
 function readings(n: number): Buffer[] {
   return Array.from({ length: n }, (_, i) =>
     Buffer.from(
-      JSON.stringify({ device: `cps-gw1-lum-${i % 1000}`, ts: 1_700_000_000_000 + i * 1000, activePower: 84.2, activeEnergy: 123_456 + i, dimLevel: 70, voltage: 221.3, current: 0.38, powerFactor: 0.97, operatingHours: 1234.5, status: 'on' }),
+      JSON.stringify({
+        device: `cps-gw1-lum-${i % 1000}`,
+        ts: 1_700_000_000_000 + i * 1000,
+        activePower: 84.2,
+        activeEnergy: 123_456 + i,
+        dimLevel: 70,
+        voltage: 221.3,
+        current: 0.38,
+        powerFactor: 0.97,
+        operatingHours: 1234.5,
+        status: 'on',
+      }),
     ),
   );
 }
@@ -50,14 +61,37 @@ export const spoolBench: BenchModule = {
       closeSync(fd);
       const baseAppendMs = msSince(t);
       t = nowNs();
-      const lines = readFileSync(file).toString().split('\n').filter((l) => l.length > 0);
+      const lines = readFileSync(file)
+        .toString()
+        .split('\n')
+        .filter((l) => l.length > 0);
       const baseReplayMs = msSince(t);
       if (lines.length !== n) throw new Error(`baseline read ${lines.length} of ${n}`);
 
       const rate = (ms: number) => Math.round((n / ms) * 1000);
-      report('spool append', { readings: n, 'readings/s': rate(appendMs), 'baseline readings/s': rate(baseAppendMs), ratio: (baseAppendMs / appendMs).toFixed(2) }, '≥ 20k readings/s');
-      report('spool replay (read+ack)', { readings: n, 'readings/s': rate(replayMs), 'baseline readings/s': rate(baseReplayMs), ratio: (baseReplayMs / replayMs).toFixed(2) }, '≥ 20k readings/s');
-      console.log('   baseline: NDJSON, one writeSync per reading + newline, read back whole with readFileSync; no checksums, no cursor, no fsync');
+      report(
+        'spool append',
+        {
+          readings: n,
+          'readings/s': rate(appendMs),
+          'baseline readings/s': rate(baseAppendMs),
+          ratio: (baseAppendMs / appendMs).toFixed(2),
+        },
+        '≥ 20k readings/s',
+      );
+      report(
+        'spool replay (read+ack)',
+        {
+          readings: n,
+          'readings/s': rate(replayMs),
+          'baseline readings/s': rate(baseReplayMs),
+          ratio: (baseReplayMs / replayMs).toFixed(2),
+        },
+        '≥ 20k readings/s',
+      );
+      console.log(
+        '   baseline: NDJSON, one writeSync per reading + newline, read back whole with readFileSync; no checksums, no cursor, no fsync',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -157,17 +157,30 @@ export async function accountReadings(o: {
     const rows = (p.kind === 'luminaire' ? lum : aps).get(device) ?? [];
     expected[p.kind] += p.ts.length;
     stored[p.kind] += rows.length;
-    const m = compareSeries(`${p.kind} ${device}`, p.ts, rows.map((r) => r[0]));
+    const m = compareSeries(
+      `${p.kind} ${device}`,
+      p.ts,
+      rows.map((r) => r[0]),
+    );
     if (m) mismatches.push(m);
     if (p.kind === 'luminaire') {
       const wh = measuredWh(rows.map((r) => r[1] as number));
       pointsWh += wh;
       const ledgerWh = o.fleet.engine.luminaire(device).ledger.measuredWh;
-      if (Math.abs(wh - ledgerWh) > 1e-9 * Math.max(1, ledgerWh)) perDeviceMismatches.push(`${device}: stored ${wh} Wh, reported ${ledgerWh} Wh`);
+      if (Math.abs(wh - ledgerWh) > 1e-9 * Math.max(1, ledgerWh))
+        perDeviceMismatches.push(`${device}: stored ${wh} Wh, reported ${ledgerWh} Wh`);
     }
   }
   for (const [device, rows] of [...lum, ...aps]) {
-    if (!produced.has(device)) mismatches.push({ series: device, expected: 0, stored: rows.length, missing: [], unexpected: rows.slice(0, 5).map((r) => r[0]), duplicated: [] });
+    if (!produced.has(device))
+      mismatches.push({
+        series: device,
+        expected: 0,
+        stored: rows.length,
+        missing: [],
+        unexpected: rows.slice(0, 5).map((r) => r[0]),
+        duplicated: [],
+      });
   }
   const wantEvents = new Map<string, number[]>();
   for (const e of o.events) {

@@ -31,7 +31,13 @@ test('agent-state file corrupted between runs: refused loudly, the last good pro
   try {
     const desired: DesiredConfig = { v: 1, version: 5, config: { scheduler: constantProgram(40) } };
     await publishDesired(rig.brokerUrl, rig.service, desired);
-    const applied = await retainedConfig(rig.brokerUrl, rig.service, 'configReported', 15_000, (r) => r.version === 5 && r.status === 'applied');
+    const applied = await retainedConfig(
+      rig.brokerUrl,
+      rig.service,
+      'configReported',
+      15_000,
+      (r) => r.version === 5 && r.status === 'applied',
+    );
     assert.ok(applied, 'the agent reports version 5 applied');
     await waitFor('every luminaire at the program’s 40 %', () => rig.levels().size === 1 && rig.levels().has(40), 15_000);
     await rig.untilSim(1 * HOUR);
@@ -50,12 +56,25 @@ test('agent-state file corrupted between runs: refused loudly, the last good pro
 
     const agent = await rig.startAgent();
     const refusal = loudRefusal(agent.output()) ?? (await agent.waitForLine(REFUSED, 5_000).catch(() => undefined));
-    assert.ok(refusal && loudRefusal(agent.output()), `the agent refuses the corrupted state file loudly (warn/error naming agent-state); log:\n${agent.output().slice(-3_000)}`);
+    assert.ok(
+      refusal && loudRefusal(agent.output()),
+      `the agent refuses the corrupted state file loudly (warn/error naming agent-state); log:\n${agent.output().slice(-3_000)}`,
+    );
     t.diagnostic(`refusal: ${refusal}`);
-    await waitFor('the last good program back in force, from the agent’s own disk', () => rig.levels().size === 1 && rig.levels().has(40), 15_000);
+    await waitFor(
+      'the last good program back in force, from the agent’s own disk',
+      () => rig.levels().size === 1 && rig.levels().has(40),
+      15_000,
+    );
 
     rig.proxy.restore();
-    const reported = await retainedConfig(rig.brokerUrl, rig.service, 'configReported', 10_000, (r) => typeof r.ts === 'number' && r.ts > Date.now() - 60_000);
+    const reported = await retainedConfig(
+      rig.brokerUrl,
+      rig.service,
+      'configReported',
+      10_000,
+      (r) => typeof r.ts === 'number' && r.ts > Date.now() - 60_000,
+    );
     assert.equal(reported?.version, 5, `after the restart the agent reports version 5 in force: ${JSON.stringify(reported)}`);
     assertNothingLost(t, rig, await rig.finish(2 * HOUR));
   } finally {

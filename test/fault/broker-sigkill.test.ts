@@ -16,7 +16,13 @@ test('broker SIGKILLed and restarted: retained config survives, the program stay
   try {
     const desired: DesiredConfig = { v: 1, version: 3, config: { scheduler: constantProgram(40) } };
     await publishDesired(rig.brokerUrl, rig.service, desired);
-    const applied = await retainedConfig(rig.brokerUrl, rig.service, 'configReported', 15_000, (r) => r.version === 3 && r.status === 'applied');
+    const applied = await retainedConfig(
+      rig.brokerUrl,
+      rig.service,
+      'configReported',
+      15_000,
+      (r) => r.version === 3 && r.status === 'applied',
+    );
     assert.ok(applied, `the agent reports version 3 applied${rig.logs().slice(-3_000)}`);
     await waitFor('every luminaire at the program’s 40 %', () => rig.levels().size === 1 && rig.levels().has(40), 15_000);
 

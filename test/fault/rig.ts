@@ -84,7 +84,6 @@ function logTail(output: string, maxLines = 25): string {
     .join('\n');
 }
 
-
 export async function startRig(options: RigOptions): Promise<Rig> {
   const root = await mkdtemp(join(tmpdir(), `poste-fault-${options.name}-`));
   const brokerDir = join(root, 'broker');
@@ -111,10 +110,14 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       BROKER_ENTRY,
       [
         'serve',
-        '--credentials', credentialsFile,
-        '--store', `influxdb1:${influx.url}/${database}`,
-        '--port', String(brokerPort),
-        '--data', join(brokerDir, 'data'),
+        '--credentials',
+        credentialsFile,
+        '--store',
+        `influxdb1:${influx.url}/${database}`,
+        '--port',
+        String(brokerPort),
+        '--data',
+        join(brokerDir, 'data'),
       ],
       { POSTE_LOG_LEVEL: 'info' },
     );
@@ -239,7 +242,10 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       return accountReadings({ influxUrl: influx.url, database, fleet, events });
     },
     logs() {
-      const live = [broker && `--- broker (pid ${broker.pid}) ---\n${logTail(broker.output())}`, agent && `--- agent (pid ${agent.pid}) ---\n${logTail(agent.output())}`];
+      const live = [
+        broker && `--- broker (pid ${broker.pid}) ---\n${logTail(broker.output())}`,
+        agent && `--- agent (pid ${agent.pid}) ---\n${logTail(agent.output())}`,
+      ];
       return [...childLogs, ...live.filter((x): x is string => typeof x === 'string')].join('\n');
     },
     async stop() {

@@ -18,7 +18,10 @@ test('the store’s disk full for a while: nothing lost once space is back', asy
       const filled = await disk.fill();
       t.diagnostic(`disk filled with ${filled} bytes`);
       // Prove the disk is really full for influxd: a write of a fresh point is refused.
-      const probe = await fetch(`${rig.influx.url}/write?db=${rig.database}&precision=ms`, { method: 'POST', body: `probe v=1 ${Date.now()}` });
+      const probe = await fetch(`${rig.influx.url}/write?db=${rig.database}&precision=ms`, {
+        method: 'POST',
+        body: `probe v=1 ${Date.now()}`,
+      });
       assert.notEqual(probe.status, 204, `influxd must refuse writes on a full disk, got ${probe.status}`);
       rig.fault(rig.fleet.engine.devices[9]!.spec.id, 'dayBurner', 'inject');
       await rig.untilSim(2.5 * HOUR);
@@ -29,7 +32,10 @@ test('the store’s disk full for a while: nothing lost once space is back', asy
       await sleep(500);
       // Probe with a simulated timestamp: the night's shard is the one whose WAL hit ENOSPC (a
       // point at today's date lands in a fresh shard and is accepted even while that one is broken).
-      const probeAfter = await fetch(`${rig.influx.url}/write?db=${rig.database}&precision=ms`, { method: 'POST', body: `probe v=2 ${rig.clock.now()}` }).then(
+      const probeAfter = await fetch(`${rig.influx.url}/write?db=${rig.database}&precision=ms`, {
+        method: 'POST',
+        body: `probe v=2 ${rig.clock.now()}`,
+      }).then(
         (r) => r.status,
         () => 0,
       );

@@ -38,7 +38,10 @@ export function startTsChild(entry: string, args: readonly string[], env: NodeJS
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const waitForLine = (pattern: RegExp, timeoutMs = 30_000): Promise<string> =>
     new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`${entry}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${out.slice(-3_000)}`)), timeoutMs);
+      const deadline = setTimeout(
+        () => reject(new Error(`${entry}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${out.slice(-3_000)}`)),
+        timeoutMs,
+      );
       const check = () => {
         const m = out.split('\n').find((l) => pattern.test(l));
         if (m !== undefined) {

@@ -43,10 +43,14 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
     exited = true;
   });
   try {
-    await waitFor(`mosquitto on ${port}`, async () => {
-      if (exited) throw new Error(`mosquitto exited early: ${stderr}`);
-      return portOpen(port);
-    }, 10_000);
+    await waitFor(
+      `mosquitto on ${port}`,
+      async () => {
+        if (exited) throw new Error(`mosquitto exited early: ${stderr}`);
+        return portOpen(port);
+      },
+      10_000,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

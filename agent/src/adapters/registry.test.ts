@@ -15,7 +15,10 @@ function fileError(value: unknown): string {
 }
 
 test('adapter registry: every kind in the table is unique and has a strict config schema keyed on its kind', () => {
-  assert.deepEqual(ADAPTER_KINDS, DEVICE_ADAPTERS.map((d) => d.kind));
+  assert.deepEqual(
+    ADAPTER_KINDS,
+    DEVICE_ADAPTERS.map((d) => d.kind),
+  );
   assert.equal(new Set(ADAPTER_KINDS).size, ADAPTER_KINDS.length);
   for (const d of DEVICE_ADAPTERS) {
     assert.equal(d.configSchema.shape.kind.value, d.kind);
@@ -24,9 +27,18 @@ test('adapter registry: every kind in the table is unique and has a strict confi
 });
 
 test('adapter registry: an unknown kind is refused with its path and the registered kinds', async () => {
-  const message = fileError({ ...base, adapters: [{ kind: 'poste', port: 0 }, { kind: 'tasmota', topicPrefix: 'tele' }] });
+  const message = fileError({
+    ...base,
+    adapters: [
+      { kind: 'poste', port: 0 },
+      { kind: 'tasmota', topicPrefix: 'tele' },
+    ],
+  });
   assert.equal(message, 'adapters[1].kind: unknown adapter kind "tasmota"; registered kinds: poste');
-  assert.match(fileError({ ...base, adapters: [{ port: 0 }] }), /^adapters\[0\]\.kind: unknown adapter kind undefined; registered kinds: poste$/);
+  assert.match(
+    fileError({ ...base, adapters: [{ port: 0 }] }),
+    /^adapters\[0\]\.kind: unknown adapter kind undefined; registered kinds: poste$/,
+  );
   // startAgent says the same before opening any port.
   await assert.rejects(
     startAgent({ ...base, configVersion: 2, adapters: [{ kind: 'zigbee' as 'poste', port: 0 }], logger: silentLogger }),
@@ -41,15 +53,20 @@ test('adapter registry: a known kind with a bad field names the field; an empty 
 });
 
 test('adapter registry: instance names default to the kind, then kind-2…; duplicates are refused with the path', () => {
-  assert.deepEqual(
-    adapterInstanceNames([{ kind: 'poste' }, { kind: 'poste' }, { kind: 'poste', name: 'street-b' }, { kind: 'poste' }]),
-    ['poste', 'poste-2', 'street-b', 'poste-4'],
-  );
+  assert.deepEqual(adapterInstanceNames([{ kind: 'poste' }, { kind: 'poste' }, { kind: 'poste', name: 'street-b' }, { kind: 'poste' }]), [
+    'poste',
+    'poste-2',
+    'street-b',
+    'poste-4',
+  ]);
   const r = AdapterConfigListSchema.safeParse([
     { kind: 'poste', port: 0 },
     { kind: 'poste', name: 'poste', port: 0 },
   ]);
   assert.equal(r.success, false);
-  assert.equal(formatPayloadError(toPayloadError(r.error!)), '[1].name: adapter name poste is already used by adapters[0]; give each instance a distinct name');
+  assert.equal(
+    formatPayloadError(toPayloadError(r.error!)),
+    '[1].name: adapter name poste is already used by adapters[0]; give each instance a distinct name',
+  );
   assert.equal(AdapterConfigListSchema.safeParse([{ kind: 'poste', name: 'Bad Name', port: 0 }]).success, false);
 });

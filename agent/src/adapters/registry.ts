@@ -16,20 +16,15 @@ type ConfigSchemas = SchemasOf<typeof DEVICE_ADAPTERS>;
 
 export const ADAPTER_KINDS: readonly AdapterKind[] = DEVICE_ADAPTERS.map((d) => d.kind);
 
-const kindOf = (input: unknown): unknown =>
-  typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : undefined;
+const kindOf = (input: unknown): unknown => (typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : undefined);
 
 /** One entry of the agent config's `adapters`: discriminated on `kind`, derived from DEVICE_ADAPTERS. */
-export const AdapterConfigSchema = z.discriminatedUnion(
-  'kind',
-  DEVICE_ADAPTERS.map((d) => d.configSchema) as unknown as ConfigSchemas,
-  {
-    error: (issue) =>
-      issue.code === 'invalid_union'
-        ? `unknown adapter kind ${JSON.stringify(kindOf(issue.input)) ?? 'undefined'}; registered kinds: ${ADAPTER_KINDS.join(', ')}`
-        : undefined,
-  },
-);
+export const AdapterConfigSchema = z.discriminatedUnion('kind', DEVICE_ADAPTERS.map((d) => d.configSchema) as unknown as ConfigSchemas, {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? `unknown adapter kind ${JSON.stringify(kindOf(issue.input)) ?? 'undefined'}; registered kinds: ${ADAPTER_KINDS.join(', ')}`
+      : undefined,
+});
 
 export type AdapterConfig = z.output<typeof AdapterConfigSchema>;
 export type AdapterConfigInput = z.input<typeof AdapterConfigSchema>;

@@ -109,7 +109,10 @@ test('adapter sink: mapped objects and raw JSON are validated alike; refusals ca
   mem.sink.state('lum-1', deviceState('luminaire', 'online', { group: 'g', model: 'T1' }));
   mem.sink.state('lum-2', JSON.stringify(deviceState('luminaire', 'online')));
   mem.sink.state('lum-3', Buffer.alloc(0)); // a cleared retained message: nothing, not an error
-  assert.deepEqual(registry.snapshot().map((d) => `${d.id}@${d.adapter}`), ['lum-1@poste', 'lum-2@poste']);
+  assert.deepEqual(
+    registry.snapshot().map((d) => `${d.id}@${d.adapter}`),
+    ['lum-1@poste', 'lum-2@poste'],
+  );
 
   mem.sink.telemetry('lum-1', reading('lum-1'));
   mem.sink.telemetry('lum-1', reading('lum-1', { dimLevel: 150 }));
@@ -152,7 +155,10 @@ test('adapter sink: commands go out through the adapter; acks handed in settle t
 
   const answered = relay.commandDevice('lum-1', { action: 'dim', level: 30 }, { id: 'c1' });
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(mem.sent[0], { device: 'lum-1', cmd: { v: 1, id: 'c1', expiresAt: timers.clock.now() + 1_000, action: 'dim', level: 30 } });
+  assert.deepEqual(mem.sent[0], {
+    device: 'lum-1',
+    cmd: { v: 1, id: 'c1', expiresAt: timers.clock.now() + 1_000, action: 'dim', level: 30 },
+  });
   mem.sink.ack('lum-1', { v: 1, id: 'c1', outcome: 'done', ts: 5 }); // a mapped object, as a Tasmota adapter would synthesise
   assert.equal((await answered).outcome, 'done');
 

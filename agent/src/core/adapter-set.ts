@@ -149,14 +149,26 @@ function guardedSink(
       try {
         // The id ends up in northbound topics and as a tag value: it must be topic-safe whatever the adapter.
         if (typeof deviceId !== 'string' || !isValidId(deviceId)) {
-          deps.rejections.reject(source, { path: 'device', reason: `not a valid device id: ${JSON.stringify(deviceId)}` }, { adapter: name });
+          deps.rejections.reject(
+            source,
+            { path: 'device', reason: `not a valid device id: ${JSON.stringify(deviceId)}` },
+            { adapter: name },
+          );
           return 'rejected';
         }
         return handle(deviceId, value);
       } catch (err) {
         // Not stored (spool full, disk error): the device is not acknowledged and resends.
-        if (err instanceof SpoolFullError) log.warn({ err: err.message, device: deviceId }, `${count} not stored: spool full; the device is not acknowledged and will resend`);
-        else log.error({ err: (err as Error).message, device: deviceId }, `handling ${count} failed; the device is not acknowledged and will resend`);
+        if (err instanceof SpoolFullError)
+          log.warn(
+            { err: err.message, device: deviceId },
+            `${count} not stored: spool full; the device is not acknowledged and will resend`,
+          );
+        else
+          log.error(
+            { err: (err as Error).message, device: deviceId },
+            `handling ${count} failed; the device is not acknowledged and will resend`,
+          );
         return 'retry';
       }
     };

@@ -171,34 +171,80 @@ test('agent: commands are relayed to devices and acked; expired and unknown targ
     await device('lum-b', 'luminaire', { group: 'g1' });
     const silent = await device('lum-silent', 'luminaire', {}, { autoAck: false });
 
-    const done = await sendCommand(north, agent, { id: 'c1', target: { device: 'lum-a' }, issuedAt: now, expiresAt: now + 60_000, action: 'dim', level: 30 });
+    const done = await sendCommand(north, agent, {
+      id: 'c1',
+      target: { device: 'lum-a' },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      action: 'dim',
+      level: 30,
+    });
     assert.equal(done.outcome, 'done');
     assert.deepEqual(a.commands[0], { v: 1, id: 'c1', expiresAt: now + 60_000, action: 'dim', level: 30 });
 
-    const expired = await sendCommand(north, agent, { id: 'c2', target: { device: 'lum-a' }, issuedAt: now - 10, expiresAt: now - 1, action: 'dim', level: 30 });
+    const expired = await sendCommand(north, agent, {
+      id: 'c2',
+      target: { device: 'lum-a' },
+      issuedAt: now - 10,
+      expiresAt: now - 1,
+      action: 'dim',
+      level: 30,
+    });
     assert.equal(expired.outcome, 'expired');
     assert.equal(a.commands.length, 1, 'expired command not relayed');
 
-    const unknown = await sendCommand(north, agent, { id: 'c3', target: { device: 'nope' }, issuedAt: now, expiresAt: now + 60_000, action: 'clearOverride' });
+    const unknown = await sendCommand(north, agent, {
+      id: 'c3',
+      target: { device: 'nope' },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      action: 'clearOverride',
+    });
     assert.equal(unknown.outcome, 'unknownTarget');
 
-    const group = await sendCommand(north, agent, { id: 'c4', target: { group: 'g1' }, issuedAt: now, expiresAt: now + 60_000, action: 'dim', level: 80 });
+    const group = await sendCommand(north, agent, {
+      id: 'c4',
+      target: { group: 'g1' },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      action: 'dim',
+      level: 80,
+    });
     assert.equal(group.outcome, 'done');
     assert.deepEqual(group.results?.map((r) => `${r.device}:${r.outcome}`).sort(), ['lum-a:done', 'lum-b:done']);
 
-    await north.publish(topic('command', { gateway: GW }), { v: 1, id: 'c5', target: { device: 'lum-silent' }, issuedAt: now, expiresAt: now + 60_000, action: 'identify' });
+    await north.publish(topic('command', { gateway: GW }), {
+      v: 1,
+      id: 'c5',
+      target: { device: 'lum-silent' },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      action: 'identify',
+    });
     await waitFor('command reached silent device', () => silent.commands.length === 1);
     timers.advance(5_000);
     await waitFor('timeout ack', () => north.on(topic('ack', { gateway: GW })).some((x) => (x as Ack).id === 'c5'));
     assert.equal((north.on(topic('ack', { gateway: GW })).find((x) => (x as Ack).id === 'c5') as Ack).outcome, 'timeout');
 
-    const bad = await sendCommand(north, agent, { id: 'c6', target: { device: 'lum-a' }, issuedAt: now, expiresAt: now + 60_000, action: 'explode' });
+    const bad = await sendCommand(north, agent, {
+      id: 'c6',
+      target: { device: 'lum-a' },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      action: 'explode',
+    });
     assert.equal(bad.outcome, 'rejected');
     assert.equal(agent.stats().rejected.command, 1);
 
     const stateTopic = topic('gatewayState', { gateway: GW });
     const birthsBefore = (north.on(stateTopic) as GatewayState[]).length;
-    const rebirth = await sendCommand(north, agent, { id: 'c7', target: { gateway: true }, issuedAt: now, expiresAt: now + 60_000, action: 'rebirth' });
+    const rebirth = await sendCommand(north, agent, {
+      id: 'c7',
+      target: { gateway: true },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      action: 'rebirth',
+    });
     assert.equal(rebirth.outcome, 'done');
     const births = north.on(stateTopic) as GatewayState[];
     assert.equal(births.length, birthsBefore + 1, 'a rebirth republishes the birth');
@@ -220,10 +266,22 @@ test('agent: desired config applied (telemetry limits, scheduler section) or rej
     const reported = topic('configReported', { gateway: GW });
     const scheduler = {
       site: { timeZone: 'America/Sao_Paulo', latitude: -22.9, longitude: -47.06 },
-      programs: [{ id: 'night', steps: [{ kind: 'fixed', time: '18:00', level: 100 }, { kind: 'fixed', time: '06:00', level: 0 }] }],
+      programs: [
+        {
+          id: 'night',
+          steps: [
+            { kind: 'fixed', time: '18:00', level: 100 },
+            { kind: 'fixed', time: '06:00', level: 0 },
+          ],
+        },
+      ],
       calendars: [{ id: 'c', rules: [], defaultProgram: 'night' }],
     };
-    await north.publish(topic('configDesired', { gateway: GW }), { v: 1, version: 3, config: { telemetry: { batchMaxReadings: 1, batchMaxDelayMs: 1_000 }, scheduler } }, true);
+    await north.publish(
+      topic('configDesired', { gateway: GW }),
+      { v: 1, version: 3, config: { telemetry: { batchMaxReadings: 1, batchMaxDelayMs: 1_000 }, scheduler } },
+      true,
+    );
     await waitFor('reported applied', () => north.on(reported).length === 1);
     assert.equal((north.on(reported)[0] as ReportedConfig).status, 'applied');
     assert.equal(agent.appliedConfig().version, 3);
@@ -242,7 +300,11 @@ test('agent: desired config applied (telemetry limits, scheduler section) or rej
     assert.equal(r.error?.path, 'config.telemetry.batchMaxReadings');
 
     // A scheduler section the engine cannot use: refused with its path, the program in force stays.
-    await north.publish(topic('configDesired', { gateway: GW }), { v: 1, version: 5, config: { scheduler: { ...scheduler, programs: [] } } });
+    await north.publish(topic('configDesired', { gateway: GW }), {
+      v: 1,
+      version: 5,
+      config: { scheduler: { ...scheduler, programs: [] } },
+    });
     await waitFor('scheduler rejected', () => north.on(reported).length === 3);
     const r2 = north.on(reported)[2] as ReportedConfig;
     assert.equal(r2.status, 'rejected');

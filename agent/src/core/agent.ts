@@ -149,7 +149,12 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     dataDir: opts.dataDir,
     options: opts.spool,
     limits: { ...opts.telemetry },
-    link: { get connected() { return north?.connected ?? false; }, publishTracked: (t, p, done) => north?.publishTracked(t, p, done) ?? false },
+    link: {
+      get connected() {
+        return north?.connected ?? false;
+      },
+      publishTracked: (t, p, done) => north?.publishTracked(t, p, done) ?? false,
+    },
     clock,
     timers,
     log,
@@ -333,7 +338,12 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
   const localPort = adapterSet.firstListenPort();
   const metricsPort = metricsServer?.port ?? null;
   log.info(
-    { adapters: adapterSet.ports(), extensions: extensions.map((e) => e.name), north: opts.north.url, spool: delivery.durable ? join(opts.dataDir ?? '', 'spool') : 'memory (not durable)' },
+    {
+      adapters: adapterSet.ports(),
+      extensions: extensions.map((e) => e.name),
+      north: opts.north.url,
+      spool: delivery.durable ? join(opts.dataDir ?? '', 'spool') : 'memory (not durable)',
+    },
     'agent started',
   );
 

@@ -43,10 +43,7 @@ test('relay: a group with mixed device outcomes is failed, with per-device resul
   await handled;
   const ack = acks[0]!;
   assert.equal(ack.outcome, 'failed');
-  assert.deepEqual(
-    ack.results?.map((r) => `${r.device}:${r.outcome}`).sort(),
-    ['a:done', 'b:timeout', 'c:failed'],
-  );
+  assert.deepEqual(ack.results?.map((r) => `${r.device}:${r.outcome}`).sort(), ['a:done', 'b:timeout', 'c:failed']);
 });
 
 test('relay: acks for nothing pending and malformed acks are counted, not fatal', () => {

@@ -89,11 +89,13 @@ export class CommandRelay {
       return;
     }
     const cmd = decoded.value;
-    const ack = await this.#execute(cmd).catch((err: unknown): Omit<Ack, 'v' | 'ts'> => ({
-      id: cmd.id,
-      outcome: 'failed',
-      detail: String((err as Error)?.message ?? err).slice(0, 500),
-    }));
+    const ack = await this.#execute(cmd).catch(
+      (err: unknown): Omit<Ack, 'v' | 'ts'> => ({
+        id: cmd.id,
+        outcome: 'failed',
+        detail: String((err as Error)?.message ?? err).slice(0, 500),
+      }),
+    );
     this.#ack(ack);
   }
 

@@ -62,7 +62,12 @@ export class DeviceInbox {
     // An offline device may reappear behind another adapter (moved, re-provisioned); an online one
     // claimed by a second adapter is a duplicate id or a spoof, and the first claim stands.
     if (known !== undefined && known.adapter !== adapter && known.status === 'online') {
-      return this.#reject('deviceState', { path: 'device', reason: `online through adapter ${known.adapter}; device ids must be unique across adapters` }, adapter, deviceId);
+      return this.#reject(
+        'deviceState',
+        { path: 'device', reason: `online through adapter ${known.adapter}; device ids must be unique across adapters` },
+        adapter,
+        deviceId,
+      );
     }
     this.#record(deviceId, decoded.value, adapter);
     return 'accepted';
@@ -86,7 +91,12 @@ export class DeviceInbox {
     if (!decoded.ok) return this.#reject('deviceTelemetry', decoded.error, adapter, deviceId);
     const t = decoded.value;
     if (t.device !== deviceId) {
-      return this.#reject('deviceTelemetry', { path: 'device', reason: `does not match the device it came from (${deviceId})` }, adapter, deviceId);
+      return this.#reject(
+        'deviceTelemetry',
+        { path: 'device', reason: `does not match the device it came from (${deviceId})` },
+        adapter,
+        deviceId,
+      );
     }
     const owner = this.ownerMismatch(adapter, deviceId);
     if (owner !== null) return this.#reject('deviceTelemetry', owner, adapter, deviceId);
@@ -114,7 +124,12 @@ export class DeviceInbox {
     const decoded = validateCandidate(DeviceEventSchema, value);
     if (!decoded.ok) return this.#reject('deviceEvent', decoded.error, adapter, deviceId);
     if (decoded.value.device !== deviceId) {
-      return this.#reject('deviceEvent', { path: 'device', reason: `does not match the device it came from (${deviceId})` }, adapter, deviceId);
+      return this.#reject(
+        'deviceEvent',
+        { path: 'device', reason: `does not match the device it came from (${deviceId})` },
+        adapter,
+        deviceId,
+      );
     }
     const owner = this.ownerMismatch(adapter, deviceId);
     if (owner !== null) return this.#reject('deviceEvent', owner, adapter, deviceId);

@@ -31,7 +31,13 @@ test('registry: luminairesInGroup lists only luminaires of that group', () => {
   reg.apply('b', deviceState('luminaire', 'online', { group: 'g2' }), 'poste');
   reg.apply('c', deviceState('ap', 'online', { group: 'g1' }), 'poste');
   reg.apply('d', deviceState('luminaire', 'offline', { group: 'g1' }), 'poste');
-  assert.deepEqual(reg.luminairesInGroup('g1').map((d) => d.id).sort(), ['a', 'd']);
+  assert.deepEqual(
+    reg
+      .luminairesInGroup('g1')
+      .map((d) => d.id)
+      .sort(),
+    ['a', 'd'],
+  );
 });
 
 test('registry: snapshots are copies', () => {

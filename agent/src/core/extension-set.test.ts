@@ -18,7 +18,9 @@ function censusExtension() {
   const ext: AgentExtension = {
     name: 'census',
     validateSchedulerConfig: (raw) =>
-      (raw as { site?: { timeZone?: unknown } }).site?.timeZone === 'UTC' ? null : { path: 'site.timeZone', reason: 'census reports in UTC only' },
+      (raw as { site?: { timeZone?: unknown } }).site?.timeZone === 'UTC'
+        ? null
+        : { path: 'site.timeZone', reason: 'census reports in UTC only' },
     start(host) {
       seen.host = host;
       const counts = { births: 0, identified: 0, failed: 0 };
@@ -67,7 +69,10 @@ test('extensions: an extension gets the host, commands devices through it, valid
     const lum = await connectDevice(agent.localPort, 'lum-1', deviceState('luminaire', 'online', { group: 'g' }));
     clients.push(lum.client);
     await waitFor('identified', () => (agent.stats().extensions.census as { identified?: number }).identified === 1);
-    assert.deepEqual(lum.commands.map((c) => (c as { action: string }).action), ['identify']);
+    assert.deepEqual(
+      lum.commands.map((c) => (c as { action: string }).action),
+      ['identify'],
+    );
     assert.deepEqual(agent.stats().extensions.census, { births: 1, identified: 1, failed: 0, devicesKnown: 1 });
     assert.equal(agent.stats().extensions.dimming?.active, false, 'the built-in dimming extension runs too (no program yet)');
 
@@ -84,7 +89,11 @@ test('extensions: an extension gets the host, commands devices through it, valid
     const r = north.on(reported)[0] as ReportedConfig;
     assert.equal(r.status, 'rejected');
     assert.equal(r.error?.path, 'config.scheduler.site.timeZone');
-    await north.publish(topic('configDesired', { gateway: 'gw-ext' }), { v: 1, version: 2, config: { scheduler: { ...scheduler, site: { ...scheduler.site, timeZone: 'UTC' } } } }, true);
+    await north.publish(
+      topic('configDesired', { gateway: 'gw-ext' }),
+      { v: 1, version: 2, config: { scheduler: { ...scheduler, site: { ...scheduler.site, timeZone: 'UTC' } } } },
+      true,
+    );
     await waitFor('applied', () => north.on(reported).length === 2);
     assert.equal((north.on(reported)[1] as ReportedConfig).status, 'applied');
     assert.equal(agent.stats().extensions.dimming?.active, true, 'dimming took the program');
@@ -133,11 +142,19 @@ test('extensions: listeners an extension added are removed when it stops, even i
 });
 
 test('extensions: duplicate names and a foreign "dimming" are refused before anything starts; a failing start releases the LAN port', async () => {
-  const base = { gatewayId: 'gw-ext', north: { url: 'mqtt://127.0.0.1:1' }, adapters: [{ kind: 'poste' as const, port: 0 }], logger: silentLogger };
+  const base = {
+    gatewayId: 'gw-ext',
+    north: { url: 'mqtt://127.0.0.1:1' },
+    adapters: [{ kind: 'poste' as const, port: 0 }],
+    logger: silentLogger,
+  };
   const noop = (name: string): AgentExtension => ({ name, start: () => ({ stats: () => ({}), stop: () => undefined }) });
   await assert.rejects(startAgent({ ...base, extensions: [noop('a'), noop('a')] }), /extensions\[1\]: name a is already used/);
   await assert.rejects(startAgent({ ...base, extensions: [noop('dimming')] }), /name dimming is reserved/);
-  await assert.rejects(startAgent({ ...base, extensions: [{ name: 'x' } as unknown as AgentExtension] }), /invalid agent options: extensions\[0\]: an extension/);
+  await assert.rejects(
+    startAgent({ ...base, extensions: [{ name: 'x' } as unknown as AgentExtension] }),
+    /invalid agent options: extensions\[0\]: an extension/,
+  );
 
   // An explicit dimmingExtension replaces the one `dimming.enabled` would add (no duplicate).
   const explicit = await startAgent({ ...base, extensions: [dimmingExtension({ leaseMs: 60_000 })] });
@@ -155,7 +172,10 @@ test('extensions: duplicate names and a foreign "dimming" are refused before any
       throw new Error('no hardware');
     },
   };
-  await assert.rejects(startAgent({ ...base, adapters: [{ kind: 'poste', port }], extensions: [boom] }), /extension boom failed to start: no hardware/);
+  await assert.rejects(
+    startAgent({ ...base, adapters: [{ kind: 'poste', port }], extensions: [boom] }),
+    /extension boom failed to start: no hardware/,
+  );
   const again = createServer();
   await new Promise<void>((resolve, reject) => {
     again.once('error', reject);

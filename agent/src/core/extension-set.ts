@@ -12,7 +12,8 @@ import type { Listeners } from './listeners';
 /** `stats().extensions`: one entry per extension name; `dimming` is reserved for the built-in one, hence its type. */
 export type ExtensionStats = Record<string, object> & { dimming?: DimmingStats };
 
-export interface ExtensionHostDeps extends Pick<AgentHost, 'gatewayId' | 'clock' | 'timers' | 'devices' | 'commandDevice' | 'appliedConfig' | 'schedulerConfig'> {
+export interface ExtensionHostDeps
+  extends Pick<AgentHost, 'gatewayId' | 'clock' | 'timers' | 'devices' | 'commandDevice' | 'appliedConfig' | 'schedulerConfig'> {
   log: Logger;
   listeners: {
     deviceState: Listeners<DeviceRecord>;
@@ -28,7 +29,9 @@ export function checkExtensionNames(extensions: readonly AgentExtension[]): void
   for (const [i, ext] of extensions.entries()) {
     if (seen.has(ext.name)) throw new Error(`extensions[${i}]: name ${ext.name} is already used by another extension`);
     if (ext.name === DIMMING_EXTENSION_NAME && !isDimmingExtension(ext)) {
-      throw new Error(`extensions[${i}]: name ${DIMMING_EXTENSION_NAME} is reserved for the built-in dimming extension (dimmingExtension())`);
+      throw new Error(
+        `extensions[${i}]: name ${DIMMING_EXTENSION_NAME} is reserved for the built-in dimming extension (dimmingExtension())`,
+      );
     }
     seen.add(ext.name);
   }
@@ -39,7 +42,10 @@ export function combinedSchedulerValidator(
   extensions: readonly AgentExtension[],
   extra: ((raw: unknown) => PayloadError | null) | undefined,
 ): ((raw: unknown) => PayloadError | null) | undefined {
-  const checks = [...(extra ? [extra] : []), ...extensions.flatMap((e) => (e.validateSchedulerConfig ? [e.validateSchedulerConfig.bind(e)] : []))];
+  const checks = [
+    ...(extra ? [extra] : []),
+    ...extensions.flatMap((e) => (e.validateSchedulerConfig ? [e.validateSchedulerConfig.bind(e)] : [])),
+  ];
   if (checks.length === 0) return undefined;
   return (raw) => {
     for (const check of checks) {

@@ -59,22 +59,74 @@ export function renderMetrics(s: AgentStats, replayRate: number): string {
   const out: string[] = [];
   const u = s.uplink;
   const spools = ['telemetry', 'priority'] as const;
-  family(out, 'poste_agent_spool_depth_records', 'gauge', 'records spooled and not yet acknowledged by the cloud broker', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].depth })));
-  family(out, 'poste_agent_spool_bytes', 'gauge', 'bytes the spool takes', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].bytes })));
-  family(out, 'poste_agent_spool_capacity_bytes', 'gauge', 'cap of the spool', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].maxBytes })));
-  family(out, 'poste_agent_spool_oldest_unsent_age_seconds', 'gauge', 'age of the oldest record not yet acknowledged upstream (0 when empty)', spools.map((n) => ({ labels: { spool: n }, value: (u.spools[n].oldestUnsentAgeMs ?? 0) / 1_000 })));
-  family(out, 'poste_agent_spool_appended_records_total', 'counter', 'records appended since start', spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].appended })));
-  family(out, 'poste_agent_spool_durable', 'gauge', '1 when the spools are on disk, 0 when in memory (no dataDir)', [{ value: u.durable ? 1 : 0 }]);
-  family(out, 'poste_agent_dropped_records_total', 'counter', 'device data not kept, by overflow policy: telemetry dropped oldest-first, events/acks refused (device not acknowledged)', [
-    { labels: { spool: 'telemetry', policy: 'drop-oldest' }, value: u.dropped.records },
-    { labels: { spool: 'priority', policy: 'refuse' }, value: u.refused },
+  family(
+    out,
+    'poste_agent_spool_depth_records',
+    'gauge',
+    'records spooled and not yet acknowledged by the cloud broker',
+    spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].depth })),
+  );
+  family(
+    out,
+    'poste_agent_spool_bytes',
+    'gauge',
+    'bytes the spool takes',
+    spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].bytes })),
+  );
+  family(
+    out,
+    'poste_agent_spool_capacity_bytes',
+    'gauge',
+    'cap of the spool',
+    spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].maxBytes })),
+  );
+  family(
+    out,
+    'poste_agent_spool_oldest_unsent_age_seconds',
+    'gauge',
+    'age of the oldest record not yet acknowledged upstream (0 when empty)',
+    spools.map((n) => ({ labels: { spool: n }, value: (u.spools[n].oldestUnsentAgeMs ?? 0) / 1_000 })),
+  );
+  family(
+    out,
+    'poste_agent_spool_appended_records_total',
+    'counter',
+    'records appended since start',
+    spools.map((n) => ({ labels: { spool: n }, value: u.spools[n].appended })),
+  );
+  family(out, 'poste_agent_spool_durable', 'gauge', '1 when the spools are on disk, 0 when in memory (no dataDir)', [
+    { value: u.durable ? 1 : 0 },
   ]);
-  family(out, 'poste_agent_drop_reports_total', 'counter', 'telemetry drops reported upstream as a telemetryDropped event, or not (priority spool full)', [
-    { labels: { outcome: 'reported' }, value: u.dropped.reported },
-    { labels: { outcome: 'unreported' }, value: u.dropped.unreported },
+  family(
+    out,
+    'poste_agent_dropped_records_total',
+    'counter',
+    'device data not kept, by overflow policy: telemetry dropped oldest-first, events/acks refused (device not acknowledged)',
+    [
+      { labels: { spool: 'telemetry', policy: 'drop-oldest' }, value: u.dropped.records },
+      { labels: { spool: 'priority', policy: 'refuse' }, value: u.refused },
+    ],
+  );
+  family(
+    out,
+    'poste_agent_drop_reports_total',
+    'counter',
+    'telemetry drops reported upstream as a telemetryDropped event, or not (priority spool full)',
+    [
+      { labels: { outcome: 'reported' }, value: u.dropped.reported },
+      { labels: { outcome: 'unreported' }, value: u.dropped.unreported },
+    ],
+  );
+  family(
+    out,
+    'poste_agent_replayed_records_total',
+    'counter',
+    'records sent that were spooled before the current connection (backlog and resends)',
+    [{ value: u.replayedRecords }],
+  );
+  family(out, 'poste_agent_replay_rate_records_per_second', 'gauge', 'replayed records per second over the last ~15 s', [
+    { value: replayRate },
   ]);
-  family(out, 'poste_agent_replayed_records_total', 'counter', 'records sent that were spooled before the current connection (backlog and resends)', [{ value: u.replayedRecords }]);
-  family(out, 'poste_agent_replay_rate_records_per_second', 'gauge', 'replayed records per second over the last ~15 s', [{ value: replayRate }]);
   family(out, 'poste_agent_uplink_in_flight_batches', 'gauge', 'batches published and awaiting the PUBACK', [{ value: u.inFlight }]);
   family(out, 'poste_agent_uplink_max_in_flight_batches', 'gauge', 'the in-flight window', [{ value: u.maxInFlight }]);
   family(out, 'poste_agent_published_batches_total', 'counter', 'batches (and single acks) published northbound, resends included', [
@@ -85,8 +137,18 @@ export function renderMetrics(s: AgentStats, replayRate: number): string {
   ]);
   family(out, 'poste_agent_north_connected', 'gauge', '1 while the uplink is up and subscribed', [{ value: s.north.connected ? 1 : 0 }]);
   family(out, 'poste_agent_north_reconnects_total', 'counter', 'uplink connections after the first', [{ value: s.north.reconnects }]);
-  family(out, 'poste_agent_north_connect_failures_total', 'counter', 'uplink connection attempts that failed', [{ value: s.north.connectFailures }]);
-  family(out, 'poste_agent_rejected_total', 'counter', 'invalid input refused, by source', Object.entries(s.rejected).filter(([k]) => k !== 'total').map(([source, value]) => ({ labels: { source }, value })));
+  family(out, 'poste_agent_north_connect_failures_total', 'counter', 'uplink connection attempts that failed', [
+    { value: s.north.connectFailures },
+  ]);
+  family(
+    out,
+    'poste_agent_rejected_total',
+    'counter',
+    'invalid input refused, by source',
+    Object.entries(s.rejected)
+      .filter(([k]) => k !== 'total')
+      .map(([source, value]) => ({ labels: { source }, value })),
+  );
   family(out, 'poste_agent_devices', 'gauge', 'devices in the registry', [{ value: s.inbox.devices }]);
   // A process started with --expose-gc (a memory test, or an operator diagnosing a gateway)
   // collects before it reports, so the figures show live memory rather than garbage not yet

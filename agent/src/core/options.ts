@@ -21,13 +21,22 @@ export const NorthTlsSchema = z
 export const ReconnectSchema = z
   .object({
     initialDelayMs: z.number().int().min(1).max(600_000).default(500).describe('ceiling of the first delay; doubles per failed attempt'),
-    maxDelayMs: z.number().int().min(1).max(3_600_000).default(30_000).describe('highest ceiling; each delay is random in [1, ceiling] (full jitter)'),
+    maxDelayMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(3_600_000)
+      .default(30_000)
+      .describe('highest ceiling; each delay is random in [1, ceiling] (full jitter)'),
   })
   .strict();
 
 export const NorthOptionsSchema = z
   .object({
-    url: z.string().regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'url: mqtt://, mqtts://, ws:// or wss://').describe('cloud broker: mqtt://, mqtts://, ws:// or wss://'),
+    url: z
+      .string()
+      .regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'url: mqtt://, mqtts://, ws:// or wss://')
+      .describe('cloud broker: mqtt://, mqtts://, ws:// or wss://'),
     username: z.string().min(1).optional().describe('per-gateway credentials'),
     password: z.string().optional().describe('with username'),
     tls: NorthTlsSchema.optional(),
@@ -48,14 +57,18 @@ export const SpoolOptionsSchema = z
       .min(MiB)
       .max(64 * 1024 * MiB)
       .default(64 * MiB)
-      .describe('cap of the telemetry spool (luminaire and AP readings); when full the oldest are dropped, counted and reported upstream (event telemetryDropped)'),
+      .describe(
+        'cap of the telemetry spool (luminaire and AP readings); when full the oldest are dropped, counted and reported upstream (event telemetryDropped)',
+      ),
     priorityMaxBytes: z
       .number()
       .int()
       .min(MiB)
       .max(16 * 1024 * MiB)
       .default(16 * MiB)
-      .describe('cap of the priority spool (device events, command acks); when full new ones are refused and the device is not acknowledged (it resends)'),
+      .describe(
+        'cap of the priority spool (device events, command acks); when full new ones are refused and the device is not acknowledged (it resends)',
+      ),
     maxInFlight: z.number().int().min(1).max(1_000).default(4).describe('batches published and awaiting the broker’s PUBACK'),
   })
   .strict();
@@ -76,15 +89,13 @@ export const LocalOptionsSchema = z
   })
   .strict();
 
-const isClock = (v: unknown): v is Clock =>
-  typeof v === 'object' && v !== null && typeof (v as { now?: unknown }).now === 'function';
+const isClock = (v: unknown): v is Clock => typeof v === 'object' && v !== null && typeof (v as { now?: unknown }).now === 'function';
 const isTimers = (v: unknown): v is Timers =>
   typeof v === 'object' &&
   v !== null &&
   typeof (v as { setTimeout?: unknown }).setTimeout === 'function' &&
   typeof (v as { clearTimeout?: unknown }).clearTimeout === 'function';
-const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && typeof (v as { warn?: unknown }).warn === 'function';
+const isLogger = (v: unknown): v is Logger => typeof v === 'object' && v !== null && typeof (v as { warn?: unknown }).warn === 'function';
 const isExtension = (v: unknown): v is AgentExtension =>
   typeof v === 'object' &&
   v !== null &&
@@ -101,7 +112,13 @@ export const DimmingOptionsSchema = z
     tickIntervalMs: z.number().int().min(10).max(600_000).default(1_000).describe('whole-installation tick period (timer ms)'),
     leaseMs: z.number().int().min(1_000).max(86_400_000).default(900_000).describe('devices hold a scheduler level this long (clock ms)'),
     refreshBeforeMs: z.number().int().min(0).optional().describe('renew a lease this long before it ends; default leaseMs/3'),
-    retryAfterMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('resend after a failed or timed-out command (clock ms)'),
+    retryAfterMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(3_600_000)
+      .default(30_000)
+      .describe('resend after a failed or timed-out command (clock ms)'),
     maxInFlight: z.number().int().min(1).max(100_000).default(256).describe('device commands awaiting their ack'),
   })
   .strict();
@@ -116,17 +133,29 @@ export const AgentFileOptionsSchema = z
     gatewayId: GatewayIdSchema.describe('topic-safe id; also the MQTT clientId'),
     north: NorthOptionsSchema.describe('the one MQTT 3.1.1 connection to the cloud broker'),
     adapters: AdapterConfigListSchema.describe('device adapters, one entry per LAN protocol endpoint'),
-    telemetry: TelemetryConfigSchema.default({ batchMaxReadings: 500, batchMaxDelayMs: 1_000 }).describe('batching of telemetry and events until a desired config sets it'),
+    telemetry: TelemetryConfigSchema.default({ batchMaxReadings: 500, batchMaxDelayMs: 1_000 }).describe(
+      'batching of telemetry and events until a desired config sets it',
+    ),
     commandTimeoutMs: z.number().int().min(10).max(600_000).default(5_000).describe('wait for a device ack'),
     dataDir: z
       .string()
       .min(1)
       .optional()
-      .describe('where the birth seq and the applied config (agent-state.json) and the spools (spool/) persist; without it the spools are in memory and NOT durable (logged at start)'),
-    spool: SpoolOptionsSchema.default({ telemetryMaxBytes: 64 * MiB, priorityMaxBytes: 16 * MiB, maxInFlight: 4 }).describe('store-and-forward of everything northbound'),
+      .describe(
+        'where the birth seq and the applied config (agent-state.json) and the spools (spool/) persist; without it the spools are in memory and NOT durable (logged at start)',
+      ),
+    spool: SpoolOptionsSchema.default({ telemetryMaxBytes: 64 * MiB, priorityMaxBytes: 16 * MiB, maxInFlight: 4 }).describe(
+      'store-and-forward of everything northbound',
+    ),
     metrics: MetricsOptionsSchema.optional().describe('Prometheus text at GET /metrics; off when absent'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino level'),
-    dimming: DimmingOptionsSchema.default({ enabled: true, tickIntervalMs: 1_000, leaseMs: 900_000, retryAfterMs: 30_000, maxInFlight: 256 }).describe('the dimming extension'),
+    dimming: DimmingOptionsSchema.default({
+      enabled: true,
+      tickIntervalMs: 1_000,
+      leaseMs: 900_000,
+      retryAfterMs: 30_000,
+      maxInFlight: 256,
+    }).describe('the dimming extension'),
   })
   .strict();
 

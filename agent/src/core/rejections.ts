@@ -2,13 +2,7 @@ import type { Logger } from 'pino';
 import { formatPayloadError, type PayloadError } from '@poste/protocol';
 
 /** Where a refused payload came from. */
-export type RejectionSource =
-  | 'deviceState'
-  | 'deviceTelemetry'
-  | 'deviceEvent'
-  | 'deviceAck'
-  | 'command'
-  | 'configDesired';
+export type RejectionSource = 'deviceState' | 'deviceTelemetry' | 'deviceEvent' | 'deviceAck' | 'command' | 'configDesired';
 
 /**
  * Counted, logged refusals of invalid input (docs/architecture.md, Validation): one place so every

@@ -6,7 +6,9 @@ import type { PayloadError } from '@poste/protocol';
 export const CURRENT_CONFIG_VERSION = 2;
 
 /** One step forward: from version N to N+1. Returns the new settings and a note when it changed something. */
-type MigrationStep = (settings: Record<string, unknown>) => { settings: Record<string, unknown>; note?: string; renamed?: PathRename } | PayloadError;
+type MigrationStep = (
+  settings: Record<string, unknown>,
+) => { settings: Record<string, unknown>; note?: string; renamed?: PathRename } | PayloadError;
 
 /** A key that moved, so an error found after migration can be reported in the file's own terms. */
 export interface PathRename {
@@ -20,7 +22,10 @@ const STEPS: Record<number, MigrationStep> = {
   1: (s) => {
     if (!('local' in s)) return { settings: s };
     if ('adapters' in s) {
-      return { path: 'local', reason: 'local (version 1) and adapters (version 2) both present: keep adapters, drop local, set configVersion 2' };
+      return {
+        path: 'local',
+        reason: 'local (version 1) and adapters (version 2) both present: keep adapters, drop local, set configVersion 2',
+      };
     }
     const { local, ...rest } = s;
     if (typeof local !== 'object' || local === null || Array.isArray(local)) {
@@ -44,13 +49,17 @@ export type MigrationResult =
  * not validated here; the current schema does that afterwards.
  */
 export function migrateAgentSettings(raw: unknown): MigrationResult {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, error: { path: '', reason: 'expected an object' } };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, error: { path: '', reason: 'expected an object' } };
   const declared = (raw as { configVersion?: unknown }).configVersion;
   const from = declared === undefined ? 1 : declared;
   if (typeof from !== 'number' || !Number.isInteger(from) || from < 1 || from > CURRENT_CONFIG_VERSION) {
     return {
       ok: false,
-      error: { path: 'configVersion', reason: `unsupported ${JSON.stringify(declared)}: this agent reads versions 1 to ${CURRENT_CONFIG_VERSION}` },
+      error: {
+        path: 'configVersion',
+        reason: `unsupported ${JSON.stringify(declared)}: this agent reads versions 1 to ${CURRENT_CONFIG_VERSION}`,
+      },
     };
   }
   let settings: Record<string, unknown> = { ...(raw as Record<string, unknown>) };

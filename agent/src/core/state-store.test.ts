@@ -31,7 +31,10 @@ test('state store: a corrupt agent-state.json is refused loudly, moved aside, an
     assert.deepEqual(second.get(), { birthSeq: 7, config: program }, 'birth seq and program from the backup');
     const refusal = records.find((r) => r.level >= 50);
     assert.ok(refusal, 'logged at error level');
-    assert.match(refusal.msg, /agent-state\.json is corrupt \(not JSON: .*\): refused and moved to .*agent-state\.json\.corrupt; starting from the last good copy .*agent-state\.json\.bak \(birth seq 7, config version 5\)/);
+    assert.match(
+      refusal.msg,
+      /agent-state\.json is corrupt \(not JSON: .*\): refused and moved to .*agent-state\.json\.corrupt; starting from the last good copy .*agent-state\.json\.bak \(birth seq 7, config version 5\)/,
+    );
     assert.ok(existsSync(`${file}.corrupt`), 'the damaged file kept for inspection');
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { birthSeq: 7, config: program }, 'the main file repaired from the backup');
 

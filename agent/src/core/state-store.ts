@@ -84,7 +84,10 @@ export class StateStore {
     } else if (bak.ok) {
       log.warn({ file, backup }, `agent state file ${file} is missing; starting from the backup ${backup}`);
     } else {
-      log.error({ file, backup, reason: bak.reason }, `agent state file ${file} is missing and its backup ${backup} is ${bak.reason}: starting from birth seq 0 and no applied config`);
+      log.error(
+        { file, backup, reason: bak.reason },
+        `agent state file ${file} is missing and its backup ${backup} is ${bak.reason}: starting from birth seq 0 and no applied config`,
+      );
     }
     if (bak.ok) {
       this.#state = bak.state;

@@ -12,12 +12,23 @@ const flowsOf = (cls: FlowClass, demands: number[]) => demands.map((d, i) => ({ 
 
 describe('allocateBandwidth known vectors', () => {
   it('max-min: demands 2, 2.6, 4, 5 over capacity 10 give 2, 2.6, 2.7, 2.7 (household)', () => {
-    const r = allocateBandwidth({ capacityKbps: 10, householdReserveKbps: 4, publicCapKbps: 0, flows: flowsOf('household', [2, 2.6, 4, 5]) });
-    assert.deepEqual(Object.values(r).map((x) => +x.toFixed(9)), [2, 2.6, 2.7, 2.7]);
+    const r = allocateBandwidth({
+      capacityKbps: 10,
+      householdReserveKbps: 4,
+      publicCapKbps: 0,
+      flows: flowsOf('household', [2, 2.6, 4, 5]),
+    });
+    assert.deepEqual(
+      Object.values(r).map((x) => +x.toFixed(9)),
+      [2, 2.6, 2.7, 2.7],
+    );
   });
   it('same vector as public flows within publicCap 10', () => {
     const r = allocateBandwidth({ capacityKbps: 20, householdReserveKbps: 0, publicCapKbps: 10, flows: flowsOf('public', [2, 2.6, 4, 5]) });
-    assert.deepEqual(Object.values(r).map((x) => +x.toFixed(9)), [2, 2.6, 2.7, 2.7]);
+    assert.deepEqual(
+      Object.values(r).map((x) => +x.toFixed(9)),
+      [2, 2.6, 2.7, 2.7],
+    );
   });
   it('strict order: reserve, then telemedicine, then public, then households take the rest', () => {
     const r = allocateBandwidth({
@@ -38,16 +49,27 @@ describe('allocateBandwidth known vectors', () => {
   });
   it('household keeps its reserve even when public demand is huge', () => {
     const r = allocateBandwidth({
-      capacityKbps: 10, householdReserveKbps: 6, publicCapKbps: 8,
-      flows: [{ id: 'h', class: 'household', demandKbps: 50 }, { id: 't', class: 'telemedicine', demandKbps: 50 }],
+      capacityKbps: 10,
+      householdReserveKbps: 6,
+      publicCapKbps: 8,
+      flows: [
+        { id: 'h', class: 'household', demandKbps: 50 },
+        { id: 't', class: 'telemedicine', demandKbps: 50 },
+      ],
     });
     assert.equal(r.h, 6);
     assert.equal(r.t, 4);
   });
   it('plan: rates are class totals, shared ceiling is publicCap, household may borrow the link', () => {
     const ap: AccessPointDemand = {
-      capacityKbps: 10, householdReserveKbps: 3, publicCapKbps: 4,
-      flows: [{ id: 'h', class: 'household', demandKbps: 2 }, { id: 't', class: 'telemedicine', demandKbps: 1 }, { id: 'p', class: 'public', demandKbps: 9 }],
+      capacityKbps: 10,
+      householdReserveKbps: 3,
+      publicCapKbps: 4,
+      flows: [
+        { id: 'h', class: 'household', demandKbps: 2 },
+        { id: 't', class: 'telemedicine', demandKbps: 1 },
+        { id: 'p', class: 'public', demandKbps: 9 },
+      ],
     };
     const plan = bandwidthPlan(ap);
     assert.equal(plan.household.rateKbps, 2);
@@ -65,20 +87,26 @@ const apArb = fc
     capacityKbps: fc.integer({ min: 0, max: 2000 }),
     householdReserveKbps: fc.integer({ min: 0, max: 2000 }),
     publicCapKbps: fc.integer({ min: 0, max: 2000 }),
-    flows: fc.array(
-      fc.record({ class: classArb, demandKbps: fc.integer({ min: 0, max: 1000 }), weight: fc.integer({ min: 1, max: 5 }) }),
-      { minLength: 0, maxLength: 8 },
-    ),
+    flows: fc.array(fc.record({ class: classArb, demandKbps: fc.integer({ min: 0, max: 1000 }), weight: fc.integer({ min: 1, max: 5 }) }), {
+      minLength: 0,
+      maxLength: 8,
+    }),
   })
   .map((ap): AccessPointDemand => ({ ...ap, flows: ap.flows.map((f, i) => ({ ...f, id: `f${i}` })) }));
 
 function checkInvariants(ap: AccessPointDemand, r: Record<string, number>): void {
-  let total = 0, shared = 0, hh = 0, hhDemand = 0;
+  let total = 0,
+    shared = 0,
+    hh = 0,
+    hhDemand = 0;
   for (const f of ap.flows) {
     const x = r[f.id] ?? NaN;
     assert.ok(x >= -EPS && x <= f.demandKbps + EPS, `flow ${f.id} ${x} within [0, ${f.demandKbps}]`);
     total += x;
-    if (f.class === 'household') { hh += x; hhDemand += f.demandKbps; } else shared += x;
+    if (f.class === 'household') {
+      hh += x;
+      hhDemand += f.demandKbps;
+    } else shared += x;
   }
   assert.ok(total <= ap.capacityKbps + EPS, 'total ≤ capacity');
   assert.ok(shared <= ap.publicCapKbps + EPS, 'non-household ≤ publicCap');
@@ -122,7 +150,10 @@ function lpClassTotals(ap: AccessPointDemand): Record<FlowClass, number> {
 
 describe('allocateBandwidth properties', () => {
   it('invariants hold on random APs', () => {
-    fc.assert(fc.property(apArb, (ap) => checkInvariants(ap, allocateBandwidth(ap))), { numRuns: 500 });
+    fc.assert(
+      fc.property(apArb, (ap) => checkInvariants(ap, allocateBandwidth(ap))),
+      { numRuns: 500 },
+    );
   });
   it('class totals equal the lexicographic LP optimum on random small instances', () => {
     fc.assert(

@@ -67,7 +67,7 @@ function waterFill(
   out: Float64Array,
   active: Int32Array,
 ): number {
-  let rem = budget > 0 ? budget : 0;
+  let rem = Math.max(budget, 0);
   let m = n;
   for (let k = 0; k < n; k++) active[k] = list[k] as number;
   let given = 0;
@@ -118,7 +118,9 @@ function allocateApInto(
 ): void {
   scratch.ensure(end - start);
   const [hh, tm, pb] = scratch.byClass as [Int32Array, Int32Array, Int32Array];
-  let nh = 0, nt = 0, np = 0;
+  let nh = 0,
+    nt = 0,
+    np = 0;
   let hhDemand = 0;
   for (let f = start; f < end; f++) {
     const c = cls[f];
@@ -129,8 +131,8 @@ function allocateApInto(
     } else if (c === CLASS_TELEMEDICINE) tm[nt++] = f;
     else pb[np++] = f;
   }
-  const cap = capacity > 0 ? capacity : 0;
-  const pubCap = Math.min(publicCap > 0 ? publicCap : 0, cap);
+  const cap = Math.max(capacity, 0);
+  const pubCap = Math.min(Math.max(publicCap, 0), cap);
   // 1. household reserve
   let hUsed = waterFill(hh, nh, Math.min(hhDemand, reserve, cap), demand, weight, out, scratch.active);
   // 2. telemedicine within publicCap and remaining capacity

@@ -5,7 +5,15 @@ import { formatPath, parseOverride, parseSchedulerConfig } from './config-schema
 
 const valid = {
   site: { timeZone: 'America/Belem', latitude: -1.45, longitude: -48.5 },
-  programs: [{ id: 'p', steps: [{ kind: 'astro', event: 'sunset', level: 100 }, { kind: 'astro', event: 'sunrise', level: 0 }] }],
+  programs: [
+    {
+      id: 'p',
+      steps: [
+        { kind: 'astro', event: 'sunset', level: 100 },
+        { kind: 'astro', event: 'sunrise', level: 0 },
+      ],
+    },
+  ],
   calendars: [{ id: 'c', defaultProgram: 'p', rules: [{ program: 'p', weekdays: [0] }] }],
   groups: [{ id: 'g', calendar: 'c', powerCapW: 1000 }],
   dynamicControls: [{ id: 'd', sensors: ['s'], groups: ['g'], mode: 'max', level: 100, holdMs: 1000 }],
@@ -26,12 +34,30 @@ describe('scheduler config validation', () => {
     }
   });
   it('names the path of the first error', () => {
-    assert.equal(pathOf({ ...valid, programs: [{ id: 'p', steps: [{ kind: 'fixed', time: '25:00', level: 1 }] }] }), 'programs[0].steps[0].time');
+    assert.equal(
+      pathOf({ ...valid, programs: [{ id: 'p', steps: [{ kind: 'fixed', time: '25:00', level: 1 }] }] }),
+      'programs[0].steps[0].time',
+    );
     assert.equal(pathOf({ ...valid, programs: [{ id: 'p', steps: [] }] }), 'programs[0].steps');
     assert.equal(pathOf({ ...valid, programs: [{ id: 'p', steps: [{ kind: 'moon', level: 1 }] }] }), 'programs[0].steps[0].kind');
-    assert.equal(pathOf({ ...valid, dynamicControls: [{ ...valid.dynamicControls[0], groups: ['nope'] }] }), 'dynamicControls[0].groups[0]');
-    assert.equal(pathOf({ ...valid, groups: [{ id: 'g', calendar: 'c' }, { id: 'g', calendar: 'c' }] }), 'groups[1].id');
-    assert.equal(pathOf({ ...valid, calendars: [{ id: 'c', defaultProgram: 'p', rules: [{ program: 'p', from: '2024-05-01', to: '2024-04-01' }] }] }), 'calendars[0].rules[0].to');
+    assert.equal(
+      pathOf({ ...valid, dynamicControls: [{ ...valid.dynamicControls[0], groups: ['nope'] }] }),
+      'dynamicControls[0].groups[0]',
+    );
+    assert.equal(
+      pathOf({
+        ...valid,
+        groups: [
+          { id: 'g', calendar: 'c' },
+          { id: 'g', calendar: 'c' },
+        ],
+      }),
+      'groups[1].id',
+    );
+    assert.equal(
+      pathOf({ ...valid, calendars: [{ id: 'c', defaultProgram: 'p', rules: [{ program: 'p', from: '2024-05-01', to: '2024-04-01' }] }] }),
+      'calendars[0].rules[0].to',
+    );
     assert.equal(pathOf(null), '(root)');
   });
   it('overrides: exactly one target, expiry after start', () => {
@@ -46,12 +72,22 @@ describe('scheduler config validation', () => {
     assert.equal(formatPath(['programs', 2, 'steps', 0, 'level']), 'programs[2].steps[0].level');
   });
   it('never throws on arbitrary input', () => {
-    fc.assert(fc.property(fc.anything(), (x) => { parseSchedulerConfig(x); parseOverride(x); }), { numRuns: 300 });
     fc.assert(
-      fc.property(fc.jsonValue(), fc.constantFrom('programs', 'calendars', 'groups', 'site', 'dynamicControls', 'overrides', 'clo'), (v, key) => {
-        const r = parseSchedulerConfig({ ...valid, [key]: v });
-        if (!r.ok) assert.ok(r.error.path.length > 0 && r.error.reason.length > 0);
+      fc.property(fc.anything(), (x) => {
+        parseSchedulerConfig(x);
+        parseOverride(x);
       }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.constantFrom('programs', 'calendars', 'groups', 'site', 'dynamicControls', 'overrides', 'clo'),
+        (v, key) => {
+          const r = parseSchedulerConfig({ ...valid, [key]: v });
+          if (!r.ok) assert.ok(r.error.path.length > 0 && r.error.reason.length > 0);
+        },
+      ),
       { numRuns: 300 },
     );
   });

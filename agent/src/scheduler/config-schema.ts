@@ -155,7 +155,11 @@ export const SchedulerConfigSchema = z
       if (o.group !== undefined && !groups.has(o.group))
         ctx.addIssue({ code: 'custom', path: ['overrides', oi, 'group'], message: `unknown group ${o.group}` });
     });
-    for (const [name, list] of [['programs', cfg.programs], ['calendars', cfg.calendars], ['groups', cfg.groups]] as const) {
+    for (const [name, list] of [
+      ['programs', cfg.programs],
+      ['calendars', cfg.calendars],
+      ['groups', cfg.groups],
+    ] as const) {
       const seen = new Set<string>();
       list.forEach((x, i) => {
         if (seen.has(x.id)) ctx.addIssue({ code: 'custom', path: [name, i, 'id'], message: `duplicate id ${x.id}` });

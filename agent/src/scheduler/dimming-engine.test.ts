@@ -21,9 +21,30 @@ function baseConfig(extra: Partial<SchedulerConfigInput> = {}): SchedulerConfigI
           { kind: 'astro', event: 'sunrise', offsetMinutes: 0, level: 0 },
         ],
       },
-      { id: 'weekend', steps: [{ kind: 'astro', event: 'sunset', level: 100 }, { kind: 'fixed', time: '23:00', level: 90 }, { kind: 'astro', event: 'sunrise', level: 0 }] },
-      { id: 'holiday', steps: [{ kind: 'astro', event: 'sunset', level: 100 }, { kind: 'fixed', time: '23:00', level: 70 }, { kind: 'astro', event: 'sunrise', level: 0 }] },
-      { id: 'special', steps: [{ kind: 'astro', event: 'sunset', level: 100 }, { kind: 'fixed', time: '23:00', level: 40 }, { kind: 'astro', event: 'sunrise', level: 0 }] },
+      {
+        id: 'weekend',
+        steps: [
+          { kind: 'astro', event: 'sunset', level: 100 },
+          { kind: 'fixed', time: '23:00', level: 90 },
+          { kind: 'astro', event: 'sunrise', level: 0 },
+        ],
+      },
+      {
+        id: 'holiday',
+        steps: [
+          { kind: 'astro', event: 'sunset', level: 100 },
+          { kind: 'fixed', time: '23:00', level: 70 },
+          { kind: 'astro', event: 'sunrise', level: 0 },
+        ],
+      },
+      {
+        id: 'special',
+        steps: [
+          { kind: 'astro', event: 'sunset', level: 100 },
+          { kind: 'fixed', time: '23:00', level: 40 },
+          { kind: 'astro', event: 'sunrise', level: 0 },
+        ],
+      },
     ],
     calendars: [
       {
@@ -43,11 +64,22 @@ function baseConfig(extra: Partial<SchedulerConfigInput> = {}): SchedulerConfigI
   };
 }
 
-function engineWith(cfg: SchedulerConfigInput, lums: { id: string; group?: string; cls?: string; w?: number; hours?: number; prio?: number }[] = [{ id: 'L1' }]): DimmingEngine {
+function engineWith(
+  cfg: SchedulerConfigInput,
+  lums: { id: string; group?: string; cls?: string; w?: number; hours?: number; prio?: number }[] = [{ id: 'L1' }],
+): DimmingEngine {
   const e = new DimmingEngine(4);
   const r = e.applyConfig(cfg);
   assert.deepEqual(r, { ok: true });
-  for (const l of lums) e.register({ id: l.id, group: l.group ?? 'g1', lightingClass: l.cls, nominalW: l.w ?? 100, operatingHours: l.hours ?? 0, priority: l.prio ?? 2 });
+  for (const l of lums)
+    e.register({
+      id: l.id,
+      group: l.group ?? 'g1',
+      lightingClass: l.cls,
+      nominalW: l.w ?? 100,
+      operatingHours: l.hours ?? 0,
+      priority: l.prio ?? 2,
+    });
   return e;
 }
 
@@ -89,7 +121,15 @@ describe('DimmingEngine program steps', () => {
 
   it('astro offsets move the step', () => {
     const cfg = baseConfig();
-    cfg.programs = [{ id: 'night', steps: [{ kind: 'astro', event: 'civilDusk', offsetMinutes: -10, level: 100 }, { kind: 'astro', event: 'sunrise', level: 0 }] }];
+    cfg.programs = [
+      {
+        id: 'night',
+        steps: [
+          { kind: 'astro', event: 'civilDusk', offsetMinutes: -10, level: 100 },
+          { kind: 'astro', event: 'sunrise', level: 0 },
+        ],
+      },
+    ];
     cfg.calendars = [{ id: 'city', defaultProgram: 'night', rules: [] }];
     const e = engineWith(cfg);
     const dusk = nextSunEvent(new Date(Date.UTC(2024, 10, 12, 12)), SP.latitude, SP.longitude, 'civilDusk').getTime();
@@ -159,7 +199,9 @@ describe('DimmingEngine dynamic controls', () => {
 describe('DimmingEngine overrides', () => {
   const night = Date.UTC(2024, 10, 14, 5);
   it('group override holds until expiry, then the program returns', () => {
-    const e = engineWith(baseConfig({ overrides: [{ id: 'o1', group: 'g1', level: 20, startMs: night, expiresMs: night + H, issuedAtMs: night }] }));
+    const e = engineWith(
+      baseConfig({ overrides: [{ id: 'o1', group: 'g1', level: 20, startMs: night, expiresMs: night + H, issuedAtMs: night }] }),
+    );
     assert.equal(levelAfterTick(e, night - 1), 60);
     assert.equal(levelAfterTick(e, night), 20);
     assert.equal(levelAfterTick(e, night + H - 1), 20);
@@ -188,10 +230,20 @@ describe('DimmingEngine overrides', () => {
 
 describe('DimmingEngine CLO, class minimum, power cap, hysteresis', () => {
   const evening = Date.UTC(2024, 10, 14, 0, 30); // 21:30 local: program 100
-  const clo = { curve: [{ hours: 0, maintenance: 1 }, { hours: 100_000, maintenance: 0.7 }], maintenanceFactor: 0.8 };
+  const clo = {
+    curve: [
+      { hours: 0, maintenance: 1 },
+      { hours: 100_000, maintenance: 0.7 },
+    ],
+    maintenanceFactor: 0.8,
+  };
 
   it('constant light output: new lamps run at the maintenance factor, old ones higher, capped at 100', () => {
-    const e = engineWith(baseConfig({ clo }), [{ id: 'new', hours: 0 }, { id: 'mid', hours: 50_000 }, { id: 'old', hours: 100_000 }]);
+    const e = engineWith(baseConfig({ clo }), [
+      { id: 'new', hours: 0 },
+      { id: 'mid', hours: 50_000 },
+      { id: 'old', hours: 100_000 },
+    ]);
     e.tick(evening);
     assert.ok(Math.abs(e.commandedLevel(e.indexOf('new')) - 80) < 1e-3);
     assert.ok(Math.abs(e.commandedLevel(e.indexOf('mid')) - (100 * 0.8) / 0.85) < 1e-3);
@@ -200,7 +252,15 @@ describe('DimmingEngine CLO, class minimum, power cap, hysteresis', () => {
 
   it('class minimum applies when lit, not when off', () => {
     const cfg = baseConfig();
-    cfg.programs = [{ id: 'night', steps: [{ kind: 'fixed', time: '18:00', level: 10 }, { kind: 'fixed', time: '06:00', level: 0 }] }];
+    cfg.programs = [
+      {
+        id: 'night',
+        steps: [
+          { kind: 'fixed', time: '18:00', level: 10 },
+          { kind: 'fixed', time: '06:00', level: 0 },
+        ],
+      },
+    ];
     cfg.calendars = [{ id: 'city', defaultProgram: 'night', rules: [] }];
     const e = engineWith(cfg, [{ id: 'L1', cls: 'M3' }, { id: 'L2' }]);
     e.tick(evening);
@@ -247,7 +307,15 @@ describe('DimmingEngine bad config', () => {
     const night = Date.UTC(2024, 10, 14, 1, 30); // 22:30 local: 100, then 60 at 23:00
     assert.equal(levelAfterTick(e, night), 100);
     const bad = baseConfig();
-    bad.programs = [{ id: 'night', steps: [{ kind: 'fixed', time: '18:00', level: 100 }, { kind: 'fixed', time: '22:00', level: -5 }] }];
+    bad.programs = [
+      {
+        id: 'night',
+        steps: [
+          { kind: 'fixed', time: '18:00', level: 100 },
+          { kind: 'fixed', time: '22:00', level: -5 },
+        ],
+      },
+    ];
     const r = e.applyConfig(bad);
     assert.deepEqual(r.ok ? null : r.error.path, 'programs[0].steps[1].level');
     assert.equal(levelAfterTick(e, night + H), 60); // the old program's 23:00 step still happens
@@ -265,16 +333,33 @@ describe('DimmingEngine bad config', () => {
 describe('DimmingEngine agrees with the per-object reference', () => {
   it('same commands over two days of ticks, many luminaires', () => {
     const cfg = baseConfig({
-      groups: [{ id: 'g1', calendar: 'city' }, { id: 'g2', calendar: 'city', latitude: -1.45, longitude: -48.5 }],
-      clo: { curve: [{ hours: 0, maintenance: 1 }, { hours: 60_000, maintenance: 0.8 }], maintenanceFactor: 0.85 },
-      overrides: [{ id: 'o', group: 'g2', level: 33, startMs: Date.UTC(2024, 10, 14, 2), expiresMs: Date.UTC(2024, 10, 14, 4), issuedAtMs: 0 }],
+      groups: [
+        { id: 'g1', calendar: 'city' },
+        { id: 'g2', calendar: 'city', latitude: -1.45, longitude: -48.5 },
+      ],
+      clo: {
+        curve: [
+          { hours: 0, maintenance: 1 },
+          { hours: 60_000, maintenance: 0.8 },
+        ],
+        maintenanceFactor: 0.85,
+      },
+      overrides: [
+        { id: 'o', group: 'g2', level: 33, startMs: Date.UTC(2024, 10, 14, 2), expiresMs: Date.UTC(2024, 10, 14, 4), issuedAtMs: 0 },
+      ],
     });
     const e = new DimmingEngine(8);
     const ref = new PerObjectDimming();
     assert.equal(e.applyConfig(cfg).ok, true);
     assert.equal(ref.applyConfig(cfg), true);
     for (let i = 0; i < 300; i++) {
-      const spec = { id: `L${i}`, group: i % 3 === 0 ? 'g2' : 'g1', lightingClass: i % 5 === 0 ? 'M3' : undefined, nominalW: 50 + (i % 7) * 10, operatingHours: (i * 997) % 70_000 };
+      const spec = {
+        id: `L${i}`,
+        group: i % 3 === 0 ? 'g2' : 'g1',
+        lightingClass: i % 5 === 0 ? 'M3' : undefined,
+        nominalW: 50 + (i % 7) * 10,
+        operatingHours: (i * 997) % 70_000,
+      };
       e.register(spec);
       ref.register(spec);
     }
@@ -293,7 +378,10 @@ describe('DimmingEngine agrees with the per-object reference', () => {
 describe('DimmingEngine sensor fast path', () => {
   it('tickSensorZones evaluates only the fired zones and agrees with a full tick', () => {
     const cfg = baseConfig({
-      groups: [{ id: 'g1', calendar: 'city' }, { id: 'g2', calendar: 'city', powerCapW: 150 }],
+      groups: [
+        { id: 'g1', calendar: 'city' },
+        { id: 'g2', calendar: 'city', powerCapW: 150 },
+      ],
       dynamicControls: [{ id: 'm', sensors: ['s2'], groups: ['g2'], mode: 'set', level: 100, holdMs: 60_000 }],
     });
     const lums = [{ id: 'a' }, { id: 'b', group: 'g2' }, { id: 'c', group: 'g2', prio: 3 }, { id: 'd' }];

@@ -125,10 +125,36 @@ export class DimmingEngine {
 
   /** Bytes of typed-array state per luminaire (group/class tables amortised in). */
   stateBytes(): number {
-    const arrays = [this.group, this.lightClass, this.priority, this.flags, this.nominalW, this.hours, this.clo,
-      this.target, this.lastCmd, this.outIndex, this.outLevel, this.groupSlot, this.groupCapW, this.groupLevel,
-      this.groupMode, this.groupCapped, this.tierPower, this.tierFloor, this.tierScale, this.groupOverrideIssued,
-      this.classMin, this.slotLevel, this.dirtyGroup, this.dirtyList, this.memberStart, this.members, this.visitList, this.deferred];
+    const arrays = [
+      this.group,
+      this.lightClass,
+      this.priority,
+      this.flags,
+      this.nominalW,
+      this.hours,
+      this.clo,
+      this.target,
+      this.lastCmd,
+      this.outIndex,
+      this.outLevel,
+      this.groupSlot,
+      this.groupCapW,
+      this.groupLevel,
+      this.groupMode,
+      this.groupCapped,
+      this.tierPower,
+      this.tierFloor,
+      this.tierScale,
+      this.groupOverrideIssued,
+      this.classMin,
+      this.slotLevel,
+      this.dirtyGroup,
+      this.dirtyList,
+      this.memberStart,
+      this.members,
+      this.visitList,
+      this.deferred,
+    ];
     return arrays.reduce((s, a) => s + a.byteLength, 0);
   }
 
@@ -416,7 +442,24 @@ export class DimmingEngine {
    */
   private evaluate(nowMs: number, list: Int32Array | null, count: number): DimmingChanges {
     const overridden = this.applyLuminaireOverrides(nowMs);
-    const { group, lightClass, priority, flags, nominalW, clo, target, lastCmd, groupLevel, groupMode, classMin, groupCapW, tierPower, tierFloor, outIndex, outLevel } = this;
+    const {
+      group,
+      lightClass,
+      priority,
+      flags,
+      nominalW,
+      clo,
+      target,
+      lastCmd,
+      groupLevel,
+      groupMode,
+      classMin,
+      groupCapW,
+      tierPower,
+      tierFloor,
+      outIndex,
+      outLevel,
+    } = this;
     const anyCap = this.anyCap;
     const hyst = this.hysteresis;
     // Sized before the loop (at most `count` entries) so the hot loop has no growth check.
@@ -452,10 +495,10 @@ export class DimmingEngine {
         deferred[nDeferred++] = i;
         continue;
       }
-      if (t !== t) continue; // NaN: no program known, send nothing
+      if (Number.isNaN(t)) continue; // no program known, send nothing
       const last = lastCmd[i] as number;
       const d = t - last;
-      if (last !== last || d >= hyst || d <= -hyst || (t === 0) !== (last === 0)) {
+      if (Number.isNaN(last) || d >= hyst || d <= -hyst || (t === 0) !== (last === 0)) {
         lastCmd[i] = t;
         outIndex[out] = i;
         outLevel[out] = t;
@@ -468,7 +511,7 @@ export class DimmingEngine {
       for (let k = 0; k < nDeferred; k++) {
         const i = deferred[k] as number;
         let t = target[i] as number;
-        if (t !== t) continue;
+        if (Number.isNaN(t)) continue;
         const g = group[i] as number;
         if (t > 0 && groupCapped[g] === 1 && groupMode[g] === MODE_PROGRAM && flags[i] === 0) {
           const s = tierScale[g * TIERS + (priority[i] as number)] as number;
@@ -477,7 +520,7 @@ export class DimmingEngine {
         }
         const last = lastCmd[i] as number;
         const d = t - last;
-        if (last !== last || d >= hyst || d <= -hyst || (t === 0) !== (last === 0)) {
+        if (Number.isNaN(last) || d >= hyst || d <= -hyst || (t === 0) !== (last === 0)) {
           lastCmd[i] = t;
           outIndex[out] = i;
           outLevel[out] = t;

@@ -35,9 +35,7 @@ function solarTerms(utcMs: number): SolarTerms {
   const e = 0.016708634 - t * (0.000042037 + 0.0000001267 * t);
   const mr = m * RAD;
   const c =
-    Math.sin(mr) * (1.914602 - t * (0.004817 + 0.000014 * t)) +
-    Math.sin(2 * mr) * (0.019993 - 0.000101 * t) +
-    Math.sin(3 * mr) * 0.000289;
+    Math.sin(mr) * (1.914602 - t * (0.004817 + 0.000014 * t)) + Math.sin(2 * mr) * (0.019993 - 0.000101 * t) + Math.sin(3 * mr) * 0.000289;
   const omega = (125.04 - 1934.136 * t) * RAD;
   const lambda = (l0 + c - 0.00569 - 0.00478 * Math.sin(omega)) * RAD;
   const eps0 = 23 + (26 + (21.448 - t * (46.815 + t * (0.00059 - t * 0.001813))) / 60) / 60;
@@ -65,8 +63,7 @@ export function sunEventOnUtcDay(utcDayStartMs: number, lat: number, lon: number
   let t = utcDayStartMs + (720 - 4 * lon) * 60_000;
   for (let iter = 0; iter < 3; iter++) {
     const { declinationRad, equationOfTimeMin } = solarTerms(t);
-    const cosH =
-      (Math.sin(h0) - Math.sin(latR) * Math.sin(declinationRad)) / (Math.cos(latR) * Math.cos(declinationRad));
+    const cosH = (Math.sin(h0) - Math.sin(latR) * Math.sin(declinationRad)) / (Math.cos(latR) * Math.cos(declinationRad));
     if (cosH < -1 || cosH > 1) return Number.NaN;
     const hourAngleDeg = Math.acos(cosH) * DEG;
     const noonMin = 720 - 4 * lon - equationOfTimeMin;

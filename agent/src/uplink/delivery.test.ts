@@ -17,8 +17,18 @@ const LUM_TOPIC = topic('luminaireTelemetry', { gateway: GW });
 
 function reading(device: string, ts: number): Record<string, unknown> {
   return {
-    kind: 'luminaire', device, ts, activePower: 40, activeEnergy: 1_000 + ts, dimLevel: 50, voltage: 230,
-    current: 0.2, powerFactor: 0.95, operatingHours: 100, switchOnCounter: 10, status: 'ok',
+    kind: 'luminaire',
+    device,
+    ts,
+    activePower: 40,
+    activeEnergy: 1_000 + ts,
+    dimLevel: 50,
+    voltage: 230,
+    current: 0.2,
+    powerFactor: 0.95,
+    operatingHours: 100,
+    switchOnCounter: 10,
+    status: 'ok',
   };
 }
 
@@ -30,7 +40,9 @@ interface Setup {
   teardown(): Promise<void>;
 }
 
-async function setup(extra: { batchMaxReadings?: number; dataDir?: string; telemetryMaxBytes?: number; accepting?: boolean } = {}): Promise<Setup> {
+async function setup(
+  extra: { batchMaxReadings?: number; dataDir?: string; telemetryMaxBytes?: number; accepting?: boolean } = {},
+): Promise<Setup> {
   const north = await startTestBroker();
   north.accepting = extra.accepting ?? true;
   const timers = new ManualTimers();
@@ -64,7 +76,11 @@ async function setup(extra: { batchMaxReadings?: number; dataDir?: string; telem
 }
 
 const publishReadings = (device: MqttClient, from: number, n: number): Promise<unknown> =>
-  Promise.all(Array.from({ length: n }, (_, i) => device.publishAsync(topic('localTelemetry', { device: 'lum-1' }), encode(reading('lum-1', from + i)), { qos: 1 })));
+  Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      device.publishAsync(topic('localTelemetry', { device: 'lum-1' }), encode(reading('lum-1', from + i)), { qos: 1 }),
+    ),
+  );
 
 const deliveredTs = (north: TestBroker): number[] =>
   north.on(LUM_TOPIC).flatMap((b) => (b as { readings: LuminaireReading[] }).readings.map((r) => r.ts));
@@ -90,8 +106,15 @@ test('delivery: at most maxInFlight batches await their PUBACK; each PUBACK lets
     s.north.holdWhen = () => false;
     s.north.release();
     await waitFor('all delivered', () => s.agent.stats().uplink.spools.telemetry.depth === 0);
-    assert.deepEqual(deliveredTs(s.north), Array.from({ length: 20 }, (_, i) => i + 1), 'in order, each once');
-    assert.deepEqual(s.north.on(LUM_TOPIC).map((b) => (b as { seq: number }).seq), [...Array(10).keys()]);
+    assert.deepEqual(
+      deliveredTs(s.north),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+      'in order, each once',
+    );
+    assert.deepEqual(
+      s.north.on(LUM_TOPIC).map((b) => (b as { seq: number }).seq),
+      [...Array(10).keys()],
+    );
   } finally {
     await s.teardown();
   }
@@ -122,10 +145,19 @@ test('delivery: after a cut the agent subscribes, births, then resends from the 
     const firstSubscribe = conn2.findIndex((p) => p.cmd === 'subscribe');
     const birth = conn2.findIndex((p) => p.topic === topic('gatewayState', { gateway: GW }));
     const firstReplay = conn2.findIndex((p) => p.topic === LUM_TOPIC);
-    assert.ok(firstSubscribe >= 0 && firstSubscribe < birth && birth < firstReplay, `subscribe (${firstSubscribe}) → birth (${birth}) → replay (${firstReplay})`);
+    assert.ok(
+      firstSubscribe >= 0 && firstSubscribe < birth && birth < firstReplay,
+      `subscribe (${firstSubscribe}) → birth (${birth}) → replay (${firstReplay})`,
+    );
 
-    const replayed = conn2.filter((p) => p.topic === LUM_TOPIC).flatMap((p) => (p.json as { readings: LuminaireReading[] }).readings.map((r) => r.ts));
-    assert.deepEqual(replayed, [3, 4, 5, 6, 7, 8, 9, 10], 'from the first unacknowledged reading, in order, nothing MQTT.js replayed on its own');
+    const replayed = conn2
+      .filter((p) => p.topic === LUM_TOPIC)
+      .flatMap((p) => (p.json as { readings: LuminaireReading[] }).readings.map((r) => r.ts));
+    assert.deepEqual(
+      replayed,
+      [3, 4, 5, 6, 7, 8, 9, 10],
+      'from the first unacknowledged reading, in order, nothing MQTT.js replayed on its own',
+    );
     const seqs = s.north.on(LUM_TOPIC).map((b) => (b as { seq: number }).seq);
     assert.deepEqual(seqs, [...Array(seqs.length).keys()], 'batch seq keeps counting: no gap for the cloud to see');
     assert.ok(s.agent.stats().uplink.replayedRecords >= 8);
@@ -153,7 +185,15 @@ test('delivery: a command published right at the reconnect is relayed while the 
     s.timers.advance(100);
     await waitFor('subscribed again', () => s.north.seen.slice(before).some((p) => p.cmd === 'subscribe'));
     await waitFor('birth', () => s.north.seen.slice(before).some((p) => p.topic === topic('gatewayState', { gateway: GW })));
-    s.north.publish(topic('command', { gateway: GW }), { v: 1, id: 'c-1', target: { device: 'lum-1' }, issuedAt: s.timers.clock.now(), expiresAt: s.timers.clock.now() + 60_000, action: 'dim', level: 30 });
+    s.north.publish(topic('command', { gateway: GW }), {
+      v: 1,
+      id: 'c-1',
+      target: { device: 'lum-1' },
+      issuedAt: s.timers.clock.now(),
+      expiresAt: s.timers.clock.now() + 60_000,
+      action: 'dim',
+      level: 30,
+    });
     await waitFor('the command reached the device', () => commands.length === 1);
     await waitFor('its ack reached the cloud', () => s.north.on(topic('ack', { gateway: GW })).length === 1);
     assert.ok(s.agent.stats().uplink.spools.telemetry.depth > 300, 'while most of the backlog still waits');
@@ -181,19 +221,31 @@ test('delivery: a full telemetry spool drops its oldest readings, counts them an
     s.north.accepting = true;
     s.timers.advance(100);
     await waitFor('connected', () => s.agent.northConnected);
-    await waitFor('kept readings delivered', () => {
-      s.timers.advance(60_000); // lets a partial batch go
-      return s.agent.stats().uplink.spools.telemetry.depth === 0;
-    }, 20_000);
+    await waitFor(
+      'kept readings delivered',
+      () => {
+        s.timers.advance(60_000); // lets a partial batch go
+        return s.agent.stats().uplink.spools.telemetry.depth === 0;
+      },
+      20_000,
+    );
     const events = s.north.on(topic('events', { gateway: GW })).flatMap((b) => (b as { events: DeviceEvent[] }).events);
     const drops = events.filter((e) => e.type === 'telemetryDropped');
     assert.ok(drops.length >= 1);
-    assert.equal(drops.reduce((n, e) => n + (e.value ?? 0), 0), up.dropped.records, 'the events add up to what was dropped');
+    assert.equal(
+      drops.reduce((n, e) => n + (e.value ?? 0), 0),
+      up.dropped.records,
+      'the events add up to what was dropped',
+    );
     assert.equal(drops[0]!.device, GW);
     const ts = deliveredTs(s.north);
     assert.equal(ts.at(-1), 6_000, 'the newest reading kept');
     assert.ok(!ts.includes(1), 'the oldest dropped');
-    assert.deepEqual(ts, [...ts].sort((a, b) => a - b), 'in order');
+    assert.deepEqual(
+      ts,
+      [...ts].sort((a, b) => a - b),
+      'in order',
+    );
   } finally {
     await s.teardown();
     rmSync(dataDir, { recursive: true, force: true });

@@ -115,7 +115,15 @@ export class Delivery {
       now: () => deps.clock.now(),
       onDrop: (drop) => this.#telemetryDropped(drop),
     });
-    const acc = (kind: BatchKind, spool: RecordSpool): Accumulator => ({ kind, spool, seqs: [], json: [], replayed: 0, ready: false, timer: null });
+    const acc = (kind: BatchKind, spool: RecordSpool): Accumulator => ({
+      kind,
+      spool,
+      seqs: [],
+      json: [],
+      replayed: 0,
+      ready: false,
+      timer: null,
+    });
     this.#acc = {
       event: acc('event', this.#spools.priority),
       luminaire: acc('luminaire', this.#spools.telemetry),
@@ -211,7 +219,12 @@ export class Delivery {
       spools: { telemetry: view(this.#spools.telemetry), priority: view(this.#spools.priority) },
       inFlight: this.#inFlight,
       maxInFlight: this.#d.options.maxInFlight,
-      pending: { luminaire: this.#acc.luminaire.seqs.length, ap: this.#acc.ap.seqs.length, events: this.#acc.event.seqs.length, acks: this.#acks.length },
+      pending: {
+        luminaire: this.#acc.luminaire.seqs.length,
+        ap: this.#acc.ap.seqs.length,
+        events: this.#acc.event.seqs.length,
+        acks: this.#acks.length,
+      },
       batches: { ...this.#batches },
       replayedRecords: this.#counts.replayedRecords,
       rewinds: this.#counts.rewinds,
@@ -254,14 +267,24 @@ export class Delivery {
     this.#d.log.warn({ records: drop.records, bytes: drop.bytes, since }, 'telemetry spool full: oldest readings dropped');
     try {
       this.#spools.priority.append(
-        encodeRecord('event', { device: this.#d.gatewayId, ts: this.#d.clock.now(), type: 'telemetryDropped', active: true, value: drop.records, detail }),
+        encodeRecord('event', {
+          device: this.#d.gatewayId,
+          ts: this.#d.clock.now(),
+          type: 'telemetryDropped',
+          active: true,
+          value: drop.records,
+          detail,
+        }),
       );
       this.#counts.dropReported++;
       this.#schedulePump();
     } catch (err) {
       // The priority spool is full too: the count stays in stats and /metrics.
       this.#counts.dropUnreported++;
-      this.#d.log.error({ err: (err as Error).message, records: drop.records }, 'telemetry drop could not be reported upstream (priority spool refused the event)');
+      this.#d.log.error(
+        { err: (err as Error).message, records: drop.records },
+        'telemetry drop could not be reported upstream (priority spool refused the event)',
+      );
     }
   }
 
@@ -310,7 +333,10 @@ export class Delivery {
     const replayed = rec.appendedAt < this.#connectedAt;
     if (decoded === null) {
       this.#counts.undecodable++;
-      this.#d.log.error({ seq: rec.seq, spool: from === this.#spools.priority ? 'priority' : 'telemetry' }, 'spool record not written by this agent; skipped');
+      this.#d.log.error(
+        { seq: rec.seq, spool: from === this.#spools.priority ? 'priority' : 'telemetry' },
+        'spool record not written by this agent; skipped',
+      );
       from.ack(rec.seq);
       return;
     }
@@ -330,7 +356,13 @@ export class Delivery {
     for (;;) {
       const ack = this.#room(true) ? this.#acks.shift() : undefined;
       if (ack !== undefined) {
-        this.#publish(topic('ack', { gateway: this.#d.gatewayId }), Buffer.from(ack.json, 'utf8'), this.#spools.priority, [ack.seq], ack.replayed ? 1 : 0);
+        this.#publish(
+          topic('ack', { gateway: this.#d.gatewayId }),
+          Buffer.from(ack.json, 'utf8'),
+          this.#spools.priority,
+          [ack.seq],
+          ack.replayed ? 1 : 0,
+        );
         this.#batches.acks++;
         continue;
       }
@@ -409,6 +441,8 @@ export class Delivery {
     if (this.#closed) return true;
     if (!this.#d.link.connected) return true;
     const accEmpty = Object.values(this.#acc).every((a) => a.seqs.length === 0);
-    return this.#inFlight === 0 && accEmpty && this.#acks.length === 0 && this.#spools.priority.depth === 0 && this.#spools.telemetry.depth === 0;
+    return (
+      this.#inFlight === 0 && accEmpty && this.#acks.length === 0 && this.#spools.priority.depth === 0 && this.#spools.telemetry.depth === 0
+    );
   }
 }

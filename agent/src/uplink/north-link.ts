@@ -65,7 +65,16 @@ export class NorthLink {
   #attempt = 0;
   #reconnectTimer: unknown = null;
   #stopping = false;
-  readonly #stats: NorthStats = { connected: false, connects: 0, reconnects: 0, connectFailures: 0, published: 0, publishErrors: 0, skippedWhileDown: 0, received: 0 };
+  readonly #stats: NorthStats = {
+    connected: false,
+    connects: 0,
+    reconnects: 0,
+    connectFailures: 0,
+    published: 0,
+    publishErrors: 0,
+    skippedWhileDown: 0,
+    received: 0,
+  };
   readonly #connectWaiters: Array<() => void> = [];
 
   constructor(gatewayId: string, opts: NorthOptions, handlers: NorthHandlers, hooks: NorthLinkHooks, timers: Timers, log: Logger) {
@@ -127,7 +136,8 @@ export class NorthLink {
         return;
       }
       const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-      if (refused.length > 0) this.#log.error({ refused }, 'north broker refused a subscription: the gateway cannot hear these topics (check the broker ACL)');
+      if (refused.length > 0)
+        this.#log.error({ refused }, 'north broker refused a subscription: the gateway cannot hear these topics (check the broker ACL)');
       this.#up(client);
     });
   }

@@ -76,10 +76,14 @@ export class MemorySpool implements RecordSpool {
 
   append(payload: Uint8Array): number {
     const size = payload.length + MEMORY_RECORD_OVERHEAD;
-    if (size > this.maxBytes) throw new SpoolFullError(`spool ${this.name}: ${size} bytes do not fit in a ${this.maxBytes}-byte spool`, size);
+    if (size > this.maxBytes)
+      throw new SpoolFullError(`spool ${this.name}: ${size} bytes do not fit in a ${this.maxBytes}-byte spool`, size);
     if (this.#bytes + size > this.maxBytes) {
       if (this.overflow === 'refuse') {
-        throw new SpoolFullError(`spool ${this.name} (memory) is full (${this.#bytes} of ${this.maxBytes} bytes, ${this.#unacked} records undelivered)`, size);
+        throw new SpoolFullError(
+          `spool ${this.name} (memory) is full (${this.#bytes} of ${this.maxBytes} bytes, ${this.#unacked} records undelivered)`,
+          size,
+        );
       }
       this.#dropOldest(size);
     }
@@ -214,7 +218,14 @@ export function openSpools(
   }
   const dir = join(dataDir, 'spool');
   const onWarning = (message: string): void => log.warn(message);
-  const telemetry = new DiskSpool({ dir: join(dir, 'telemetry'), maxBytes: settings.telemetryMaxBytes, overflow: 'drop-oldest', onDrop, onWarning, now });
+  const telemetry = new DiskSpool({
+    dir: join(dir, 'telemetry'),
+    maxBytes: settings.telemetryMaxBytes,
+    overflow: 'drop-oldest',
+    onDrop,
+    onWarning,
+    now,
+  });
   let priority: DiskSpool;
   try {
     priority = new DiskSpool({ dir: join(dir, 'priority'), maxBytes: settings.priorityMaxBytes, overflow: 'refuse', onWarning, now });
@@ -224,6 +235,10 @@ export function openSpools(
   }
   const spools = { telemetry, priority, durable: true, dir };
   const waiting = telemetry.depth + priority.depth;
-  if (waiting > 0) log.info({ telemetry: telemetry.depth, priority: priority.depth, dir }, 'spool holds undelivered records from a previous run; they are sent once the uplink is up');
+  if (waiting > 0)
+    log.info(
+      { telemetry: telemetry.depth, priority: priority.depth, dir },
+      'spool holds undelivered records from a previous run; they are sent once the uplink is up',
+    );
   return spools;
 }

@@ -112,7 +112,8 @@ export async function startTestBroker(): Promise<TestBroker> {
       held = [];
     },
     publish(topic, value, retain = false) {
-      for (const s of sockets) write(s, { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(value)), qos: 1, messageId: nextId++, retain, dup: false });
+      for (const s of sockets)
+        write(s, { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(value)), qos: 1, messageId: nextId++, retain, dup: false });
     },
     on: (topic) => seen.filter((s) => s.cmd === 'publish' && s.topic === topic).map((s) => s.json),
     close: async () => {

@@ -12,11 +12,17 @@ describe('broker: authentication and ACL against the real mqtt client', () => {
   let port = 0;
   const pw: Record<string, string> = {};
   const clients: MqttClient[] = [];
-  const track = (c: MqttClient) => (clients.push(c), c);
+  const track = (c: MqttClient) => {
+    clients.push(c);
+    return c;
+  };
 
   before(async () => {
     let creds = CredentialsStore.empty();
-    for (const [id, m] of [['gw-1', 'belem'], ['gw-2', 'belem']] as const) {
+    for (const [id, m] of [
+      ['gw-1', 'belem'],
+      ['gw-2', 'belem'],
+    ] as const) {
       const r = await creds.withGateway(id, m);
       creds = r.store;
       pw[id] = r.password;

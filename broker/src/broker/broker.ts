@@ -129,39 +129,41 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
       done(null, true);
     },
     authenticate: (client, username, password, done) => {
-      guard.login.login(username, password, remoteAddressOf(client), () => client.closed).then(
-        (result) => {
-          if (!result.ok) {
-            refuse(client, username, result.reason);
-            // The guard's own refusals say "try later" (3), not "wrong password" (4).
-            done(authError(result.reason, result.reason.startsWith('login-') ? SERVER_UNAVAILABLE : BAD_USERNAME_OR_PASSWORD), false);
-            return;
-          }
-          if ('cached' in result && result.cached) metrics.loginCacheHits.inc();
-          const p = result.principal;
-          const holder = liveClients(aedes)[client.id];
-          const idRefusal = checkClientId(p, client.id, {
-            assigned: assignedIds.has(client),
-            isGatewayId: (id) => credentials?.isGateway(id) ?? false,
-            holder: holder && holder !== client ? principals.get(holder) : undefined,
-          });
-          if (idRefusal) {
-            refuse(client, username, idRefusal);
-            done(authError(idRefusal, IDENTIFIER_REJECTED), false);
-            return;
-          }
-          principals.set(client, p);
-          guard.authenticated(client);
-          metrics.authSuccess.inc({ role: p.role });
-          logger.info({ clientId: client.id, role: p.role }, 'mqtt client authenticated');
-          done(null, true);
-        },
-        (err: unknown) => {
-          refuse(client, username, 'error');
-          logger.error({ err }, 'authenticate failed');
-          done(authError('server-error', NOT_AUTHORIZED), false);
-        },
-      );
+      guard.login
+        .login(username, password, remoteAddressOf(client), () => client.closed)
+        .then(
+          (result) => {
+            if (!result.ok) {
+              refuse(client, username, result.reason);
+              // The guard's own refusals say "try later" (3), not "wrong password" (4).
+              done(authError(result.reason, result.reason.startsWith('login-') ? SERVER_UNAVAILABLE : BAD_USERNAME_OR_PASSWORD), false);
+              return;
+            }
+            if ('cached' in result && result.cached) metrics.loginCacheHits.inc();
+            const p = result.principal;
+            const holder = liveClients(aedes)[client.id];
+            const idRefusal = checkClientId(p, client.id, {
+              assigned: assignedIds.has(client),
+              isGatewayId: (id) => credentials?.isGateway(id) ?? false,
+              holder: holder && holder !== client ? principals.get(holder) : undefined,
+            });
+            if (idRefusal) {
+              refuse(client, username, idRefusal);
+              done(authError(idRefusal, IDENTIFIER_REJECTED), false);
+              return;
+            }
+            principals.set(client, p);
+            guard.authenticated(client);
+            metrics.authSuccess.inc({ role: p.role });
+            logger.info({ clientId: client.id, role: p.role }, 'mqtt client authenticated');
+            done(null, true);
+          },
+          (err: unknown) => {
+            refuse(client, username, 'error');
+            logger.error({ err }, 'authenticate failed');
+            done(authError('server-error', NOT_AUTHORIZED), false);
+          },
+        );
     },
     authorizePublish: (client, packet: PublishPacket, done) => {
       const principal = client ? principals.get(client) : undefined;
@@ -205,9 +207,9 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
   // Retained messages restored from disk count against their gateways' quotas from the start.
   await seedRetainedQuota(
     guard.retained,
-    (aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<PublishPacket> } }).persistence.createRetainedStream(
-      'poste/v1/gw/#',
-    ),
+    (
+      aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<PublishPacket> } }
+    ).persistence.createRetainedStream('poste/v1/gw/#'),
     (topic) => {
       const id = /^poste\/v1\/gw\/([^/]+)\//.exec(topic)?.[1];
       return id === undefined ? undefined : { role: 'gateway', id, municipality: '' };
@@ -261,14 +263,24 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
       gate = g;
     },
     listen(port = 0, host = '127.0.0.1') {
-      return listenOn(createServer((socket) => accept(socket)), port, host, 'mqtt broker');
+      return listenOn(
+        createServer((socket) => accept(socket)),
+        port,
+        host,
+        'mqtt broker',
+      );
     },
     listenTls({ port = 0, host = '127.0.0.1', cert, key }) {
       // Fails here, not at the first client, when the certificate or key is unusable.
       const secureContext = createSecureContext({ cert, key });
       // TLS is set up on an admitted socket, so the caps and the deadline cover the handshake too.
       const secure = (raw: Socket) => new TLSSocket(raw, { isServer: true, secureContext });
-      return listenOn(createServer((socket) => accept(socket, secure)), port, host, 'mqtt broker (TLS)');
+      return listenOn(
+        createServer((socket) => accept(socket, secure)),
+        port,
+        host,
+        'mqtt broker (TLS)',
+      );
     },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -86,7 +86,10 @@ describe('broker under hostile connections: stream guard, connection caps, login
     const extra = await Promise.all(Array.from({ length: 10 }, () => raw('127.0.0.3')));
     await Promise.all(extra.map((s) => closedWithin(s, 1_000)));
     assert.equal(await counterValue(rig.broker.metrics.connectionsRefused, { reason: 'max-per-address' }), 10);
-    assert.ok(idle.every((s) => !s.destroyed), 'the first 20 are held (until the deadline)');
+    assert.ok(
+      idle.every((s) => !s.destroyed),
+      'the first 20 are held (until the deadline)',
+    );
     // A generous bound: this includes TCP setup on a loaded loopback; the login itself is timed below.
     const t0 = performance.now();
     const victim = await gateway(rig, 'gw-victim');
@@ -104,10 +107,31 @@ describe('broker under hostile connections: stream guard, connection caps, login
     const attackers = await Promise.all(Array.from({ length: 200 }, (_, i) => raw(`127.0.1.${i + 1}`)));
     let maxRunning = 0;
     const probe = setInterval(() => (maxRunning = Math.max(maxRunning, rig.broker.guard.login.load.running)), 5);
-    const outcomes = Promise.all(attackers.map((s, i) => rawConnack(s, connectPacket({ clientId: 'gw-victim', username: 'gw-victim', password: `guess-${i}` }))));
+    const outcomes = Promise.all(
+      attackers.map((s, i) => rawConnack(s, connectPacket({ clientId: 'gw-victim', username: 'gw-victim', password: `guess-${i}` }))),
+    );
     // mosquitto_pub as another hostile client, from its own address.
     const mosquitto = Array.from({ length: 10 }, (_, i) =>
-      run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(rig.port), '-A', '127.0.0.7', '-i', `gw-ok`, '-u', 'gw-ok', '-P', `wrong-${i}`, '-t', 'poste/v1/gw/gw-ok/x', '-m', 'x', '-q', '1']),
+      run('mosquitto_pub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(rig.port),
+        '-A',
+        '127.0.0.7',
+        '-i',
+        `gw-ok`,
+        '-u',
+        'gw-ok',
+        '-P',
+        `wrong-${i}`,
+        '-t',
+        'poste/v1/gw/gw-ok/x',
+        '-m',
+        'x',
+        '-q',
+        '1',
+      ]),
     );
     const rate = steady.rateOver(2_000);
     await new Promise((r) => setTimeout(r, 100));
@@ -115,11 +139,33 @@ describe('broker under hostile connections: stream guard, connection caps, login
     // loopback retransmits after 1 s (a port reused against a TIME_WAIT) is not the broker's doing.
     const known = await raw('127.0.2.1');
     const t0 = performance.now();
-    const knownCode = await rawConnack(known, connectPacket({ clientId: 'gw-victim', username: 'gw-victim', password: rig.passwords['gw-victim']! }));
+    const knownCode = await rawConnack(
+      known,
+      connectPacket({ clientId: 'gw-victim', username: 'gw-victim', password: rig.passwords['gw-victim']! }),
+    );
     const loginMs = performance.now() - t0;
     known.destroy();
     // And a real client, mosquitto_pub as the gateway, gets its QoS 1 message through meanwhile.
-    const pub = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(rig.port), '-A', '127.0.2.2', '-i', 'gw-victim', '-u', 'gw-victim', '-P', rig.passwords['gw-victim']!, '-t', 'poste/v1/gw/gw-victim/telemetry/luminaire', '-m', '{}', '-q', '1']);
+    const pub = await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(rig.port),
+      '-A',
+      '127.0.2.2',
+      '-i',
+      'gw-victim',
+      '-u',
+      'gw-victim',
+      '-P',
+      rig.passwords['gw-victim']!,
+      '-t',
+      'poste/v1/gw/gw-victim/telemetry/luminaire',
+      '-m',
+      '{}',
+      '-q',
+      '1',
+    ]);
     const codes = await outcomes;
     clearInterval(probe);
     assert.equal(knownCode, 0);
@@ -127,7 +173,10 @@ describe('broker under hostile connections: stream guard, connection caps, login
     assert.equal(pub.code, 0, pub.out);
     assert.ok((await rate) >= MIN_RATE, 'legitimate ingest rate held');
     assert.ok(maxRunning <= rig.broker.guard.config.login.maxConcurrentChecks, `at most ${maxRunning} password checks at once`);
-    assert.ok(codes.every((c) => c === 4 || c === 3 || c === 'closed'), `every bad login refused: ${[...new Set(codes)].join(',')}`);
+    assert.ok(
+      codes.every((c) => c === 4 || c === 3 || c === 'closed'),
+      `every bad login refused: ${[...new Set(codes)].join(',')}`,
+    );
     assert.ok(codes.filter((c) => c === 3).length > 0, 'excess logins refused at once with CONNACK 3 (server unavailable)');
     for (const m of await Promise.all(mosquitto)) assert.notEqual(m.code, 0, m.out);
     assert.ok((await counterValue(rig.broker.metrics.authFailures)) - failuresBefore >= 200);
@@ -136,7 +185,8 @@ describe('broker under hostile connections: stream guard, connection caps, login
 
   test('one address failing repeatedly is backed off and refused without a password check', async () => {
     const codes: Array<number | 'closed'> = [];
-    for (let i = 0; i < 8; i++) codes.push(await rawConnack(await raw('127.0.0.9'), connectPacket({ clientId: 'gw-ok', username: 'gw-ok', password: `nope-${i}` })));
+    for (let i = 0; i < 8; i++)
+      codes.push(await rawConnack(await raw('127.0.0.9'), connectPacket({ clientId: 'gw-ok', username: 'gw-ok', password: `nope-${i}` })));
     assert.deepEqual(codes.slice(0, 5), [4, 4, 4, 4, 4]);
     assert.deepEqual(codes.slice(5), [3, 3, 3]);
     assert.ok((await counterValue(rig.broker.metrics.authFailures, { reason: 'login-backoff' })) >= 3);

@@ -34,7 +34,24 @@ describe('broker: identities, publish limits, revoke/rotate, TLS', () => {
   test("a service taking a gateway's client id is refused (CONNACK 2); the gateway stays connected", async () => {
     const victim = await gateway(rig, 'gw-victim');
     assert.equal(await refusalCode(rig.port, 'dashboard', rig.passwords.dashboard!, 'gw-victim'), 2);
-    const sub = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(rig.port), '-i', 'gw-victim', '-u', 'dashboard', '-P', rig.passwords.dashboard!, '-t', 'poste/v1/gw/#', '-C', '1', '-W', '3']);
+    const sub = await run('mosquitto_sub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(rig.port),
+      '-i',
+      'gw-victim',
+      '-u',
+      'dashboard',
+      '-P',
+      rig.passwords.dashboard!,
+      '-t',
+      'poste/v1/gw/#',
+      '-C',
+      '1',
+      '-W',
+      '3',
+    ]);
     assert.notEqual(sub.code, 0, sub.out);
     // another gateway with the right password but someone else's client id
     assert.equal(await refusalCode(rig.port, 'gw-ok', rig.passwords['gw-ok']!, 'gw-victim'), 2);
@@ -91,7 +108,10 @@ describe('broker: identities, publish limits, revoke/rotate, TLS', () => {
   test('rotate: the old password (even remembered by the login cache) is refused, the new one works', async () => {
     (await gateway(rig, 'gw-rot')).end(true); // now in the login cache
     const out: string[] = [];
-    assert.equal(await main(['rotate', '--credentials', rig.credentialsFile, '--id', 'gw-rot'], { out: (l) => out.push(l), err: () => undefined }), 0);
+    assert.equal(
+      await main(['rotate', '--credentials', rig.credentialsFile, '--id', 'gw-rot'], { out: (l) => out.push(l), err: () => undefined }),
+      0,
+    );
     const fresh = out[0]!;
     assert.ok(await eventually(async () => (await refusalCode(rig.port, 'gw-rot', rig.passwords['gw-rot']!).catch(() => 0)) === 4));
     const c = await connect(rig.port, 'gw-rot', fresh);
@@ -116,14 +136,68 @@ describe('broker: identities, publish limits, revoke/rotate, TLS', () => {
     const dir = rig.dir;
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    const gen = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    const gen = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ]);
     assert.equal(gen.code, 0, gen.out);
     const tlsPort = await rig.broker.listenTls({ port: 0, cert: await readFile(cert), key: await readFile(key) });
     const before = rig.ingested.get('gw-victim') ?? 0;
-    const pub = await run('mosquitto_pub', ['-h', 'localhost', '-p', String(tlsPort), '--cafile', cert, '-i', 'gw-victim', '-u', 'gw-victim', '-P', rig.passwords['gw-victim']!, '-t', 'poste/v1/gw/gw-victim/telemetry/luminaire', '-m', '{}', '-q', '1']);
+    const pub = await run('mosquitto_pub', [
+      '-h',
+      'localhost',
+      '-p',
+      String(tlsPort),
+      '--cafile',
+      cert,
+      '-i',
+      'gw-victim',
+      '-u',
+      'gw-victim',
+      '-P',
+      rig.passwords['gw-victim']!,
+      '-t',
+      'poste/v1/gw/gw-victim/telemetry/luminaire',
+      '-m',
+      '{}',
+      '-q',
+      '1',
+    ]);
     assert.equal(pub.code, 0, pub.out);
     assert.equal(rig.ingested.get('gw-victim'), before + 1);
-    const wrong = await run('mosquitto_pub', ['-h', 'localhost', '-p', String(tlsPort), '--cafile', cert, '-i', 'gw-victim', '-u', 'gw-victim', '-P', 'wrong', '-t', 'poste/v1/gw/gw-victim/x', '-m', '{}', '-q', '1']);
+    const wrong = await run('mosquitto_pub', [
+      '-h',
+      'localhost',
+      '-p',
+      String(tlsPort),
+      '--cafile',
+      cert,
+      '-i',
+      'gw-victim',
+      '-u',
+      'gw-victim',
+      '-P',
+      'wrong',
+      '-t',
+      'poste/v1/gw/gw-victim/x',
+      '-m',
+      '{}',
+      '-q',
+      '1',
+    ]);
     assert.notEqual(wrong.code, 0);
   });
 });

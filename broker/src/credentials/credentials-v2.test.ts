@@ -22,7 +22,10 @@ test('a version 1 file is read and migrated to 2 on the next write; revoke and r
     await revokeCredential(file, 'gw-1');
     assert.deepEqual(await (await loadCredentials(file)).verify('gw-1', fresh), { ok: false, reason: 'revoked' });
     await writeFile(file, JSON.stringify({ version: 2, gateways: [{ id: 'gw-1', municipality: 'belem', passwordHash: 'plain' }] }));
-    await assert.rejects(loadCredentials(file), (e: Error) => e instanceof CredentialsFileError && /gateways\.0\.passwordHash/.test(e.message));
+    await assert.rejects(
+      loadCredentials(file),
+      (e: Error) => e instanceof CredentialsFileError && /gateways\.0\.passwordHash/.test(e.message),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -48,9 +48,7 @@ export type ServiceCredential = z.infer<typeof ServiceCredentialSchema>;
 export type CredentialsFile = z.output<typeof CredentialsFileSchema>;
 
 /** Who a connection authenticated as. */
-export type Principal =
-  | { role: 'gateway'; id: string; municipality: string }
-  | { role: 'service'; username: string };
+export type Principal = { role: 'gateway'; id: string; municipality: string } | { role: 'service'; username: string };
 
 export type VerifyResult =
   | { ok: true; principal: Principal }

@@ -41,7 +41,9 @@ export function watchCredentials(opts: CredentialsWatchOptions): CredentialsWatc
       text = await readFile(opts.file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      opts.onRefused(new CredentialsFileError(`${opts.file}: cannot read it (${code ?? (err as Error).message}); keeping the credentials in force`));
+      opts.onRefused(
+        new CredentialsFileError(`${opts.file}: cannot read it (${code ?? (err as Error).message}); keeping the credentials in force`),
+      );
       return;
     }
     if (text === lastText) return;

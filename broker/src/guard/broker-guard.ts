@@ -47,7 +47,10 @@ export function createBrokerGuard(opts: {
   const fdLimit = fileDescriptorSoftLimit() ?? config.connections.fdLimitFallback;
   const maxConnections = connectionCapUnderFdLimit(config.connections.maxConnections, fdLimit, config.connections.fdReserve);
   if (maxConnections < config.connections.maxConnections) {
-    logger.info({ fdLimit, maxConnections, configured: config.connections.maxConnections }, 'connection cap lowered to stay under the open-files limit');
+    logger.info(
+      { fdLimit, maxConnections, configured: config.connections.maxConnections },
+      'connection cap lowered to stay under the open-files limit',
+    );
   }
   const limits = new ConnectionLimits({ ...config.connections, maxConnections });
   const frameLimits = {
@@ -114,7 +117,10 @@ export function createBrokerGuard(opts: {
         const over = retained.take(principal.id, packet.topic, bytes);
         if (over) {
           metrics.retainedQuotaExceeded.inc({ limit: over });
-          logger.warn({ clientId: client.id, topic: packet.topic, limit: over, usage: retained.usage(principal.id), quota: config.retained }, 'retained quota exceeded');
+          logger.warn(
+            { clientId: client.id, topic: packet.topic, limit: over, usage: retained.usage(principal.id), quota: config.retained },
+            'retained quota exceeded',
+          );
           return `retained quota exceeded (${over})`;
         }
       }
@@ -135,7 +141,7 @@ export async function seedRetainedQuota(
 ): Promise<void> {
   for await (const packet of stream) {
     const gw = gatewayOf(packet.topic);
-    if (!gw || gw.role !== 'gateway' || !canPublish(gw, packet.topic)) continue;
+    if (gw?.role !== 'gateway' || !canPublish(gw, packet.topic)) continue;
     const bytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
     // Over quota already (limits lowered since): recorded anyway by forcing, so deletions free it.
     if (retained.take(gw.id, packet.topic, bytes)) retained.force(gw.id, packet.topic, bytes);

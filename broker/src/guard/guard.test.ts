@@ -50,11 +50,16 @@ describe('connection limits', () => {
 
 describe('LoginGuard', () => {
   const ok: VerifyResult = { ok: true, principal: { role: 'gateway', id: 'gw-1', municipality: 'm' } };
-  const cfg = parseGuardConfig({ login: { maxConcurrentChecks: 1, maxQueuedChecks: 1, backoffAfterFailures: 2, backoffBaseMs: 1000 } }).login;
+  const cfg = parseGuardConfig({
+    login: { maxConcurrentChecks: 1, maxQueuedChecks: 1, backoffAfterFailures: 2, backoffBaseMs: 1000 },
+  }).login;
 
   test('a success is cached (no second check); a change of password misses the cache', async () => {
     let checks = 0;
-    const g = new LoginGuard(async (_u, p) => (checks++, p?.toString() === 'right' ? ok : { ok: false, reason: 'bad-password' }), cfg);
+    const g = new LoginGuard(async (_u, p) => {
+      checks++;
+      return p?.toString() === 'right' ? ok : { ok: false, reason: 'bad-password' };
+    }, cfg);
     assert.equal((await g.login('gw-1', Buffer.from('right'), 'a', () => false)).ok, true);
     assert.deepEqual(await g.login('gw-1', Buffer.from('right'), 'b', () => false), { ...ok, cached: true });
     assert.equal(checks, 1);
@@ -67,7 +72,11 @@ describe('LoginGuard', () => {
 
   test('failures from one address lead to back-off, exponentially longer', async () => {
     let t = 0;
-    const g = new LoginGuard(async () => ({ ok: false, reason: 'bad-password' }), cfg, () => t);
+    const g = new LoginGuard(
+      async () => ({ ok: false, reason: 'bad-password' }),
+      cfg,
+      () => t,
+    );
     const reason = async () => {
       const r = await g.login('gw-1', Buffer.from('x'), 'a', () => false);
       return r.ok ? 'ok' : r.reason;
@@ -84,7 +93,12 @@ describe('LoginGuard', () => {
   test('checks beyond the running + queued bound are refused at once; abandoned ones are skipped', async () => {
     let release!: () => void;
     let checks = 0;
-    const g = new LoginGuard(() => (checks++, new Promise<VerifyResult>((r) => (release = () => r(ok)))), cfg);
+    const g = new LoginGuard(() => {
+      checks++;
+      return new Promise<VerifyResult>((r) => {
+        release = () => r(ok);
+      });
+    }, cfg);
     const first = g.login('gw-1', Buffer.from('1'), 'a', () => false);
     const queued = g.login('gw-1', Buffer.from('2'), 'b', () => true);
     assert.deepEqual(await g.login('gw-1', Buffer.from('3'), 'c', () => false), { ok: false, reason: 'login-busy' });

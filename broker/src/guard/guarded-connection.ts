@@ -28,7 +28,7 @@ export class GuardedConnection extends Duplex {
 
   constructor(
     readonly socket: Socket,
-    private readonly limits: FrameLimits,
+    readonly limits: FrameLimits,
     private readonly onViolation: (v: GuardViolation) => void,
   ) {
     // Aedes treats the end of the readable side as the end of the connection.
@@ -51,7 +51,10 @@ export class GuardedConnection extends Duplex {
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
-    this.#deadline = setTimeout(() => this.#violate({ reason: 'connect-deadline', ms: limits.connectDeadlineMs }), limits.connectDeadlineMs);
+    this.#deadline = setTimeout(
+      () => this.#violate({ reason: 'connect-deadline', ms: limits.connectDeadlineMs }),
+      limits.connectDeadlineMs,
+    );
     this.#deadline.unref();
   }
 

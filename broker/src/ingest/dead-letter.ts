@@ -1,6 +1,12 @@
 import type { Counter } from 'prom-client';
 
-export type DeadLetterReason = 'invalid-json' | 'invalid-envelope' | 'invalid-item' | 'unknown-gateway' | 'store-rejected' | 'spool-unreadable';
+export type DeadLetterReason =
+  | 'invalid-json'
+  | 'invalid-envelope'
+  | 'invalid-item'
+  | 'unknown-gateway'
+  | 'store-rejected'
+  | 'spool-unreadable';
 
 export interface DeadLetterSample {
   reason: DeadLetterReason;

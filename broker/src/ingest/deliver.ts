@@ -1,4 +1,11 @@
-import { PartialWriteError, retryWithBackoff, StoreWriteError, type BackoffOptions, type Point, type StoreWriter } from '@poste/telemetry-store';
+import {
+  PartialWriteError,
+  retryWithBackoff,
+  StoreWriteError,
+  type BackoffOptions,
+  type Point,
+  type StoreWriter,
+} from '@poste/telemetry-store';
 
 /** How a batch of messages (each a list of points) left a delivery attempt. */
 export type Delivery =

@@ -21,7 +21,19 @@ const T0 = Date.UTC(2025, 2, 1);
 const HOUR = 3_600_000;
 
 function reading(device: string, ts: number, activeEnergy = 1_000): unknown {
-  return { device, ts, activePower: 90, activeEnergy, dimLevel: 70, voltage: 221, current: 0.42, powerFactor: 0.96, operatingHours: 10, switchOnCounter: 3, status: 'ok' };
+  return {
+    device,
+    ts,
+    activePower: 90,
+    activeEnergy,
+    dimLevel: 70,
+    voltage: 221,
+    current: 0.42,
+    powerFactor: 0.96,
+    operatingHours: 10,
+    switchOnCounter: 3,
+    status: 'ok',
+  };
 }
 
 const luminaireTopic = (gw: string) => topic('luminaireTelemetry', { gateway: gw });
@@ -106,7 +118,9 @@ describe('ingest spool: PUBACK = in the store or fsynced in the spool', () => {
     const store = new MemoryStore();
     store.failing = true;
     // The drainer pauses 1.5 s after a failure: the publish after recovery surely finds the spool non-empty.
-    const ingest = startIngest(r, store, { spool: { dir: join(r.dir, 'spool'), maxBytes: 1 << 20, drainBackoff: { initialDelayMs: 1_500, maxDelayMs: 1_500, jitter: 0 } } });
+    const ingest = startIngest(r, store, {
+      spool: { dir: join(r.dir, 'spool'), maxBytes: 1 << 20, drainBackoff: { initialDelayMs: 1_500, maxDelayMs: 1_500, jitter: 0 } },
+    });
     const gw = await client(r);
     // Same series and ts twice: the later value must win, which only holds if the spool keeps order.
     await gw.publishAsync(luminaireTopic('gw-1'), batch(1, [reading('L1', T0, 100), reading('L2', T0)]), { qos: 1 });
@@ -142,7 +156,8 @@ describe('ingest spool: PUBACK = in the store or fsynced in the spool', () => {
     store.failNextWrites = 5;
     const ingest = startIngest(r, store);
     const gw = await client(r);
-    for (let i = 0; i < 4; i++) await gw.publishAsync(luminaireTopic('gw-1'), batch(i, [reading(`L${i}`, T0), reading(`L${i}`, T0 + 1)]), { qos: 1 });
+    for (let i = 0; i < 4; i++)
+      await gw.publishAsync(luminaireTopic('gw-1'), batch(i, [reading(`L${i}`, T0), reading(`L${i}`, T0 + 1)]), { qos: 1 });
     await until('the spool to drain', () => ingest.stats().spool?.depthBatches === 0 && ingest.stats().pointsWritten === 8);
     assert.equal(store.failNextWrites, 0);
     assert.equal(await store.countPoints('luminaire', T0, T0 + 2), 8);
@@ -170,10 +185,17 @@ describe('ingest spool: PUBACK = in the store or fsynced in the spool', () => {
     r = await rig(['gw-1', 'gw-2']);
     const store = new MemoryStore();
     store.failing = true;
-    const ingest = startIngest(r, store, { spool: { dir: join(r.dir, 'spool'), maxBytes: 64 * 1024, drainBackoff: { initialDelayMs: 20, maxDelayMs: 50 } }, maxHeldMessages: 1 });
+    const ingest = startIngest(r, store, {
+      spool: { dir: join(r.dir, 'spool'), maxBytes: 64 * 1024, drainBackoff: { initialDelayMs: 20, maxDelayMs: 50 } },
+      maxHeldMessages: 1,
+    });
     const gw = await client(r);
     // ~100 points a message, ~25 KiB spooled each: the third does not fit in 64 KiB
-    const big = (seq: number) => batch(seq, Array.from({ length: 100 }, (_, i) => reading(`L${i}`, T0 + seq * 60_000)));
+    const big = (seq: number) =>
+      batch(
+        seq,
+        Array.from({ length: 100 }, (_, i) => reading(`L${i}`, T0 + seq * 60_000)),
+      );
     await gw.publishAsync(luminaireTopic('gw-1'), big(1), { qos: 1 });
     await gw.publishAsync(luminaireTopic('gw-1'), big(2), { qos: 1 });
     const held = gw.publishAsync(luminaireTopic('gw-1'), big(3), { qos: 1 });
@@ -212,10 +234,19 @@ describe('ingest on a real influxd: a partial write', () => {
     // In another week's shard, `status` was first written as a float: a string there is a field
     // type conflict, while the same field in this week's shard is fine.
     const otherWeek = T0 - 30 * 24 * HOUR;
-    await store.write([{ measurement: 'luminaire', tags: { municipality: 'belem', gateway: 'gw-1', luminaire: 'L9', group: 'ungrouped' }, fields: { status: 1.5 }, ts: otherWeek }]);
+    await store.write([
+      {
+        measurement: 'luminaire',
+        tags: { municipality: 'belem', gateway: 'gw-1', luminaire: 'L9', group: 'ungrouped' },
+        fields: { status: 1.5 },
+        ts: otherWeek,
+      },
+    ]);
     const ingest = startIngest(r, store);
     const gw = await client(r);
-    await gw.publishAsync(luminaireTopic('gw-1'), batch(1, [reading('L1', T0), reading('L1', otherWeek + 60_000), reading('L2', T0)]), { qos: 1 });
+    await gw.publishAsync(luminaireTopic('gw-1'), batch(1, [reading('L1', T0), reading('L1', otherWeek + 60_000), reading('L2', T0)]), {
+      qos: 1,
+    });
     const s = ingest.stats();
     assert.equal(s.pointsWritten, 2);
     assert.equal(s.partialWrites, 1);

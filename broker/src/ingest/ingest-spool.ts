@@ -1,4 +1,4 @@
-import { DiskSpool, SpoolFullError } from '@poste/spool';
+import { DiskSpool, type SpoolFullError } from '@poste/spool';
 import { backoffDelay, type BackoffOptions, type Point } from '@poste/telemetry-store';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -15,9 +15,17 @@ export interface IngestSpoolOptions {
 
 export const IngestSpoolOptionsSchema = z.object({
   dir: z.string().min(1, 'a directory is required'),
-  maxBytes: z.number().int().min(64 * 1024, 'at least 64 KiB'),
+  maxBytes: z
+    .number()
+    .int()
+    .min(64 * 1024, 'at least 64 KiB'),
   drainBackoff: z
-    .object({ attempts: z.number().int().min(1), initialDelayMs: z.number().min(0), maxDelayMs: z.number().min(0), jitter: z.number().min(0).max(1) })
+    .object({
+      attempts: z.number().int().min(1),
+      initialDelayMs: z.number().min(0),
+      maxDelayMs: z.number().min(0),
+      jitter: z.number().min(0).max(1),
+    })
     .partial()
     .optional(),
 });
@@ -76,7 +84,8 @@ export class IngestSpool {
       syncIntervalMs: 0,
       onWarning: (message) => logger.warn({ dir: o.dir }, message),
     });
-    if (this.disk.depth > 0) logger.info({ dir: o.dir, batches: this.disk.depth }, 'ingest spool holds batches from a previous run; draining');
+    if (this.disk.depth > 0)
+      logger.info({ dir: o.dir, batches: this.disk.depth }, 'ingest spool holds batches from a previous run; draining');
     this.#kick();
   }
 
@@ -158,7 +167,10 @@ export class IngestSpool {
       this.disk.rewind();
       this.#attempt++;
       const delay = backoffDelay(this.#attempt, this.#backoff);
-      this.logger.warn({ err: errorMessage(outcome.error), batches: this.disk.depth, retryInMs: Math.round(delay) }, 'store unavailable; spooled batches wait');
+      this.logger.warn(
+        { err: errorMessage(outcome.error), batches: this.disk.depth, retryInMs: Math.round(delay) },
+        'store unavailable; spooled batches wait',
+      );
       await this.#pause(delay);
     }
   }

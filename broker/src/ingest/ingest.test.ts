@@ -136,7 +136,9 @@ describe('ingest: MQTT publish → validated points → store, PUBACK after writ
   test('retryable store errors are retried with backoff; the PUBACK waits for the successful write', async () => {
     store.failures = 2;
     const retriesBefore = ingest.stats().writeRetries;
-    await gw.publishAsync(topic('luminaireTelemetry', { gateway: 'gw-7' }), encode({ v: 1, seq: 5, readings: [reading('L9', 0)] }), { qos: 1 });
+    await gw.publishAsync(topic('luminaireTelemetry', { gateway: 'gw-7' }), encode({ v: 1, seq: 5, readings: [reading('L9', 0)] }), {
+      qos: 1,
+    });
     assert.equal(ingest.stats().writeRetries - retriesBefore, 2);
     const rows = await store.luminaireEnergy({ from: T0, to: T0 + 60_000, gateway: 'gw-7' });
     assert.ok(rows.some((r) => r.luminaire === 'L9'));

@@ -8,7 +8,7 @@ import {
   type PayloadError,
 } from '@poste/protocol';
 import type { PublishPacket } from 'aedes';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { PosteBroker } from '../broker/broker';
 import type { Principal } from '../credentials/store';
 import { SpoolFullError } from '@poste/spool';
@@ -112,7 +112,8 @@ export function createIngest(opts: IngestOptions): Ingest {
   const logger = opts.logger ?? opts.broker.logger.child({ component: 'ingest' });
   const metrics = opts.broker.metrics;
   const dead = new DeadLetters(metrics.ingestRejected, opts.maxDeadLetterSamples);
-  const lookup = typeof opts.directory === 'function' ? opts.directory : (g: string) => (opts.directory as ReadonlyMap<string, string>).get(g);
+  const lookup =
+    typeof opts.directory === 'function' ? opts.directory : (g: string) => (opts.directory as ReadonlyMap<string, string>).get(g);
   const counts = { messagesAccepted: 0, pointsWritten: 0, writeRetries: 0, writeFailures: 0, partialWrites: 0, refusedBusy: 0 };
   const spoolCounts = { spooledBatches: 0, drainedBatches: 0, drainedPoints: 0, fullWaits: 0 };
   const held = { messages: 0, points: 0 };
@@ -127,7 +128,8 @@ export function createIngest(opts: IngestOptions): Ingest {
     refused(points, detail) {
       counts.writeFailures++;
       metrics.ingestWriteFailures.inc({ kind: 'permanent' });
-      for (const p of points) dead.add({ reason: 'store-rejected', topic: '', gateway: p.tags.gateway ?? '', path: '', detail, excerpt: p });
+      for (const p of points)
+        dead.add({ reason: 'store-rejected', topic: '', gateway: p.tags.gateway ?? '', path: '', detail, excerpt: p });
       logger.error({ err: detail, points: points.length }, 'store refused points for good; dead-lettered');
     },
     refusedUnidentified(count, detail, gateways) {
@@ -170,7 +172,14 @@ export function createIngest(opts: IngestOptions): Ingest {
             metrics.ingestSpoolDrainedPoints.inc(points);
           },
           unreadable(seq, detail) {
-            dead.add({ reason: 'spool-unreadable', topic: '', gateway: '', path: '', detail: `spool record ${seq}: ${detail}`, excerpt: '' });
+            dead.add({
+              reason: 'spool-unreadable',
+              topic: '',
+              gateway: '',
+              path: '',
+              detail: `spool record ${seq}: ${detail}`,
+              excerpt: '',
+            });
             logger.error({ seq, detail }, 'unreadable ingest spool record skipped');
           },
         },
@@ -224,7 +233,10 @@ export function createIngest(opts: IngestOptions): Ingest {
           if (!spool) {
             counts.writeFailures++;
             metrics.ingestWriteFailures.inc({ kind: 'retryable' });
-            logger.error({ err: errorMessage(outcome.error), points: rest.flat().length }, 'store unavailable after retries; messages left unacknowledged');
+            logger.error(
+              { err: errorMessage(outcome.error), points: rest.flat().length },
+              'store unavailable after retries; messages left unacknowledged',
+            );
             for (const p of batch.slice(0, outcome.from)) p.resolve();
             for (const p of batch.slice(outcome.from)) p.reject(outcome.error);
             return;
@@ -325,7 +337,10 @@ function toPoints(kind: Kind, o: Origin, items: unknown[]): Point[] {
   }
 }
 
-function spoolStats(spool: IngestSpool, c: { spooledBatches: number; drainedBatches: number; drainedPoints: number; fullWaits: number }): IngestSpoolStats {
+function spoolStats(
+  spool: IngestSpool,
+  c: { spooledBatches: number; drainedBatches: number; drainedPoints: number; fullWaits: number },
+): IngestSpoolStats {
   const s = spool.disk.stats();
   return {
     dir: spool.disk.dir,

@@ -139,13 +139,22 @@ export interface HostileRig {
 }
 
 /** A broker on a credentials file it follows, with a counting publish gate standing for ingest. */
-export async function startHostileRig(gateways: string[], services: string[], opts: Omit<BrokerOptions, 'credentials'> = {}): Promise<HostileRig> {
+export async function startHostileRig(
+  gateways: string[],
+  services: string[],
+  opts: Omit<BrokerOptions, 'credentials'> = {},
+): Promise<HostileRig> {
   const dir = await mkdtemp(join(tmpdir(), 'poste-hostile-'));
   const credentialsFile = join(dir, 'credentials.json');
   const passwords: Record<string, string> = {};
   for (const gw of gateways) passwords[gw] = await addGateway(credentialsFile, gw, 'belem');
   for (const svc of services) passwords[svc] = await addService(credentialsFile, svc);
-  const broker = await createBroker({ logger: silentLogger, registry: new Registry(), ...opts, credentials: await loadCredentials(credentialsFile) });
+  const broker = await createBroker({
+    logger: silentLogger,
+    registry: new Registry(),
+    ...opts,
+    credentials: await loadCredentials(credentialsFile),
+  });
   const ingested = new Map<string, number>();
   broker.setPublishGate(async (_packet, gw) => {
     ingested.set(gw.id, (ingested.get(gw.id) ?? 0) + 1);

@@ -1,12 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import {
-  BadRequestSchema,
-  EnergyQuerySchema,
-  EnergyReportSchema,
-  NotFoundSchema,
-  TimeoutSchema,
-  UnavailableSchema,
-} from '../api-schemas';
+import { BadRequestSchema, EnergyQuerySchema, EnergyReportSchema, NotFoundSchema, TimeoutSchema, UnavailableSchema } from '../api-schemas';
 import type { RouteContext } from '../context';
 import { computeEnergy, roundReport, type EnergyReport } from '../energy';
 import type { RouteDoc } from '../openapi';
@@ -30,7 +23,10 @@ export const energyRouteDoc: RouteDoc = {
     200: { description: 'energy report', schema: EnergyReportSchema },
     400: { description: 'invalid query, range longer than the limit, or more luminaires than the limit', schema: BadRequestSchema },
     404: { description: 'unknown municipality', schema: NotFoundSchema },
-    503: { description: 'busy (query slots and queue full) or telemetry store unreachable; Retry-After in seconds', schema: UnavailableSchema },
+    503: {
+      description: 'busy (query slots and queue full) or telemetry store unreachable; Retry-After in seconds',
+      schema: UnavailableSchema,
+    },
     504: { description: 'the store did not answer within the request time-out', schema: TimeoutSchema },
   },
 };
@@ -48,7 +44,10 @@ export function registerEnergyRoute(app: FastifyInstance, ctx: RouteContext): vo
     if (from >= to) return sendBadRequest(reply, [{ path: 'from', reason: 'must be before to' }]);
     if (to - from > maxRangeDays * DAY_MS) {
       return sendBadRequest(reply, [
-        { path: 'to', reason: `range of ${((to - from) / DAY_MS).toFixed(1)} days is longer than the limit of ${maxRangeDays} days (maxRangeDays); split it into shorter requests` },
+        {
+          path: 'to',
+          reason: `range of ${((to - from) / DAY_MS).toFixed(1)} days is longer than the limit of ${maxRangeDays} days (maxRangeDays); split it into shorter requests`,
+        },
       ]);
     }
     if (q.municipality !== undefined && !ctx.inventory.municipality(q.municipality)) {
@@ -70,14 +69,17 @@ export function registerEnergyRoute(app: FastifyInstance, ctx: RouteContext): vo
             ...(q.gateway !== undefined ? { gateway: q.gateway } : {}),
           });
           if (rows.length > maxSeries) {
-            throw new SeriesLimitError(`the range covers ${rows.length} luminaires, more than the limit of ${maxSeries} per response (maxSeries); narrow it with municipality= or gateway=`);
+            throw new SeriesLimitError(
+              `the range covers ${rows.length} luminaires, more than the limit of ${maxSeries} per response (maxSeries); narrow it with municipality= or gateway=`,
+            );
           }
           return roundReport(computeEnergy(rows, ctx.inventory, { from, to }));
         },
       });
       return report ?? reply;
     } catch (err) {
-      if (err instanceof SeriesLimitError) return sendBadRequest(reply, [{ path: q.gateway !== undefined ? 'gateway' : 'municipality', reason: err.message }]);
+      if (err instanceof SeriesLimitError)
+        return sendBadRequest(reply, [{ path: q.gateway !== undefined ? 'gateway' : 'municipality', reason: err.message }]);
       sendStoreUnavailable(ctx, req, reply, 'luminaireEnergy', err);
       return reply;
     }

@@ -8,7 +8,7 @@ export const fleetRouteDoc: RouteDoc = {
   method: 'get',
   path: '/api/v1/fleet',
   summary: 'Gateways, luminaires and access points online/offline',
-  description: "Live, from the retained state topics. A device whose gateway is offline (last will) counts offline.",
+  description: 'Live, from the retained state topics. A device whose gateway is offline (last will) counts offline.',
   query: FleetQuerySchema,
   responses: {
     200: { description: 'fleet counts', schema: FleetSnapshotSchema },

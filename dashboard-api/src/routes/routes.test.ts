@@ -37,7 +37,10 @@ describe('GET /api/v1/energy', () => {
     const e = (await get('/api/v1/energy?municipality=santarem')).json();
     assert.equal(e.measuredKwh, 0.5);
     assert.equal(e.savedBrl, 0.6);
-    assert.deepEqual((e.byMunicipality as { municipality: string }[]).map((m) => m.municipality), ['santarem']);
+    assert.deepEqual(
+      (e.byMunicipality as { municipality: string }[]).map((m) => m.municipality),
+      ['santarem'],
+    );
   });
 
   it('accepts ISO 8601 and ms since epoch; a window without data gives zeros', async () => {
@@ -94,7 +97,11 @@ describe('GET /api/v1/fleet', () => {
   it('returns exactly the three online/offline counts, optionally per municipality', async () => {
     t.fleet.ingest(topic('gatewayState', { gateway: 'gw-b' }), JSON.stringify({ v: 1, status: 'online', seq: 1, ts: NOW }));
     t.fleet.ingest(topic('gatewayState', { gateway: 'gw-s' }), JSON.stringify({ v: 1, status: 'offline', seq: 1, ts: NOW }));
-    for (const [gw, dev, kind] of [['gw-b', 'lum-b1', 'luminaire'], ['gw-b', 'ap-b1', 'ap'], ['gw-s', 'lum-s1', 'luminaire']] as const) {
+    for (const [gw, dev, kind] of [
+      ['gw-b', 'lum-b1', 'luminaire'],
+      ['gw-b', 'ap-b1', 'ap'],
+      ['gw-s', 'lum-s1', 'luminaire'],
+    ] as const) {
       t.fleet.ingest(topic('deviceState', { gateway: gw, device: dev }), JSON.stringify({ v: 1, kind, status: 'online', seq: 1, ts: NOW }));
     }
     const r = await get('/api/v1/fleet');
@@ -134,10 +141,13 @@ describe('other routes', () => {
 
   it('GET /api/v1/municipalities lists the inventory with its defaults', async () => {
     const body = (await get('/api/v1/municipalities')).json() as { municipalities: { id: string; co2KgPerKwh: number }[] };
-    assert.deepEqual(body.municipalities.map((m) => [m.id, m.co2KgPerKwh]), [
-      ['belem', 0.0385],
-      ['santarem', 0.0385],
-    ]);
+    assert.deepEqual(
+      body.municipalities.map((m) => [m.id, m.co2KgPerKwh]),
+      [
+        ['belem', 0.0385],
+        ['santarem', 0.0385],
+      ],
+    );
   });
 
   it('GET /openapi.json is OpenAPI 3.1 documenting every route with its query parameters', async () => {
@@ -152,12 +162,15 @@ describe('other routes', () => {
       assert.ok(registered.includes(path.slice(1) || '/'), `${path} registered`);
     }
     const energy = doc.paths['/api/v1/energy']!.get;
-    assert.deepEqual(energy.parameters?.map((p) => [p.name, p.required]), [
-      ['from', false],
-      ['to', false],
-      ['municipality', false],
-      ['gateway', false],
-    ]);
+    assert.deepEqual(
+      energy.parameters?.map((p) => [p.name, p.required]),
+      [
+        ['from', false],
+        ['to', false],
+        ['municipality', false],
+        ['gateway', false],
+      ],
+    );
     assert.ok(energy.responses['200'] && energy.responses['400'] && energy.responses['404']);
     const fleetSchema = JSON.stringify(doc.paths['/api/v1/fleet']!.get.responses['200']);
     assert.match(fleetSchema, /"luminaires"/);

@@ -9,7 +9,15 @@ export const HOUR = 3_600_000;
 export function testInventory(): Inventory {
   return parseInventory({
     municipalities: [
-      { id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.8, co2KgPerKwh: 0.0385, estimatedDailyHours: 11.4, defaultBaselineW: 170 },
+      {
+        id: 'belem',
+        name: 'Belém',
+        timeZone: 'America/Belem',
+        tariffBrlPerKwh: 0.8,
+        co2KgPerKwh: 0.0385,
+        estimatedDailyHours: 11.4,
+        defaultBaselineW: 170,
+      },
       { id: 'santarem', name: 'Santarém', timeZone: 'America/Santarem', tariffBrlPerKwh: 0.5 },
     ],
     luminaires: { 'lum-b2': { baselineW: 290 } },

@@ -52,11 +52,7 @@ export type VerifyResult = { ok: true; manifest: FirmwareManifest } | { ok: fals
  * Verifies before install: manifest shape, a trusted key, the signature, then size and hash of the
  * image. Any failure names what failed so a technician knows whether the image or the key is wrong.
  */
-export function verifyImage(
-  image: Uint8Array,
-  manifestInput: unknown,
-  trustedPublicKeysPem: readonly string[],
-): VerifyResult {
+export function verifyImage(image: Uint8Array, manifestInput: unknown, trustedPublicKeysPem: readonly string[]): VerifyResult {
   const parsed = FirmwareManifestSchema.safeParse(manifestInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

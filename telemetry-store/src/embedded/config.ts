@@ -5,6 +5,8 @@ export const EmbeddedStoreConfigSchema = z.object({
   path: z
     .string()
     .min(1)
-    .describe("DuckDB database file, e.g. $POSTE_DATA/telemetry.duckdb; its directory is created if missing; ':memory:' for a throwaway store"),
+    .describe(
+      "DuckDB database file, e.g. $POSTE_DATA/telemetry.duckdb; its directory is created if missing; ':memory:' for a throwaway store",
+    ),
 });
 export type EmbeddedStoreConfig = z.infer<typeof EmbeddedStoreConfigSchema>;

@@ -49,7 +49,7 @@ test('DuckDB I/O, lock and commit failures are retryable; a fatal error asks for
     ['IO Error: Could not read from file "/x/t.duckdb": Input/output error', 'retryable'],
     ['FATAL Error: Failed to create checkpoint because of error: Could not write file "/x/t.duckdb": No space left on device', 'reopen'],
     ['FATAL Error: Failed: database has been invalidated because of a previous fatal error.', 'reopen'],
-    ['Conversion Error: Could not convert string \'IO Error\' to DOUBLE', 'permanent'],
+    ["Conversion Error: Could not convert string 'IO Error' to DOUBLE", 'permanent'],
     ['Something DuckDB has never said before', 'retryable'],
   ];
   for (const [message, expected] of cases) assert.equal(classifyDuckDBError(new Error(message)), expected, message);

@@ -11,7 +11,8 @@ export type DuckDBErrorClass =
 
 // DuckDB prefixes its messages with the exception type ("IO Error: …", "Conversion Error: …").
 const REOPEN = /^FATAL Error|database has been invalidated/i;
-const PERMANENT = /^(Conversion|Constraint|Invalid Input|Binder|Catalog|Parser|Mismatch Type|Out of Range|Invalid type|Not implemented) Error/i;
+const PERMANENT =
+  /^(Conversion|Constraint|Invalid Input|Binder|Catalog|Parser|Mismatch Type|Out of Range|Invalid type|Not implemented) Error/i;
 
 /**
  * Classifies an error DuckDB threw during a write. Disk full, I/O, lock and commit failures are

@@ -49,7 +49,13 @@ test('a field never seen before becomes a column; unusable input is a non-retrya
 test('one bad point is refused alone (its index in a PartialWriteError); the rest of the batch is written', async () => {
   const s = new EmbeddedStore({ kind: 'embedded', path: ':memory:' });
   await s.init();
-  const batch = [lum(1000), lum(2000, { activeEnergy: 'many' }), lum(3000, { 'bad name': 1 }), lum(4000, { firmwareBuild: 7 }), lum(5000, { firmwareBuild: 'seven' })];
+  const batch = [
+    lum(1000),
+    lum(2000, { activeEnergy: 'many' }),
+    lum(3000, { 'bad name': 1 }),
+    lum(4000, { firmwareBuild: 7 }),
+    lum(5000, { firmwareBuild: 'seven' }),
+  ];
   await assert.rejects(s.write(batch), (err: unknown) => {
     assert.ok(err instanceof PartialWriteError, String(err));
     assert.deepEqual([err.written, err.refused, err.refusedIndices], [2, 3, [1, 2, 4]]);

@@ -39,10 +39,9 @@ export class EmbeddedStore implements TelemetryStore {
     this.conn = await this.instance.connect();
     for (const m of MEASUREMENTS) {
       await this.conn.run(createTableSql(m));
-      const reader = await this.conn.runAndReadAll(
-        'SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t',
-        { t: m },
-      );
+      const reader = await this.conn.runAndReadAll('SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t', {
+        t: m,
+      });
       const cols = new Map<string, ColumnType>();
       for (const row of reader.getRowObjectsJS()) cols.set(String(row.column_name), String(row.data_type) as ColumnType);
       this.columns.set(m, cols);
@@ -153,10 +152,10 @@ export class EmbeddedStore implements TelemetryStore {
     await this.tail;
     if (this.needsReopen) await this.reopen();
     if (!MEASUREMENTS.includes(measurement)) throw new Error(`unknown measurement ${measurement}`);
-    const reader = await this.connection().runAndReadAll(
-      `SELECT count(*) AS n FROM ${quote(measurement)} WHERE ts >= $from AND ts < $to`,
-      { from, to },
-    );
+    const reader = await this.connection().runAndReadAll(`SELECT count(*) AS n FROM ${quote(measurement)} WHERE ts >= $from AND ts < $to`, {
+      from,
+      to,
+    });
     return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
   }
 

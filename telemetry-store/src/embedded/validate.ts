@@ -18,7 +18,10 @@ export interface ValidatedBatch {
  * type it was first written with (as an InfluxDB shard does): a string into a number column is
  * refused, like InfluxDB's field type conflict. `columns` is read, not changed.
  */
-export function validatePoints(points: readonly Point[], columns: ReadonlyMap<Point['measurement'], ReadonlyMap<string, ColumnType>>): ValidatedBatch {
+export function validatePoints(
+  points: readonly Point[],
+  columns: ReadonlyMap<Point['measurement'], ReadonlyMap<string, ColumnType>>,
+): ValidatedBatch {
   const accepted: Point[] = [];
   const refused: RefusedPoint[] = [];
   const pending = new Map<string, { measurement: Point['measurement']; name: string; type: ColumnType }>();
@@ -49,7 +52,8 @@ function problemOf(
   for (const [name, value] of Object.entries(p.fields)) {
     if (!isSafeIdentifier(name)) return `${m}: unusable field name ${JSON.stringify(name)}`;
     if (typeof value === 'number' && !Number.isFinite(value)) return `${m}.${name}: non-finite value ${value}`;
-    if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean') return `${m}.${name}: unsupported value type ${typeof value}`;
+    if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean')
+      return `${m}.${name}: unsupported value type ${typeof value}`;
     if (Object.hasOwn(p.tags, name)) return `${m}.${name}: both a tag and a field`;
     wanted.push([name, columnTypeOf(value)]);
   }

@@ -18,7 +18,13 @@ export const InfluxDB2StoreConfigSchema = z
       .optional()
       .describe('database name for InfluxQL reads through /query (the DBRP mapping on 2.x); default: the bucket'),
     writeAttempts: z.number().int().min(1).max(20).default(5).describe('attempts per write on 429/5xx/network errors, the first included'),
-    retryInitialDelayMs: z.number().int().min(1).max(60_000).default(200).describe('delay before the first retry (ms); doubles each attempt, with jitter'),
+    retryInitialDelayMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(60_000)
+      .default(200)
+      .describe('delay before the first retry (ms); doubles each attempt, with jitter'),
   })
   // Exactly one source for the token: two would leave the operator guessing which one is used.
   .refine((c) => (c.token === undefined) !== (c.tokenFile === undefined), {

@@ -22,7 +22,8 @@ export const influxdb2 = defineStoreBackend({
     const u = parseHttpUrl(rest);
     const seen = new Map<string, string>();
     for (const [key, value] of u.searchParams) {
-      if (!(PARAMS as readonly string[]).includes(key)) throw new StoreSpecError(`unknown parameter ${JSON.stringify(key)} (known: ${PARAMS.join(', ')})`);
+      if (!(PARAMS as readonly string[]).includes(key))
+        throw new StoreSpecError(`unknown parameter ${JSON.stringify(key)} (known: ${PARAMS.join(', ')})`);
       if (seen.has(key)) throw new StoreSpecError(`parameter ${key} given twice`);
       if (value === '') throw new StoreSpecError(`parameter ${key} is empty`);
       seen.set(key, value);

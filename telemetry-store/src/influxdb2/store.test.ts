@@ -72,7 +72,14 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
 
   const store = () =>
     new InfluxDB2Store(
-      InfluxDB2StoreConfigSchema.parse({ kind: 'influxdb2', url, token: 's3cr3t', org: 'poste', bucket: 'telemetry', retryInitialDelayMs: 5 }),
+      InfluxDB2StoreConfigSchema.parse({
+        kind: 'influxdb2',
+        url,
+        token: 's3cr3t',
+        org: 'poste',
+        bucket: 'telemetry',
+        retryInitialDelayMs: 5,
+      }),
     );
 
   test('POST /api/v2/write with org, bucket, precision=ms, Token auth and a line-protocol body', async () => {
@@ -111,7 +118,9 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
   });
 
   test('reads go to the v1-compatible /query with the token, db = bucket by default, epoch=ms', async () => {
-    queryResponse = { results: [{ statement_id: 0, series: [{ name: 'luminaire', columns: ['time', 'count_activeEnergy'], values: [[0, 7]] }] }] };
+    queryResponse = {
+      results: [{ statement_id: 0, series: [{ name: 'luminaire', columns: ['time', 'count_activeEnergy'], values: [[0, 7]] }] }],
+    };
     assert.equal(await store().countPoints('luminaire', 0, 1000), 7);
     const r = requests[0]!;
     assert.equal(r.path, '/query');
@@ -126,11 +135,16 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
     try {
       const tokenFile = join(dir, 'token');
       await writeFile(tokenFile, '  from-file  \nignored second line\n');
-      const s = new InfluxDB2Store(InfluxDB2StoreConfigSchema.parse({ kind: 'influxdb2', url, tokenFile, org: 'poste', bucket: 'telemetry' }));
+      const s = new InfluxDB2Store(
+        InfluxDB2StoreConfigSchema.parse({ kind: 'influxdb2', url, tokenFile, org: 'poste', bucket: 'telemetry' }),
+      );
       await s.init();
       await s.write([point]);
       await s.countPoints('luminaire', 0, 1000);
-      assert.deepEqual(requests.map((r) => r.authorization), ['Token from-file', 'Token from-file']);
+      assert.deepEqual(
+        requests.map((r) => r.authorization),
+        ['Token from-file', 'Token from-file'],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -13,9 +13,7 @@ export const InfluxQLSeriesSchema = z.object({
 export type InfluxQLSeries = z.infer<typeof InfluxQLSeriesSchema>;
 
 export const InfluxQLResponseSchema = z.object({
-  results: z
-    .array(z.object({ series: z.array(InfluxQLSeriesSchema).optional(), error: z.string().optional() }))
-    .default([]),
+  results: z.array(z.object({ series: z.array(InfluxQLSeriesSchema).optional(), error: z.string().optional() })).default([]),
   error: z.string().optional(),
 });
 
@@ -59,11 +57,7 @@ interface SeriesState {
  * Energy per luminaire via InfluxQL: InfluxQL has no reset-aware difference, so the counters are
  * read in time order, page by page, and reduced with the shared counter-deltas semantics.
  */
-export async function influxqlLuminaireEnergy(
-  run: RunInfluxQL,
-  q: EnergyQuery,
-  pageSize = ENERGY_PAGE_SIZE,
-): Promise<LuminaireEnergy[]> {
+export async function influxqlLuminaireEnergy(run: RunInfluxQL, q: EnergyQuery, pageSize = ENERGY_PAGE_SIZE): Promise<LuminaireEnergy[]> {
   const where = [timeRange(q.from, q.to)];
   if (q.municipality !== undefined) where.push(`"municipality" = ${stringLiteral(q.municipality)}`);
   if (q.gateway !== undefined) where.push(`"gateway" = ${stringLiteral(q.gateway)}`);

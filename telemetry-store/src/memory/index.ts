@@ -13,7 +13,8 @@ export const memory = defineStoreBackend({
   specHelp: 'memory:[NAME]',
   parseSpec(rest) {
     if (rest === '') return { kind: 'memory' as const };
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(rest)) throw new StoreSpecError(`NAME ${JSON.stringify(rest)} must be 1 to 64 letters, digits, _ . -`);
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(rest))
+      throw new StoreSpecError(`NAME ${JSON.stringify(rest)} must be 1 to 64 letters, digits, _ . -`);
     return { kind: 'memory' as const, name: rest };
   },
   create: (config) => new MemoryStore(config),

@@ -34,7 +34,16 @@ export function apPoint(ap: string, ts: number): Point {
   return {
     measurement: 'ap',
     tags: { municipality: 'belem', gateway: 'gw-1', ap },
-    fields: { capacityKbps: 50_000, uptime: 100, clientsHousehold: 2, clientsTelemedicine: 1, clientsPublic: 3, bytesHousehold: 1e6, bytesTelemedicine: 1e5, bytesPublic: 2e5 },
+    fields: {
+      capacityKbps: 50_000,
+      uptime: 100,
+      clientsHousehold: 2,
+      clientsTelemedicine: 1,
+      clientsPublic: 3,
+      bytesHousehold: 1e6,
+      bytesTelemedicine: 1e5,
+      bytesPublic: 2e5,
+    },
     ts,
   };
 }

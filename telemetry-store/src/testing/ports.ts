@@ -19,12 +19,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once `check` returns true, polling every `intervalMs`; rejects after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-  intervalMs = 50,
-): Promise<void> {
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

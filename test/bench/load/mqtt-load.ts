@@ -68,7 +68,12 @@ function connectClient(c: LoadClient, spec: LoadSpec): Promise<MqttClient> {
   });
 }
 
-async function runClient(client: MqttClient, c: LoadClient, spec: LoadSpec, latencies: number[]): Promise<{ sent: number; errors: number }> {
+async function runClient(
+  client: MqttClient,
+  c: LoadClient,
+  spec: LoadSpec,
+  latencies: number[],
+): Promise<{ sent: number; errors: number }> {
   let sent = 0;
   let errors = 0;
   let next = 0;
@@ -76,7 +81,7 @@ async function runClient(client: MqttClient, c: LoadClient, spec: LoadSpec, late
     let inFlight = 0;
     const t0 = performance.now();
     const rate = spec.messagesPerSecondPerClient;
-    let timer: NodeJS.Timeout | null = null;
+    let _timer: NodeJS.Timeout | null = null;
     const pump = (): void => {
       while (inFlight < spec.window && next < spec.messagesPerClient) {
         if (rate !== undefined) {
@@ -84,8 +89,8 @@ async function runClient(client: MqttClient, c: LoadClient, spec: LoadSpec, late
           const due = t0 + (next * 1000) / rate;
           const wait = due - performance.now();
           if (wait > 0) {
-            timer ??= setTimeout(() => {
-              timer = null;
+            _timer ??= setTimeout(() => {
+              _timer = null;
               pump();
             }, wait);
             return;
@@ -94,16 +99,21 @@ async function runClient(client: MqttClient, c: LoadClient, spec: LoadSpec, late
         const seq = next++;
         inFlight++;
         const sentAt = performance.now();
-        client.publish(c.topic, luminaireBatch(c.devicePrefix, seq, spec.readingsPerMessage, spec.startTs + seq * 1000), { qos: 1 }, (err) => {
-          inFlight--;
-          if (err) errors++;
-          else {
-            sent++;
-            latencies.push(performance.now() - sentAt);
-          }
-          if (next >= spec.messagesPerClient && inFlight === 0) resolve();
-          else pump();
-        });
+        client.publish(
+          c.topic,
+          luminaireBatch(c.devicePrefix, seq, spec.readingsPerMessage, spec.startTs + seq * 1000),
+          { qos: 1 },
+          (err) => {
+            inFlight--;
+            if (err) errors++;
+            else {
+              sent++;
+              latencies.push(performance.now() - sentAt);
+            }
+            if (next >= spec.messagesPerClient && inFlight === 0) resolve();
+            else pump();
+          },
+        );
       }
     };
     pump();

@@ -21,8 +21,18 @@ const ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
 
 function reading(ts: number): Record<string, unknown> {
   return {
-    kind: 'luminaire', device: 'lum-1', ts, activePower: 40, activeEnergy: 1_000 + ts, dimLevel: 50, voltage: 230,
-    current: 0.2, powerFactor: 0.95, operatingHours: 100, switchOnCounter: 10, status: 'ok',
+    kind: 'luminaire',
+    device: 'lum-1',
+    ts,
+    activePower: 40,
+    activeEnergy: 1_000 + ts,
+    dimLevel: 50,
+    voltage: 230,
+    current: 0.2,
+    powerFactor: 0.95,
+    operatingHours: 100,
+    switchOnCounter: 10,
+    status: 'ok',
   };
 }
 
@@ -41,8 +51,15 @@ test('ack after spool: when the device’s publish callback runs, its reading is
   north.accepting = false; // uplink down: nothing leaves the spool
   const timers = new ManualTimers();
   const agent = await startAgent({
-    gatewayId: GW, configVersion: 2, north: { url: north.url }, adapters: [{ kind: 'poste', port: 0 }],
-    dataDir, clock: timers.clock, timers, logger: silentLogger, dimming: { enabled: false },
+    gatewayId: GW,
+    configVersion: 2,
+    north: { url: north.url },
+    adapters: [{ kind: 'poste', port: 0 }],
+    dataDir,
+    clock: timers.clock,
+    timers,
+    logger: silentLogger,
+    dimming: { enabled: false },
   });
   const { client } = await connectDevice(agent.localPort, 'lum-1', deviceState('luminaire', 'online'));
   try {
@@ -74,8 +91,16 @@ test('ack after spool: a full priority spool withholds the PUBACK — the device
   north.accepting = false;
   const timers = new ManualTimers();
   const agent = await startAgent({
-    gatewayId: GW, configVersion: 2, north: { url: north.url }, adapters: [{ kind: 'poste', port: 0 }],
-    spool: { priorityMaxBytes: 1024 * 1024 }, dataDir, clock: timers.clock, timers, logger: silentLogger, dimming: { enabled: false },
+    gatewayId: GW,
+    configVersion: 2,
+    north: { url: north.url },
+    adapters: [{ kind: 'poste', port: 0 }],
+    spool: { priorityMaxBytes: 1024 * 1024 },
+    dataDir,
+    clock: timers.clock,
+    timers,
+    logger: silentLogger,
+    dimming: { enabled: false },
   });
   const { client } = await connectDevice(agent.localPort, 'lum-1', deviceState('luminaire', 'online'));
   try {
@@ -86,8 +111,15 @@ test('ack after spool: a full priority spool withholds the PUBACK — the device
     // ~560 bytes an event: 2,500 are more than 1 MiB.
     const sends = Array.from({ length: 2_500 }, (_, i) =>
       client
-        .publishAsync(topic('localEvent', { device: 'lum-1' }), encode({ device: 'lum-1', ts: i + 1, type: 'tamper', active: true, detail }), { qos: 1 })
-        .then(() => void acked++, () => void unacked++),
+        .publishAsync(
+          topic('localEvent', { device: 'lum-1' }),
+          encode({ device: 'lum-1', ts: i + 1, type: 'tamper', active: true, detail }),
+          { qos: 1 },
+        )
+        .then(
+          () => void acked++,
+          () => void unacked++,
+        ),
     );
     await closed;
     client.end(true); // fails what MQTT.js still holds, so every send settles
@@ -119,14 +151,21 @@ async function freePort(): Promise<number> {
 
 /** The agent's CLI in its own process, as a gateway runs it; resolves once it says it started. */
 async function startChildAgent(configFile: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'agent/src/cli.ts', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'agent/src/cli.ts', '--config', configFile], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor('the child agent to start', () => {
-    if (child.exitCode !== null) throw new Error(`agent exited early:\n${out}`);
-    return out.includes('"agent started"');
-  }, 30_000);
+  await waitFor(
+    'the child agent to start',
+    () => {
+      if (child.exitCode !== null) throw new Error(`agent exited early:\n${out}`);
+      return out.includes('"agent started"');
+    },
+    30_000,
+  );
   return { child, output: () => out };
 }
 
@@ -138,11 +177,19 @@ test('ack after spool: an agent SIGKILLed right after acknowledging delivers eve
   north.holdWhen = (t) => t === lumTopic;
   const lanPort = await freePort();
   const configFile = join(dataDir, 'agent.json');
-  writeFileSync(configFile, JSON.stringify({
-    configVersion: 2, gatewayId: GW, north: { url: north.url, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } },
-    adapters: [{ kind: 'poste', port: lanPort }], telemetry: { batchMaxReadings: 20, batchMaxDelayMs: 50 },
-    dataDir: join(dataDir, 'data'), logLevel: 'info', dimming: { enabled: false },
-  }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      configVersion: 2,
+      gatewayId: GW,
+      north: { url: north.url, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } },
+      adapters: [{ kind: 'poste', port: lanPort }],
+      telemetry: { batchMaxReadings: 20, batchMaxDelayMs: 50 },
+      dataDir: join(dataDir, 'data'),
+      logLevel: 'info',
+      dimming: { enabled: false },
+    }),
+  );
   let agent = await startChildAgent(configFile);
   let device: MqttClient | undefined;
   try {
@@ -154,7 +201,9 @@ test('ack after spool: an agent SIGKILLed right after acknowledging delivers eve
     const acked: number[] = [];
     await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        device!.publishAsync(topic('localTelemetry', { device: 'lum-1' }), encode(reading(10_000 + i)), { qos: 1 }).then(() => void acked.push(10_000 + i)),
+        device!
+          .publishAsync(topic('localTelemetry', { device: 'lum-1' }), encode(reading(10_000 + i)), { qos: 1 })
+          .then(() => void acked.push(10_000 + i)),
       ),
     );
     agent.child.kill('SIGKILL'); // at once: batches in flight, the rest spooled, cursors as they were
@@ -164,10 +213,14 @@ test('ack after spool: an agent SIGKILLed right after acknowledging delivers eve
 
     north.holdWhen = () => false;
     agent = await startChildAgent(configFile);
-    await waitFor('every acknowledged reading delivered', () => {
-      const got = new Set(north.on(lumTopic).flatMap((b) => (b as { readings: LuminaireReading[] }).readings.map((r) => r.ts)));
-      return acked.every((ts) => got.has(ts));
-    }, 30_000);
+    await waitFor(
+      'every acknowledged reading delivered',
+      () => {
+        const got = new Set(north.on(lumTopic).flatMap((b) => (b as { readings: LuminaireReading[] }).readings.map((r) => r.ts)));
+        return acked.every((ts) => got.has(ts));
+      },
+      30_000,
+    );
     assert.match(agent.output(), /spool holds undelivered records from a previous run/);
   } finally {
     device?.end(true);

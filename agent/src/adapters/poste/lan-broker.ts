@@ -32,12 +32,7 @@ export class LanBroker {
     });
   }
 
-  static async start(
-    host: string,
-    port: number,
-    handlers: LocalHandlers,
-    log: Logger,
-  ): Promise<LanBroker> {
+  static async start(host: string, port: number, handlers: LocalHandlers, log: Logger): Promise<LanBroker> {
     const broker = await Aedes.createBroker({
       // Only the agent (client null = in-process) may publish device commands: a device must not
       // be able to command its neighbours.

@@ -58,7 +58,15 @@ test('poste adapter: two instances on two ports in one agent; each device is com
 
     // A cloud group command fans out across both LANs.
     const now = timers.clock.now();
-    await north.publish(topic('command', { gateway: GW }), { v: 1, id: 'grp', target: { group: 'g' }, issuedAt: now, expiresAt: now + 60_000, action: 'dim', level: 70 });
+    await north.publish(topic('command', { gateway: GW }), {
+      v: 1,
+      id: 'grp',
+      target: { group: 'g' },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      action: 'dim',
+      level: 70,
+    });
     const ackTopic = topic('ack', { gateway: GW });
     await waitFor('group ack', () => north.on(ackTopic).some((x) => (x as Ack).id === 'grp'));
     const groupAck = north.on(ackTopic).find((x) => (x as Ack).id === 'grp') as Ack;
@@ -70,8 +78,14 @@ test('poste adapter: two instances on two ports in one agent; each device is com
     const spoof = await connectDevice(ports['street-b']!, 'spoofer', deviceState('ap', 'online'));
     clients.push(spoof.client);
     await waitFor('spoofer registered', () => agent.devices().length === 3);
-    await spoof.client.publishAsync(topic('localDeviceState', { device: 'lum-a' }), encode(deviceState('luminaire', 'online', { group: 'evil' })), { qos: 1 });
-    await spoof.client.publishAsync(topic('localAck', { device: 'lum-a' }), encode({ v: 1, id: 'whatever', outcome: 'done', ts: now }), { qos: 1 });
+    await spoof.client.publishAsync(
+      topic('localDeviceState', { device: 'lum-a' }),
+      encode(deviceState('luminaire', 'online', { group: 'evil' })),
+      { qos: 1 },
+    );
+    await spoof.client.publishAsync(topic('localAck', { device: 'lum-a' }), encode({ v: 1, id: 'whatever', outcome: 'done', ts: now }), {
+      qos: 1,
+    });
     await waitFor('refusals counted', () => agent.stats().adapters['street-b']!.rejected === 2);
     assert.equal(owner('lum-a'), 'poste');
     assert.equal(agent.devices().find((d) => d.id === 'lum-a')?.group, 'g');

@@ -54,7 +54,10 @@ async function setup(o: { north?: NorthPeer; validator?: boolean } = {}) {
   const timers = new ManualTimers(T0);
   const dataDir = mkdtempSync(join(tmpdir(), 'poste-dimming-'));
   // The program was applied before this start (persisted): the agent has it even with the uplink down.
-  writeFileSync(join(dataDir, 'agent-state.json'), JSON.stringify({ birthSeq: 0, config: { version: 1, config: { scheduler: SCHEDULER } } }));
+  writeFileSync(
+    join(dataDir, 'agent-state.json'),
+    JSON.stringify({ birthSeq: 0, config: { version: 1, config: { scheduler: SCHEDULER } } }),
+  );
   const agent = await startAgent({
     gatewayId: 'gw-dim',
     north: { url: o.north?.url ?? `mqtt://127.0.0.1:${await closedPort()}` },
@@ -98,7 +101,8 @@ test('dimming: uplink down, program steps reach devices as leased dim commands; 
     const { a, b, c } = await threeLuminaires(luminaire);
     await second();
     await waitFor('first levels', () => [a, b, c].every((d) => dims(d).length === 1));
-    for (const d of [a, b, c]) assert.deepEqual({ level: lastDim(d)?.level, until: lastDim(d)?.until }, { level: 80, until: T0 + 1_000 + LEASE });
+    for (const d of [a, b, c])
+      assert.deepEqual({ level: lastDim(d)?.level, until: lastDim(d)?.until }, { level: 80, until: T0 + 1_000 + LEASE });
     assert.equal(stats().acked, 3);
 
     for (let k = 0; k < 5; k++) await second();
@@ -120,7 +124,8 @@ test('dimming: uplink down, program steps reach devices as leased dim commands; 
     await waitFor('refresh', () => [a, b, c].every((d) => dims(d).length === 3));
     const refreshedAt = timers.clock.now();
     assert.ok(refreshedAt < stepAt + LEASE, 'renewed before the previous lease ended');
-    for (const d of [a, b, c]) assert.deepEqual({ level: lastDim(d)?.level, until: lastDim(d)?.until }, { level: 40, until: refreshedAt + LEASE });
+    for (const d of [a, b, c])
+      assert.deepEqual({ level: lastDim(d)?.level, until: lastDim(d)?.until }, { level: 40, until: refreshedAt + LEASE });
     assert.equal(stats().refreshes, 3);
     assert.equal(stats().failed, 0);
   } finally {
@@ -224,7 +229,8 @@ function fakeHost(initialScheduler: unknown) {
   };
   const birth = (id: string, group: string) => {
     const state = deviceState('luminaire', 'online', { group, nominalPowerW: 60 });
-    for (const l of states) l({ id, kind: 'luminaire', status: 'online', seq: 1, ts: 0, group, nominalPowerW: 60, adapter: 'poste', state });
+    for (const l of states)
+      l({ id, kind: 'luminaire', status: 'online', seq: 1, ts: 0, group, nominalPowerW: 60, adapter: 'poste', state });
   };
   const applyConfig = (version: number, scheduler: unknown) => {
     for (const l of configs) l({ version, config: { scheduler } });
@@ -280,7 +286,11 @@ test('dimming: the runner refuses a config it cannot use (no validator wired) an
     assert.equal(calls.length, 0, 'no scheduler section: devices keep their own program');
     assert.equal(runner.stats().active, false);
 
-    applyConfig(1, { ...SCHEDULER, lightingClasses: [{ name: 'M3', minLevel: 90 }], groups: [{ id: 'main', calendar: 'cal', lightingClass: 'M3', priority: 0 }] });
+    applyConfig(1, {
+      ...SCHEDULER,
+      lightingClasses: [{ name: 'M3', minLevel: 90 }],
+      groups: [{ id: 'main', calendar: 'cal', lightingClass: 'M3', priority: 0 }],
+    });
     assert.equal(runner.stats().active, true);
     assert.deepEqual(calls.at(-1)?.action, { action: 'dim', level: 90, until: T0 + 15 * 60_000 }, 'class minimum from the group');
     calls.at(-1)!.answer('done');

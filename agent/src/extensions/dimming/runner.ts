@@ -143,7 +143,10 @@ export function attachDimming(host: DimmingHost, opts: DimmingOptions = {}): Dim
     const applied = parsed.ok ? engine.applyConfig(parsed.value) : parsed;
     if (!applied.ok) {
       counts.configErrors++;
-      log.error({ version, path: applied.error.path, reason: applied.error.reason }, 'scheduler config refused; previous program stays in force');
+      log.error(
+        { version, path: applied.error.path, reason: applied.error.reason },
+        'scheduler config refused; previous program stays in force',
+      );
       return;
     }
     traits = groupTraits(parsed.ok ? parsed.value : null);
