@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createBroker } from './broker/broker';
 import { followCredentialsFile } from './broker/follow-credentials';
 import { addGateway, addService, loadCredentials, revokeCredential, rotateCredential, UnknownCredentialError } from './credentials/store';
 import { createIngest } from './ingest/ingest';
+import { runIfEntryPoint, stdio, UsageError, type Io } from '@poste/cli-kit';
 import { openStore, parseStoreSpec, storeSpecHelp } from '@poste/telemetry-store';
 
 export const USAGE = `poste-broker — Poste's cloud MQTT broker and telemetry ingest
@@ -46,14 +46,6 @@ ${storeSpecHelp()
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no such gateway or service user (rotate, revoke).
 `;
-
-class UsageError extends Error {}
-
-interface Io {
-  out(line: string): void;
-  err(line: string): void;
-}
-const stdio: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
 function need(values: Record<string, string | boolean | undefined>, name: string): string {
   const v = values[name];
@@ -222,22 +214,4 @@ function spoolOption(
   return dir === undefined ? undefined : { dir, maxBytes };
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`fatal: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'poste-broker', main);

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 // poste-cloud: broker + ingest + dashboard API in one process on one store, the small-municipality
 // deployment. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error.
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadInventory, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitsInput } from '@poste/dashboard-api';
 import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
@@ -15,10 +13,11 @@ import {
   parsePort,
   stdio,
   untilStopSignal,
+  runIfEntryPoint,
   UsageError,
   type ArgValues,
   type Io,
-} from './cli-args';
+} from '@poste/cli-kit';
 import { startCloud, type Cloud } from './cloud';
 import { DEFAULT_SERVICE_USER } from './service-credential';
 
@@ -224,22 +223,4 @@ export async function main(argv: string[], partial: Partial<CliContext> = {}): P
   }
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`poste-cloud: fatal: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'poste-cloud', main);

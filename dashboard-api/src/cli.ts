@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 // poste-dashboard: the operators' HTTP API on its own, reading a telemetry store and tracking the
 // fleet over MQTT from any broker. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error.
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
 import { createDashboardApi } from './app';
@@ -15,10 +13,11 @@ import {
   readSecretFile,
   stdio,
   untilStopSignal,
+  runIfEntryPoint,
   UsageError,
   type ArgValues,
   type Io,
-} from './cli-args';
+} from '@poste/cli-kit';
 import { connectFleetTracker, type ConnectedFleetTracker } from './fleet';
 import { loadInventory } from './inventory';
 import type { QueryLimitsInput } from './query-limits';
@@ -205,22 +204,4 @@ export async function main(argv: string[], partial: Partial<CliContext> = {}): P
   }
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`poste-dashboard: fatal: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'poste-dashboard', main);

@@ -1,4 +1,5 @@
-// Command-line helpers of poste-cloud (poste-dashboard has the same few; neither package exports them).
+// Command-line plumbing shared by the server commands (poste-broker, poste-dashboard, poste-cloud).
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { pino, type Logger } from 'pino';
 
@@ -45,7 +46,7 @@ export function isLoopback(host: string): boolean {
 export function checkPublicReads(host: string, publicReads: boolean): void {
   if (!isLoopback(host) && !publicReads) {
     throw new UsageError(
-      `--host ${host} is not a loopback address and the dashboard API has no authentication yet; add --public-reads to serve its figures to anyone who can reach ${host}, or keep 127.0.0.1 and put an authenticating reverse proxy in front`,
+      `--host ${host} is not a loopback address and the dashboard API has no authentication yet; add --public-reads to serve its figures to anyone who can reach ${host}, or put it behind an authenticating reverse proxy on 127.0.0.1`,
     );
   }
 }
@@ -57,6 +58,19 @@ export function cliLogger(name: string, level: string | undefined, fallback: str
   const l = level === undefined || level === '' ? fallback : level;
   if (!LOG_LEVELS.includes(l)) throw new UsageError(`POSTE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(l)}`);
   return pino({ name, level: l });
+}
+
+/** A secret kept in a file: its first line, without the line break. */
+export async function readSecretFile(file: string, what: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${what} from ${file}: ${(err as Error).message}`);
+  }
+  const secret = text.split(/\r?\n/)[0] ?? '';
+  if (secret === '') throw new Error(`${file} is empty; put ${what} on its first line`);
+  return secret;
 }
 
 /** Resolves with the name of the first SIGINT/SIGTERM; a second one exits at once (130). */

@@ -1,0 +1,2 @@
+export * from './cli-args';
+export { isEntryPoint, runIfEntryPoint } from './entry-point';
