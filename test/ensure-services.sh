@@ -7,6 +7,7 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)  # self-signed certificates for the broker's TLS test
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "test services missing: ${need[*]} — installing with apt-get" >&2
 if [ "$(id -u)" -ne 0 ]; then
