@@ -13,26 +13,30 @@ interface Pending {
 }
 
 /**
- * Collects the points of many messages into batches of up to `batchSize` points. Group commit:
- * when no write is under way, what arrived in this turn of the event loop is written at once (a
- * lone gateway's PUBACK does not wait for a timer); while a write is under way, messages gather
- * and go together when it ends, or sooner when a batch fills. `flushIntervalMs` bounds the wait
- * behind a slow write. Each message's promise settles with the batch that carries it — that is
- * what holds its PUBACK. One flush at a time, in arrival order.
+ * Collects the points of many messages into batches of up to `batchSize` points and writes up to
+ * `concurrency` batches at a time. Group commit: while a write slot is free, what arrived in this
+ * turn of the event loop is written at once (a lone gateway's PUBACK does not wait for a timer);
+ * while every slot is busy, messages gather and go together when one frees, or sooner when a batch
+ * fills. `flushIntervalMs` bounds the wait behind slow writes. Each message's promise settles with
+ * the batch that carries it — that is what holds its PUBACK. Batches start in arrival order; with
+ * more than one slot they may finish out of order, which the stores allow (a point is keyed by
+ * series and timestamp, and energy is computed in timestamp order, not arrival order).
  */
 export class Batcher {
   private queue: Pending[] = [];
   private queuedPoints = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** batches cut and waiting for a write slot */
+  private readonly ready: Array<{ batch: Pending[]; done: () => void }> = [];
   /** batches handed to the sink and not settled yet */
   private writing = 0;
-  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly sink: (batch: Pending[]) => Promise<void>,
     private readonly batchSize: number,
     private readonly flushIntervalMs: number,
+    private readonly concurrency = 2,
   ) {}
 
   get pendingPoints(): number {
@@ -45,7 +49,7 @@ export class Batcher {
       this.queue.push({ points, resolve, reject });
       this.queuedPoints += points.length;
       if (this.queuedPoints >= this.batchSize) void this.flush();
-      else if (this.writing === 0) {
+      else if (this.writing < this.concurrency) {
         this.immediate ??= setImmediate(() => {
           this.immediate = undefined;
           void this.flush();
@@ -60,32 +64,45 @@ export class Batcher {
     this.timer = undefined;
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = undefined;
-    const batches: Pending[][] = [];
+    const settled: Promise<void>[] = [];
     let current: Pending[] = [];
     let size = 0;
+    const cut = () => {
+      const batch = current;
+      settled.push(new Promise<void>((done) => this.ready.push({ batch, done })));
+      current = [];
+      size = 0;
+    };
     for (const p of this.queue) {
-      if (size > 0 && size + p.points.length > this.batchSize) {
-        batches.push(current);
-        current = [];
-        size = 0;
-      }
+      if (size > 0 && size + p.points.length > this.batchSize) cut();
       current.push(p);
       size += p.points.length;
     }
-    if (current.length) batches.push(current);
+    if (current.length) cut();
     this.queue = [];
     this.queuedPoints = 0;
-    for (const b of batches) {
+    this.pump();
+    return Promise.all(settled).then(() => undefined);
+  }
+
+  private pump(): void {
+    while (this.writing < this.concurrency && this.ready.length > 0) {
+      const { batch, done } = this.ready.shift()!;
       this.writing++;
-      this.flushing = this.flushing
-        .then(() => this.sink(b))
+      this.sink(batch)
+        .catch(() => {
+          // The sink settles every message itself (ingest.ts); a rejection here is a bug, and the
+          // messages stay unacknowledged, so the gateways resend.
+          for (const p of batch) p.reject(new Error('ingest: batch write failed unexpectedly'));
+        })
         .finally(() => {
           this.writing--;
-          // What gathered behind this write goes now, as one batch.
-          if (this.writing === 0 && this.queue.length > 0) void this.flush();
+          done();
+          if (this.ready.length > 0) this.pump();
+          // What gathered behind the busy slots goes now, as one batch.
+          else if (this.queue.length > 0) void this.flush();
         });
     }
-    return this.flushing;
   }
 }
 
