@@ -1,2 +1,3 @@
 export * from './cli-args';
 export { isEntryPoint, runIfEntryPoint } from './entry-point';
+export { runServeCommand, type ServeCommandSpec } from './serve-command';

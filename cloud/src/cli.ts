@@ -2,7 +2,6 @@
 // poste-cloud: broker + ingest + dashboard API in one process on one store, the small-municipality
 // deployment. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadInventory, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitsInput } from '@poste/dashboard-api';
 import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
 import {
@@ -14,6 +13,7 @@ import {
   stdio,
   untilStopSignal,
   runIfEntryPoint,
+  runServeCommand,
   UsageError,
   type ArgValues,
   type Io,
@@ -182,45 +182,25 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
 export async function main(argv: string[], partial: Partial<CliContext> = {}): Promise<number> {
   const io = partial.io ?? stdio;
   const ctx: CliContext = { io, env: partial.env ?? process.env, untilStopped: partial.untilStopped ?? (() => untilStopSignal(io)) };
-  const [command, ...rest] = argv;
-  try {
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      (command === undefined ? io.err : io.out)(USAGE);
-      return command === undefined ? 2 : 0;
-    }
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        store: { type: 'string' },
-        inventory: { type: 'string' },
-        credentials: { type: 'string' },
-        data: { type: 'string' },
-        'spool-max-bytes': { type: 'string' },
-        'mqtt-port': { type: 'string' },
-        'http-port': { type: 'string' },
-        host: { type: 'string' },
-        'http-host': { type: 'string' },
-        'service-user': { type: 'string' },
-        'public-reads': { type: 'boolean' },
-        ...queryLimitArgOptions,
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      io.out(USAGE);
-      return 0;
-    }
-    if (command !== 'serve') throw new UsageError(`unknown command ${JSON.stringify(command)} (the only command is serve)`);
-    return await serve(values, ctx);
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`poste-cloud: ${(err as Error).message}\n\nRun poste-cloud --help for usage.`);
-      return 2;
-    }
-    io.err(`poste-cloud: ${(err as Error).message}`);
-    return 1;
-  }
+  return runServeCommand(argv, io, {
+    name: 'poste-cloud',
+    usage: USAGE,
+    options: {
+      store: { type: 'string' },
+      inventory: { type: 'string' },
+      credentials: { type: 'string' },
+      data: { type: 'string' },
+      'spool-max-bytes': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      host: { type: 'string' },
+      'http-host': { type: 'string' },
+      'service-user': { type: 'string' },
+      'public-reads': { type: 'boolean' },
+      ...queryLimitArgOptions,
+    },
+    serve: (values) => serve(values, ctx),
+  });
 }
 
 runIfEntryPoint(import.meta.url, 'poste-cloud', main);

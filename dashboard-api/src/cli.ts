@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// poste-dashboard: the operators' HTTP API on its own, reading a telemetry store and tracking the
-// fleet over MQTT from any broker. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error.
-import { parseArgs } from 'node:util';
 import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
 import { createDashboardApi } from './app';
 import {
@@ -14,6 +11,7 @@ import {
   stdio,
   untilStopSignal,
   runIfEntryPoint,
+  runServeCommand,
   UsageError,
   type ArgValues,
   type Io,
@@ -166,42 +164,22 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
 export async function main(argv: string[], partial: Partial<CliContext> = {}): Promise<number> {
   const io = partial.io ?? stdio;
   const ctx: CliContext = { io, env: partial.env ?? process.env, untilStopped: partial.untilStopped ?? (() => untilStopSignal(io)) };
-  const [command, ...rest] = argv;
-  try {
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      (command === undefined ? io.err : io.out)(USAGE);
-      return command === undefined ? 2 : 0;
-    }
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        store: { type: 'string' },
-        inventory: { type: 'string' },
-        'mqtt-url': { type: 'string' },
-        username: { type: 'string' },
-        'password-file': { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'public-reads': { type: 'boolean' },
-        ...queryLimitArgOptions,
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      io.out(USAGE);
-      return 0;
-    }
-    if (command !== 'serve') throw new UsageError(`unknown command ${JSON.stringify(command)} (the only command is serve)`);
-    return await serve(values, ctx);
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`poste-dashboard: ${(err as Error).message}\n\nRun poste-dashboard --help for usage.`);
-      return 2;
-    }
-    io.err(`poste-dashboard: ${(err as Error).message}`);
-    return 1;
-  }
+  return runServeCommand(argv, io, {
+    name: 'poste-dashboard',
+    usage: USAGE,
+    options: {
+      store: { type: 'string' },
+      inventory: { type: 'string' },
+      'mqtt-url': { type: 'string' },
+      username: { type: 'string' },
+      'password-file': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'public-reads': { type: 'boolean' },
+      ...queryLimitArgOptions,
+    },
+    serve: (values) => serve(values, ctx),
+  });
 }
 
 runIfEntryPoint(import.meta.url, 'poste-dashboard', main);
