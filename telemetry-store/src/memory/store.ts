@@ -6,11 +6,14 @@ import { MemoryStoreConfigSchema, type MemoryStoreConfig } from './config';
 
 type FieldType = 'number' | 'string' | 'boolean';
 
+/** measurement → field name → the type that field was first written with */
+type FieldTypes = Map<string, Map<string, FieldType>>;
+
 /** The points of one store (or of every store sharing a name), keyed by measurement + series key + ts. */
 interface Dataset {
   points: Map<string, Point>;
   /** each field keeps the type it was first written with, as an InfluxDB shard does */
-  fieldTypes: Map<string, FieldType>;
+  fieldTypes: FieldTypes;
 }
 
 /** Datasets of named memory stores, shared within the process. */
@@ -59,25 +62,38 @@ export class MemoryStore implements TelemetryStore {
       throw new StoreWriteError('memory store: simulated write failure (failNextWrites)', true);
     }
     // Validate everything first: the good points are written, each bad one is refused alone.
+    // This is the hot path of every broker benchmark and test run, hence plain loops and one
+    // string key per point.
     const keyed: Array<[string, Point]> = [];
     const refused: RefusedPoint[] = [];
-    const newTypes = new Map<string, FieldType>();
-    points.forEach((p, index) => {
+    const newTypes: FieldTypes = new Map();
+    const existing = this.data.points;
+    let added = 0;
+    const addedKeys = new Set<string>();
+    for (let index = 0; index < points.length; index++) {
+      const p = points[index]!;
       const problem = problemOf(p, this.data.fieldTypes, newTypes);
       if (problem !== undefined) {
         refused.push({ index, reason: problem });
-        return;
+        continue;
       }
-      keyed.push([seriesKey(p), p]);
-      for (const [name, value] of Object.entries(p.fields)) newTypes.set(`${p.measurement}.${name}`, typeof value as FieldType);
-    });
-    const added = new Set(keyed.map(([k]) => k).filter((k) => !this.data.points.has(k))).size;
-    if (this.data.points.size + added > this.config.maxPoints) {
-      // A full store is like a full disk: nothing is wrong with the points, room may come back.
-      throw new StoreWriteError(`memory store full: ${this.data.points.size} + ${added} points > maxPoints ${this.config.maxPoints}`, true);
+      const key = seriesKey(p);
+      keyed.push([key, p]);
+      if (!existing.has(key) && !addedKeys.has(key)) {
+        addedKeys.add(key);
+        added++;
+      }
     }
-    for (const [id, type] of newTypes) if (!this.data.fieldTypes.has(id)) this.data.fieldTypes.set(id, type);
-    for (const [key, p] of keyed) this.data.points.set(key, p);
+    if (existing.size + added > this.config.maxPoints) {
+      // A full store is like a full disk: nothing is wrong with the points, room may come back.
+      throw new StoreWriteError(`memory store full: ${existing.size} + ${added} points > maxPoints ${this.config.maxPoints}`, true);
+    }
+    for (const [measurement, fields] of newTypes) {
+      const known = this.data.fieldTypes.get(measurement) ?? new Map<string, FieldType>();
+      this.data.fieldTypes.set(measurement, known);
+      for (const [name, type] of fields) if (!known.has(name)) known.set(name, type);
+    }
+    for (const [key, p] of keyed) existing.set(key, p);
     this.writtenPoints += keyed.length;
     if (refused.length > 0) throw refusedPointsError('memory store', points.length, refused);
   }
@@ -142,25 +158,44 @@ export class MemoryStore implements TelemetryStore {
   }
 }
 
-/** Why the store cannot hold `p` (what the other backends refuse too), or undefined. */
-function problemOf(p: Point, known: ReadonlyMap<string, FieldType>, inBatch: ReadonlyMap<string, FieldType>): string | undefined {
+/** Why the store cannot hold `p` (what the other backends refuse too), or undefined. Records the
+ * types of fields not yet known in `inBatch`. */
+function problemOf(p: Point, known: FieldTypes, inBatch: FieldTypes): string | undefined {
   if (!MEASUREMENTS.includes(p.measurement)) return `unknown measurement ${String(p.measurement)}`;
   if (!Number.isSafeInteger(p.ts)) return `point ts must be integer ms, got ${p.ts}`;
   for (const t of SERIES_KEY_TAGS[p.measurement]) if (typeof p.tags[t] !== 'string') return `${p.measurement} point without tag ${t}`;
-  for (const [name, value] of Object.entries(p.fields)) {
-    const id = `${p.measurement}.${name}`;
-    const type = typeof value as FieldType;
-    if (typeof value === 'number' && !Number.isFinite(value)) return `${id}: non-finite value ${value}`;
-    if (type !== 'number' && type !== 'string' && type !== 'boolean') return `${id}: unsupported value type ${type}`;
-    const was = known.get(id) ?? inBatch.get(id);
-    if (was !== undefined && was !== type) return `${id}: ${type} value for a ${was} field (type conflict)`;
+  const knownTypes = known.get(p.measurement);
+  let batchTypes = inBatch.get(p.measurement);
+  // Checked before anything is recorded, so a refused point leaves no field type behind.
+  for (const name in p.fields) {
+    const value = p.fields[name];
+    const type = typeof value;
+    if (type === 'number' && !Number.isFinite(value)) return `${p.measurement}.${name}: non-finite value ${value}`;
+    if (type !== 'number' && type !== 'string' && type !== 'boolean') return `${p.measurement}.${name}: unsupported value type ${type}`;
+    const was = knownTypes?.get(name) ?? batchTypes?.get(name);
+    if (was !== undefined && was !== type) return `${p.measurement}.${name}: ${type} value for a ${was} field (type conflict)`;
+  }
+  for (const name in p.fields) {
+    if (knownTypes?.has(name) || batchTypes?.has(name)) continue;
+    if (batchTypes === undefined) {
+      batchTypes = new Map();
+      inBatch.set(p.measurement, batchTypes);
+    }
+    batchTypes.set(name, typeof p.fields[name] as FieldType);
   }
   return undefined;
 }
 
-/** measurement + series-key tags + ts, of a point problemOf accepted. */
+/** measurement + series-key tags + ts, of a point problemOf accepted. NUL cannot be confused with
+ * a tag's own characters unless a tag holds one; such (never valid) ids fall back to JSON. */
 function seriesKey(p: Point): string {
-  return JSON.stringify([p.measurement, ...SERIES_KEY_TAGS[p.measurement].map((t) => p.tags[t]), p.ts]);
+  let key = p.measurement;
+  for (const t of SERIES_KEY_TAGS[p.measurement]) {
+    const v = p.tags[t] as string;
+    if (v.includes('\u0000')) return JSON.stringify([p.measurement, ...SERIES_KEY_TAGS[p.measurement].map((x) => p.tags[x]), p.ts]);
+    key += `\u0000${v}`;
+  }
+  return `${key}\u0000${p.ts}`;
 }
 
 function numberOrNull(v: unknown): number | null {
