@@ -31,13 +31,13 @@ test('adapter registry: an unknown kind is refused with its path and the registe
     ...base,
     adapters: [
       { kind: 'poste', port: 0 },
-      { kind: 'tasmota', topicPrefix: 'tele' },
+      { kind: 'zigbee', channel: 11 },
     ],
   });
-  assert.equal(message, 'adapters[1].kind: unknown adapter kind "tasmota"; registered kinds: poste');
+  assert.equal(message, 'adapters[1].kind: unknown adapter kind "zigbee"; registered kinds: poste, tasmota');
   assert.match(
     fileError({ ...base, adapters: [{ port: 0 }] }),
-    /^adapters\[0\]\.kind: unknown adapter kind undefined; registered kinds: poste$/,
+    /^adapters\[0\]\.kind: unknown adapter kind undefined; registered kinds: poste, tasmota$/,
   );
   // startAgent says the same before opening any port.
   await assert.rejects(
