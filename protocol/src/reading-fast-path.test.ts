@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { z } from 'zod';
+import { apReadingFastPath, compileFastPath, luminaireReadingFastPath } from './reading-fast-path';
+import { ApReadingSchema, LuminaireReadingSchema } from './telemetry';
+
+const RUNS = 10_000;
+
+/** Values near every bound of the reading schemas, and the kinds of junk a payload can carry. */
+const edgyNumber = fc.oneof(
+  fc.constantFrom(0, -0, -1e-9, 1, 1.5, 100, 100.0001, 1_000, 1_000.5, 100_000, 100_001, 2 ** 53 - 1, 2 ** 53, 1e308, -5),
+  fc.double({ noNaN: false }),
+  fc.integer(),
+);
+const junk = fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), edgyNumber);
+const id = fc.oneof(fc.constantFrom('lum-1', 'a', 'A.b_c-9', '-bad', '', 'x'.repeat(64), 'x'.repeat(65), 'é'), fc.string());
+
+const luminaireLike = fc.record(
+  {
+    device: fc.oneof(id, junk),
+    ts: fc.oneof(fc.constantFrom(Date.UTC(2026, 0, 1), 0, -1, 1.5), edgyNumber),
+    activePower: edgyNumber,
+    activeEnergy: edgyNumber,
+    dimLevel: edgyNumber,
+    voltage: edgyNumber,
+    current: edgyNumber,
+    powerFactor: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), edgyNumber),
+    operatingHours: edgyNumber,
+    switchOnCounter: fc.oneof(fc.nat(), edgyNumber),
+    status: fc.oneof(fc.constantFrom('ok', 'lampFailure', 'dayBurner', 'OK', ''), junk),
+    group: fc.oneof(id, junk),
+    extra: junk,
+  },
+  { requiredKeys: [] },
+);
+
+const validLuminaire = fc.record(
+  {
+    device: fc.constantFrom('lum-1', 'gw1-lum-0042'),
+    ts: fc.nat(),
+    activePower: fc.double({ min: 0, max: 100_000, noNaN: true }),
+    activeEnergy: fc.double({ min: 0, max: 1e12, noNaN: true }),
+    dimLevel: fc.double({ min: 0, max: 100, noNaN: true }),
+    voltage: fc.double({ min: 0, max: 1_000, noNaN: true }),
+    current: fc.double({ min: 0, max: 1_000, noNaN: true }),
+    powerFactor: fc.double({ min: 0, max: 1, noNaN: true }),
+    operatingHours: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    switchOnCounter: fc.nat(),
+    status: fc.constantFrom('ok', 'lampFailure', 'driverFailure', 'dayBurner', 'cyclingFailure', 'supplyLoss'),
+    group: fc.constantFrom('g1', 'praca-central'),
+  },
+  {
+    requiredKeys: [
+      'device',
+      'ts',
+      'activePower',
+      'activeEnergy',
+      'dimLevel',
+      'voltage',
+      'current',
+      'powerFactor',
+      'operatingHours',
+      'switchOnCounter',
+      'status',
+    ],
+  },
+);
+
+/** A valid reading with one field replaced (or removed): the inputs that sit right at a bound. */
+const mutatedLuminaire = fc
+  .tuple(
+    validLuminaire,
+    fc.constantFrom(...Object.keys(LuminaireReadingSchema.shape), 'extra'),
+    fc.oneof(edgyNumber, junk, fc.constant(undefined)),
+  )
+  .map(([r, key, value]) => ({ ...r, [key]: value }));
+
+const perClass = fc.oneof(
+  fc.record(
+    { household: fc.oneof(fc.nat(), edgyNumber), telemedicine: fc.oneof(fc.nat(), edgyNumber), public: fc.oneof(fc.nat(), edgyNumber) },
+    { requiredKeys: [] },
+  ),
+  junk,
+);
+const apLike = fc.record(
+  {
+    device: fc.oneof(id, junk),
+    ts: fc.oneof(fc.nat(), edgyNumber),
+    capacityKbps: edgyNumber,
+    uptime: edgyNumber,
+    clients: perClass,
+    bytes: perClass,
+    extra: junk,
+  },
+  { requiredKeys: [] },
+);
+
+/** What ingest sees: the value after a JSON round trip (no undefined, no -0, no NaN). */
+const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v) ?? 'null');
+
+function assertAgreesWithZod<T>(fast: (v: unknown) => T | undefined, schema: z.ZodType<T>, input: unknown): boolean {
+  const quick = fast(input);
+  const full = schema.safeParse(input);
+  if (quick !== undefined) {
+    assert.ok(full.success, `fast path accepted what zod refuses: ${JSON.stringify(input)} (${full.error?.issues[0]?.message})`);
+    assert.deepStrictEqual(quick, full.data);
+  }
+  return quick !== undefined;
+}
+
+describe('reading fast paths', () => {
+  it('compile from both reading schemas (a schema change that disables them shows here)', () => {
+    assert.ok(luminaireReadingFastPath, 'LuminaireReadingSchema uses something compileFastPath does not know');
+    assert.ok(apReadingFastPath, 'ApReadingSchema uses something compileFastPath does not know');
+  });
+
+  it('never accept a luminaire reading zod refuses, and return exactly what zod returns', () => {
+    const fast = luminaireReadingFastPath!;
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(luminaireLike, validLuminaire, mutatedLuminaire), (r) => {
+        if (assertAgreesWithZod(fast, LuminaireReadingSchema, asJson(r))) accepted++;
+      }),
+      { numRuns: RUNS },
+    );
+    assert.ok(accepted > RUNS / 10, `only ${accepted} of ${RUNS} inputs took the fast path`);
+  });
+
+  it('take every valid luminaire reading (so the common case never pays for zod)', () => {
+    fc.assert(
+      fc.property(validLuminaire, (r) => {
+        const input = asJson(r);
+        assert.ok(LuminaireReadingSchema.safeParse(input).success);
+        assert.notEqual(luminaireReadingFastPath!(input), undefined, JSON.stringify(input));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('never accept an AP reading zod refuses, and return exactly what zod returns', () => {
+    const fast = apReadingFastPath!;
+    fc.assert(
+      fc.property(apLike, (r) => void assertAgreesWithZod(fast, ApReadingSchema, asJson(r))),
+      { numRuns: RUNS },
+    );
+    const valid = {
+      device: 'ap-1',
+      ts: 1,
+      capacityKbps: 10_000,
+      uptime: 5,
+      clients: { household: 1, telemedicine: 0, public: 2 },
+      bytes: { household: 10, telemedicine: 0, public: 20 },
+    };
+    assert.deepStrictEqual(fast({ ...valid, extra: 1 }), valid);
+  });
+
+  it('agree with zod on objects that are not plain JSON (undefined values, inherited keys)', () => {
+    const fast = luminaireReadingFastPath!;
+    const base = {
+      device: 'l1',
+      ts: 1,
+      activePower: 1,
+      activeEnergy: 1,
+      dimLevel: 1,
+      voltage: 1,
+      current: 1,
+      powerFactor: 1,
+      operatingHours: 1,
+      switchOnCounter: 1,
+      status: 'ok',
+    };
+    assertAgreesWithZod(fast, LuminaireReadingSchema, { ...base, group: undefined });
+    assertAgreesWithZod(fast, LuminaireReadingSchema, Object.create(base));
+    assert.equal(fast([base]), undefined);
+  });
+
+  it('step aside for constructs it does not know instead of guessing', () => {
+    assert.equal(compileFastPath(z.object({ a: z.number() }).refine(() => true)), null);
+    assert.equal(compileFastPath(z.object({ a: z.union([z.number(), z.string()]) })), null);
+    assert.equal(compileFastPath(z.object({ a: z.number() }).strict()), null);
+    assert.equal(compileFastPath(z.object({ a: z.number().multipleOf(2) })), null);
+    const exclusive = compileFastPath(z.object({ a: z.number().gt(0).lt(1) }))!;
+    assert.equal(exclusive({ a: 0 }), undefined);
+    assert.equal(exclusive({ a: 1 }), undefined);
+    assert.deepStrictEqual(exclusive({ a: 0.5 }), { a: 0.5 });
+  });
+});
