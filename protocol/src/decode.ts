@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { DeviceEventSchema, EventBatchEnvelopeSchema, type DeviceEvent } from './events';
+import { checkJsonBounds } from './json-bounds';
 import { apReadingFastPath, luminaireReadingFastPath, type FastPath } from './reading-fast-path';
 import { ApReadingSchema, LuminaireReadingSchema, TelemetryBatchEnvelopeSchema, type ApReading, type LuminaireReading } from './telemetry';
 
@@ -31,8 +32,14 @@ export function formatPayloadError(e: PayloadError): string {
   return e.path ? `${e.path}: ${e.reason}` : e.reason;
 }
 
-/** Parses JSON bytes; a syntax error is reported with an empty path. */
+/**
+ * Parses JSON bytes; a syntax error is reported with an empty path. Size and nesting depth are
+ * checked before parsing (json-bounds.ts): a reason starting `JSON nested deeper` or `payload of`.
+ */
 export function parseJson(payload: Uint8Array | string): Decoded<unknown> {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const tooBig = checkJsonBounds(bytes);
+  if (tooBig) return { ok: false, error: tooBig };
   try {
     const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
     return { ok: true, value: JSON.parse(text) as unknown };

@@ -9,3 +9,5 @@ export * from './topics';
 export * from './decode';
 export * from './payloads';
 export * from './time-zone';
+export * from './json-bounds';
+export * from './plausibility';

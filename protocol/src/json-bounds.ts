@@ -1,0 +1,57 @@
+import type { PayloadError } from './decode';
+
+/**
+ * Deepest nesting of arrays/objects any Poste payload needs. The deepest contract payload — a
+ * desired config with its scheduler (calendar → program → step → condition) — is well under 16
+ * levels; 32 leaves room for growth while every recursive consumer (zod, JSON.stringify of a
+ * dead-letter excerpt, a logger) stays far from the stack limit, which a 200,000-deep payload blows.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** Largest JSON payload parsed: the broker's PUBLISH payload cap (a 5,000-reading batch is ~1.5 MB). */
+export const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+export interface JsonBounds {
+  maxDepth?: number;
+  maxBytes?: number;
+}
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Checks size and nesting depth of JSON bytes *before* they are parsed, in one pass without
+ * recursion or allocation, so a hostile payload is refused before anything recursive sees it.
+ * Brackets inside strings do not count. Malformed JSON is left for JSON.parse to report; this only
+ * answers "too big" or "too deep", naming where the limit was crossed (byte offset).
+ */
+export function checkJsonBounds(bytes: Uint8Array, bounds: JsonBounds = {}): PayloadError | null {
+  const maxBytes = bounds.maxBytes ?? MAX_JSON_BYTES;
+  const maxDepth = bounds.maxDepth ?? MAX_JSON_DEPTH;
+  if (bytes.length > maxBytes) return { path: '', reason: `payload of ${bytes.length} bytes is over the ${maxBytes}-byte limit` };
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > maxDepth) return { path: '', reason: `JSON nested deeper than ${maxDepth} levels (at byte ${i})` };
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return null;
+}
+
+/** Which bound a parse refusal from parseJson names, if any (for counting refusals by reason). */
+export function jsonBoundExceeded(e: PayloadError): 'too-deep' | 'too-large' | undefined {
+  if (e.path !== '') return undefined;
+  if (e.reason.startsWith('JSON nested deeper than')) return 'too-deep';
+  if (e.reason.startsWith('payload of ')) return 'too-large';
+  return undefined;
+}
