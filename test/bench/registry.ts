@@ -7,6 +7,7 @@ import { gatewayLatencyBench } from './gateway-latency.bench';
 import { spoolBench } from './spool.bench';
 import { brokerBench } from './broker.bench';
 import { ingestBench } from './ingest.bench';
+import { gatewayWindowBench } from './gateway-window.bench';
 
 export const benchmarks: BenchModule[] = [
   schedulerDimmingBench,
@@ -16,4 +17,5 @@ export const benchmarks: BenchModule[] = [
   spoolBench,
   brokerBench,
   ingestBench,
+  gatewayWindowBench,
 ];
