@@ -33,6 +33,9 @@ export function checkJsonBounds(bytes: Uint8Array, bounds: JsonBounds = {}): Pay
   const maxBytes = bounds.maxBytes ?? MAX_JSON_BYTES;
   const maxDepth = bounds.maxDepth ?? MAX_JSON_DEPTH;
   if (bytes.length > maxBytes) return { path: '', reason: `payload of ${bytes.length} bytes is over the ${maxBytes}-byte limit` };
+  // Nesting cannot go deeper than the number of opening brackets: counting them with the native
+  // indexOf settles the common small payload (a 10-reading batch has 12) without the byte loop.
+  if (fewerOpeningsThan(bytes, maxDepth + 1)) return null;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {
@@ -54,4 +57,18 @@ export function jsonBoundExceeded(e: PayloadError): 'too-deep' | 'too-large' | u
   if (e.reason.startsWith('JSON nested deeper than')) return 'too-deep';
   if (e.reason.startsWith('payload of ')) return 'too-large';
   return undefined;
+}
+
+/** True when `bytes` holds fewer than `limit` `{` and `[` together (brackets in strings count too). */
+function fewerOpeningsThan(bytes: Uint8Array, limit: number): boolean {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let seen = 0;
+  for (const open of [OPEN_BRACE, OPEN_BRACKET]) {
+    let at = buf.indexOf(open);
+    while (at !== -1) {
+      if (++seen >= limit) return false;
+      at = buf.indexOf(open, at + 1);
+    }
+  }
+  return true;
 }
