@@ -3,7 +3,7 @@
 // (mosquitto_pub), the points show in the dashboard API, and SIGTERM stops it cleanly (exit 0).
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -57,6 +57,8 @@ describe('poste-cloud serve (embedded store)', () => {
         String(mqttPort),
         '--http-port',
         String(httpPort),
+        '--data',
+        join(dir, 'data'),
       ],
       { cwd: root, env: { ...process.env, POSTE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -106,7 +108,14 @@ describe('poste-cloud serve (embedded store)', () => {
 
     const base = `http://127.0.0.1:${httpPort}`;
     const range = `from=${t0 - 60_000}&to=${t0 + 2 * 3_600_000}`;
-    const energy = (await (await fetch(`${base}/api/v1/energy?${range}`)).json()) as { luminaires: number; measuredKwh: number };
+    // With --data the dashboard made an admin token (mode 0600) and said where.
+    assert.match(output, /admin token created in .*admin-token/);
+    const headers = { authorization: `Bearer ${(await readFile(join(dir, 'data', 'admin-token'), 'utf8')).trim()}` };
+    assert.equal((await fetch(`${base}/api/v1/energy?${range}`)).status, 401, 'figures need a token without --public-reads');
+    const energy = (await (await fetch(`${base}/api/v1/energy?${range}`, { headers })).json()) as {
+      luminaires: number;
+      measuredKwh: number;
+    };
     assert.equal(energy.luminaires, 1);
     assert.equal(energy.measuredKwh, 0.5);
     const health = await fetch(`${base}/healthz`);

@@ -1,9 +1,9 @@
 // `poste-dashboard serve` as an operator runs it beside a third-party broker (mosquitto): the fleet
 // link picks up retained states published by anyone, the API serves them and the embedded store
-// answers /healthz, and SIGTERM stops it cleanly (exit 0).
+// answers /healthz, the first run's admin token opens the figures, and SIGTERM stops it cleanly (exit 0).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -53,6 +53,8 @@ describe('poste-dashboard serve (embedded store, mosquitto fleet link)', () => {
         broker.url,
         '--port',
         String(port),
+        '--data-dir',
+        join(dir, 'state'),
       ],
       { cwd: root, env: { ...process.env, POSTE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -85,12 +87,18 @@ describe('poste-dashboard serve (embedded store, mosquitto fleet link)', () => {
       { qos: 1, retain: true },
     );
     await pub.endAsync();
+    // First run: an admin token in the data dir (mode 0600), its path printed; figures need it.
+    assert.match(output, /admin token created in .*state\/admin-token/);
+    const tokenFile = join(dir, 'state', 'admin-token');
+    assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
+    const headers = { authorization: `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}` };
+    assert.equal((await fetch(`${base}/api/v1/fleet`)).status, 401);
     type Fleet = { gateways: { online: number }; luminaires: { online: number } };
     let fleet: Fleet | undefined;
     await waitFor(
       'the gateway and its luminaire online',
       async () => {
-        fleet = (await (await fetch(`${base}/api/v1/fleet`)).json()) as Fleet;
+        fleet = (await (await fetch(`${base}/api/v1/fleet`, { headers })).json()) as Fleet;
         return fleet.gateways.online === 1 && fleet.luminaires.online === 1;
       },
       10_000,

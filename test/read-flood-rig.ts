@@ -69,6 +69,8 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       credentialsFile,
       inventory,
       logger: pino({ level: 'silent' }),
+      // the flood reads aggregate energy: public, as an operator may configure it
+      publicReads: true,
       ...(o.queryLimits ? { queryLimits: o.queryLimits } : {}),
     });
     const running = cloud;

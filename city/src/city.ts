@@ -179,6 +179,11 @@ export async function startCity(opts: CityOptions): Promise<City> {
 
   const agents = new Map<string, Agent>();
   let fleet: DeviceFleet | undefined;
+    // The dashboard's tokens and the first run's admin-token sit at the top of the data dir, where
+    // `poste-dashboard token create --data-dir DIR` (POSTE_DATA) finds them. Aggregate figures stay
+    // public on this loopback demo; everything else needs a token.
+    dashboardDataDir: opts.dataDir,
+    publicReads: true,
   const maxInFlight = opts.maxReadingsInFlight ?? 5_000;
   // Released by the devices in this run minus what ingest has settled (written or refused for good).
   const inFlight = (): number => {

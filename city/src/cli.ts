@@ -164,6 +164,9 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
+      ...(city.cloud.adminToken
+        ? [`  admin      token ${city.cloud.adminToken.created ? 'created in' : 'in'} ${city.cloud.adminToken.file} (mode 0600): paste it into the page's login`]
+        : []),
   const tty = process.stdout.isTTY;
   const ticker = setInterval(
     () => {

@@ -45,8 +45,10 @@ Options:
   --service-user U      service user of the dashboard's fleet link (default ${DEFAULT_SERVICE_USER}); created
                         in the credentials file when missing; its password is kept beside
                         it, mode 0600 (creds.json → creds.${DEFAULT_SERVICE_USER}.password)
-  --public-reads        allow a non-loopback dashboard address: the API has no authentication
-                        yet, so anyone who reaches it reads the fleet and energy figures
+  --public-reads        aggregate energy and fleet figures (and /metrics) without a token; also
+                        needed for a non-loopback dashboard address (TLS in front: dashboard-api/README.md)
+                        With --data, the dashboard keeps its tokens there and writes an admin
+                        token to DIR/admin-token (mode 0600) on first run.
   -h, --help            this text
 
 Dashboard query limits (reads share the store and this process with ingest; dashboard-api/README.md):
@@ -145,6 +147,7 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
         httpPort: args.httpPort,
         service: { username: args.serviceUser },
         queryLimits: args.queryLimits,
+        publicReads: values['public-reads'] === true,
         ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
         ...(args.spoolMaxBytes !== undefined ? { spoolMaxBytes: args.spoolMaxBytes } : {}),
         logger,
@@ -166,6 +169,9 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
         `  mqtt       ${cloud.mqttUrl}`,
         `  store      ${store.kind} (${args.storeSpec})`,
         `  fleet link as ${cloud.service.username}${created}`,
+        cloud.adminToken
+          ? `  admin token ${cloud.adminToken.created ? 'created in' : 'in'} ${cloud.adminToken.file}`
+          : '  no --data: API tokens live in memory, no admin token (only --public-reads figures are reachable)',
       ].join('\n'),
     );
     const signal = await ctx.untilStopped();

@@ -63,7 +63,7 @@ describe('startCloud: broker + ingest + dashboard on one embedded store', () => 
 
   it('creates its fleet-link service user, takes a gateway batch into the store and shows it in the API', async () => {
     const credentialsFile = join(dir, 'creds.json');
-    cloud = await startCloud({ store, credentialsFile, inventory, logger: quiet, ingest: { flushIntervalMs: 20 } });
+    cloud = await startCloud({ store, credentialsFile, inventory, logger: quiet, ingest: { flushIntervalMs: 20 }, publicReads: true });
     assert.equal(cloud.service.username, 'poste-cloud');
     assert.equal(cloud.service.provisioned?.outcome, 'created');
     const passwordFile = servicePasswordFile(credentialsFile, 'poste-cloud');

@@ -11,6 +11,8 @@ import {
 import {
   connectFleetTracker,
   createDashboardApi,
+  createTokenStore,
+  ensureAdminToken,
   type ConnectedFleetTracker,
   type DashboardApi,
   type Inventory,
@@ -62,6 +64,13 @@ export interface CloudOptions {
   spoolMaxBytes?: number;
   /** The dashboard's bounds on expensive reads (range, series, time-out, concurrency, cache): they share the store and this process with ingest. */
   queryLimits?: QueryLimitsInput;
+  /**
+   * The dashboard's state (tokens.json, admin-token, faults/commands/households): default `dataDir`.
+   * With neither, tokens live in memory and no admin token is made (only public reads, if allowed).
+   */
+  dashboardDataDir?: string;
+  /** aggregate energy and fleet figures without a token (default false) */
+  publicReads?: boolean;
 }
 
 export interface Cloud {
@@ -77,6 +86,8 @@ export interface Cloud {
   /** `http://HOST:PORT` as listened on */
   readonly dashboardUrl: string;
   readonly httpPort: number;
+  /** The file holding an admin token for the dashboard (mode 0600), and whether this start created it; undefined without a dashboard data dir. */
+  readonly adminToken?: { file: string; created: boolean };
   /** The fleet link's service user, and whether it had to be created (undefined when the caller gave the password). */
   readonly service: { username: string; provisioned?: Omit<ServiceCredential, 'password'> };
   /** API, fleet link, ingest (flushing what it holds), then the broker. Leaves the store open. */
@@ -183,10 +194,16 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       logger: logger.child({ component: 'fleet' }),
     });
     cleanup.push(() => fleetTracker.close());
+    const dashboardDataDir = opts.dashboardDataDir ?? opts.dataDir;
+    const tokens = createTokenStore(dashboardDataDir !== undefined ? { file: join(dashboardDataDir, 'tokens.json') } : {});
+    const adminToken = dashboardDataDir !== undefined ? await ensureAdminToken(tokens, join(dashboardDataDir, 'admin-token')) : undefined;
     const api = await createDashboardApi({
       store: opts.store,
       inventory: opts.inventory,
       fleet: fleetTracker,
+      tokens,
+      publicReads: opts.publicReads ?? false,
+      ...(dashboardDataDir !== undefined ? { dataDir: dashboardDataDir } : {}),
       metricsRegistry,
       logger: logger.child({ component: 'dashboard' }),
       ...(opts.clock ? { clock: opts.clock } : {}),
@@ -209,6 +226,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       dashboardUrl,
       httpPort,
       service,
+      ...(adminToken ? { adminToken } : {}),
       stop: () => (stopped ??= unwind()),
     };
   } catch (err) {

@@ -124,3 +124,33 @@ export function toIssues(error: z.ZodError): BadRequest['issues'] {
 export function badRequest(issues: BadRequest['issues']): BadRequest {
   return { error: 'bad_request', issues };
 }
+
+export const ConflictSchema = z.object({ error: z.literal('conflict'), message: z.string() });
+
+/** `limit` + opaque `cursor` on every list; the answer's `nextCursor` is absent on the last page. */
+export const PageQueryShape = {
+  limit: z.coerce.number().int().min(1).max(500).default(50).describe('items per page (1-500, default 50)'),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,9}$/, 'cursor: the nextCursor of the previous page')
+    .optional()
+    .describe('the previous page’s nextCursor'),
+};
+
+export function pageOf<T>(
+  items: readonly T[],
+  q: { limit: number; cursor?: string | undefined },
+): { items: T[]; total: number; nextCursor?: string } {
+  const start = q.cursor === undefined ? 0 : Number(q.cursor);
+  const page = items.slice(start, start + q.limit);
+  const next = start + page.length;
+  return { items: page, total: items.length, ...(next < items.length ? { nextCursor: String(next) } : {}) };
+}
+
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    total: z.number().int().describe('items matching the filters, over all pages'),
+    nextCursor: z.string().optional().describe('absent on the last page'),
+  });
+}

@@ -1,9 +1,14 @@
+import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '@poste/protocol';
 import type { TelemetryStore } from '@poste/telemetry-store';
+import { registerAccessHook } from './auth/access-hook';
+import { createTokenStore, type TokenStore } from './auth/token-store';
 import type { RouteContext } from './context';
+import { createEventHub, type EventHub } from './events/event-hub';
+import { startFleetFeed } from './events/fleet-feed';
 import { createFleetTracker, type FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import { createDashboardMetrics } from './metrics';
@@ -15,7 +20,9 @@ import { fleetRouteDoc, registerFleetRoute } from './routes/fleet';
 import { healthRouteDoc, registerHealthRoute } from './routes/health';
 import { metricsRouteDoc, registerMetricsRoute } from './routes/metrics';
 import { municipalitiesRouteDoc, registerMunicipalitiesRoute } from './routes/municipalities';
-import { registerOpenApiRoute } from './routes/openapi';
+import { openApiRouteDoc, registerOpenApiRoute } from './routes/openapi';
+import { registerStreamRoute, streamRouteDoc } from './routes/stream';
+import { registerTokenRoutes, tokenRouteDocs } from './routes/tokens';
 import { registerWebRoute, webRouteDoc } from './routes/web';
 
 export const DASHBOARD_API_VERSION = '0.1.0';
@@ -37,10 +44,23 @@ export interface DashboardApiOptions {
   defaultMetrics?: boolean;
   /** Bounds on expensive reads (range, series, time-out, concurrency, queue, cache); see QueryLimitsSchema. Validated: a bad value throws QueryLimitsError. */
   limits?: QueryLimitsInput;
+  /**
+   * Where the dashboard keeps its state: `tokens.json` (hashed API tokens, shared with
+   * `poste-dashboard token create`) and the faults, commands and households journals. Without it
+   * everything lives in memory (tests, embedding) and only `tokens` can let anyone in.
+   */
+  dataDir?: string;
+  /** default: the token file in `dataDir`, or an empty in-memory store */
+  tokens?: TokenStore;
+  /** aggregate energy and fleet figures (and /metrics) readable without a token; default false */
+  publicReads?: boolean;
 }
 
 export interface DashboardApi {
   app: FastifyInstance;
+  tokens: TokenStore;
+  /** the live feed behind /api/v1/stream */
+  hub: EventHub;
   /** Starts listening; default 127.0.0.1 (loopback, safe) and port 8080. Resolves to the base URL. */
   listen(opts?: { port?: number; host?: string }): Promise<string>;
   /** Stops the HTTP server. Does not close the store or the fleet link: the caller owns those. */
@@ -64,14 +84,19 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
       onServed: (how) => metrics.readsServed.inc({ how }),
     },
   );
+  const clock = opts.clock ?? systemClock;
+  const tokens = opts.tokens ?? createTokenStore(opts.dataDir !== undefined ? { file: join(opts.dataDir, 'tokens.json') } : {});
+  const hub = createEventHub();
   const ctx: RouteContext = {
     store: opts.store,
     fleet,
     inventory: opts.inventory,
-    clock: opts.clock ?? systemClock,
+    clock,
     metrics,
     limits,
     readGate,
+    tokens,
+    hub,
   };
 
   app.addHook('onResponse', async (req, reply) => {
@@ -86,18 +111,35 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     return reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', message: err.message ?? 'error' });
   });
 
-  const docs: RouteDoc[] = [healthRouteDoc, fleetRouteDoc, energyRouteDoc, municipalitiesRouteDoc, metricsRouteDoc, webRouteDoc];
+  const docs: RouteDoc[] = [
+    healthRouteDoc,
+    fleetRouteDoc,
+    energyRouteDoc,
+    municipalitiesRouteDoc,
+    metricsRouteDoc,
+    webRouteDoc,
+    streamRouteDoc,
+    ...tokenRouteDocs,
+    openApiRouteDoc,
+  ];
+  registerAccessHook(app, docs, { tokens, publicReads: opts.publicReads ?? false });
   registerHealthRoute(app, ctx);
   registerFleetRoute(app, ctx);
   registerEnergyRoute(app, ctx);
   registerMunicipalitiesRoute(app, ctx);
   registerMetricsRoute(app, ctx);
   registerWebRoute(app);
+  registerStreamRoute(app, ctx);
+  registerTokenRoutes(app, ctx);
   registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
+  const stopFleetFeed = startFleetFeed(fleet, hub);
+  app.addHook('onClose', async () => stopFleetFeed());
   await app.ready();
 
   return {
     app,
+    tokens,
+    hub,
     async listen({ port = 8080, host = '127.0.0.1' } = {}) {
       await app.listen({ port, host });
       const addr = app.server.address();

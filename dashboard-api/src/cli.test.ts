@@ -12,7 +12,7 @@ function capture() {
   return { ctx: { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, env: {}, untilStopped: never }, out, err };
 }
 
-const serve = ['serve', '--store', 'memory:', '--inventory', 'inv.json', '--mqtt-url', 'mqtt://127.0.0.1:1883'];
+const serve = ['serve', '--store', 'memory:', '--inventory', 'inv.json', '--mqtt-url', 'mqtt://127.0.0.1:1883', '--data-dir', 'state'];
 
 test('poste-dashboard: --help exits 0 and lists the store kinds; no command exits 2', async () => {
   const help = capture();
@@ -42,6 +42,7 @@ test('poste-dashboard: every argument error exits 2 with a message naming the fl
     [[...serve, '--username', 'dashboard'], /--username needs --password-file/],
     [[...serve, '--password-file', 'pw'], /--password-file needs --username/],
     [[...serve, '--host', '0.0.0.0'], /--public-reads/],
+    [serve.slice(0, 7), /missing --data-dir \(or POSTE_DATA\)/],
     [[...serve, '--max-concurrent-queries', '0'], /--max-concurrent-queries: Too small/],
     [[...serve, '--read-share', '1.5'], /--read-share: Too big/],
     [[...serve, '--query-timeout-ms', 'soon'], /--query-timeout-ms must be a number, got "soon"/],

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { openStore, parseStoreSpec, storeSpecHelp, type ParsedStoreConfig, type TelemetryStore } from '@poste/telemetry-store';
+import { join } from 'node:path';
 import { createDashboardApi } from './app';
+import { ensureAdminToken } from './auth/admin-token';
+import { createTokenStore } from './auth/token-store';
+import { TOKEN_USAGE, tokenCommand } from './token-cli';
 import {
   checkPublicReads,
   cliLogger,
@@ -26,10 +30,12 @@ const indent = '\n                        ';
 export const USAGE = `poste-dashboard — Poste's operators' HTTP API and web page
 
 Usage:
-  poste-dashboard serve --store SPEC --inventory FILE --mqtt-url URL [options]
+  poste-dashboard serve --store SPEC --inventory FILE --mqtt-url URL --data-dir DIR [options]
       Serves the API, /openapi.json, /metrics and the web page. Energy comes from the store;
       fleet counts from the retained state topics of the broker at --mqtt-url (poste-broker,
-      poste-cloud or any MQTT 3.1.1/5 broker).
+      poste-cloud or any MQTT 3.1.1/5 broker). On first run writes an admin token to
+      DIR/admin-token (mode 0600) and prints that path.
+  poste-dashboard token create|list|revoke …   API tokens (poste-dashboard token --help)
 
 Options:
   --store SPEC          telemetry store, one of:${indent}${storeSpecHelp().join(indent)}
@@ -39,8 +45,10 @@ Options:
   --password-file F     file whose first line is that user's password (needs --username)
   --port N              HTTP port (default 8080; 0 = any free port)
   --host ADDR           listen address (default 127.0.0.1)
-  --public-reads        allow a non-loopback --host: the API has no authentication yet, so
-                        anyone who reaches it reads the fleet and energy figures
+  --data-dir DIR        tokens (hashed), admin-token, faults/commands/households state
+                        [POSTE_DATA]
+  --public-reads        aggregate energy and fleet figures (and /metrics) without a token;
+                        also needed for a non-loopback --host (put TLS in front: README)
   -h, --help            this text
 
 Query limits (bound what reads can take from the store; see dashboard-api/README.md):
@@ -53,7 +61,7 @@ password file, store or broker unreachable, port in use), 2 usage error.
 
 export interface CliContext {
   io: Io;
-  /** the process environment (only POSTE_LOG_LEVEL is read) */
+  /** the process environment (POSTE_LOG_LEVEL, POSTE_DATA) */
   env: Readonly<Record<string, string | undefined>>;
   /** resolves when the server should stop (default: the first SIGINT/SIGTERM) */
   untilStopped: () => Promise<string>;
@@ -69,9 +77,11 @@ interface ServeArgs {
   port: number;
   host: string;
   limits: QueryLimitsInput;
+  dataDir: string;
+  publicReads: boolean;
 }
 
-function parseServeArgs(values: ArgValues): ServeArgs {
+function parseServeArgs(values: ArgValues, env: CliContext['env']): ServeArgs {
   const storeSpec = need(values, 'store');
   let store: ParsedStoreConfig;
   try {
@@ -95,7 +105,11 @@ function parseServeArgs(values: ArgValues): ServeArgs {
     throw new UsageError('--username needs --password-file (the password never goes on the command line)');
   const host = optional(values, 'host') ?? '127.0.0.1';
   checkPublicReads(host, values['public-reads'] === true);
+  const dataDir = optional(values, 'data-dir') ?? env.POSTE_DATA;
+  if (dataDir === undefined || dataDir === '') throw new UsageError('missing --data-dir (or POSTE_DATA): where the API tokens are kept');
   return {
+    dataDir,
+    publicReads: values['public-reads'] === true,
     store,
     storeSpec,
     inventoryFile: need(values, 'inventory'),
@@ -109,7 +123,7 @@ function parseServeArgs(values: ArgValues): ServeArgs {
 }
 
 async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
-  const args = parseServeArgs(values);
+  const args = parseServeArgs(values, ctx.env);
   const logger = cliLogger('poste-dashboard', ctx.env.POSTE_LOG_LEVEL, 'info');
   const inventory = await loadInventory(args.inventoryFile);
   const password =
@@ -137,7 +151,18 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
         `${(err as Error).message} — check that the broker runs at --mqtt-url, that --username/--password-file name a service user (poste-broker add-service), and that its ACL lets it subscribe to poste/v1/gw/#`,
       );
     }
-    const api = await createDashboardApi({ store, inventory, fleet, logger, limits: args.limits });
+    const tokens = createTokenStore({ file: join(args.dataDir, 'tokens.json') });
+    const admin = await ensureAdminToken(tokens, join(args.dataDir, 'admin-token'));
+    const api = await createDashboardApi({
+      store,
+      inventory,
+      fleet,
+      logger,
+      limits: args.limits,
+      dataDir: args.dataDir,
+      tokens,
+      publicReads: args.publicReads,
+    });
     let url: string;
     try {
       url = await api.listen({ port: args.port, host: args.host });
@@ -149,6 +174,7 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
     ctx.io.out(
       `poste-dashboard serving ${url} (store ${store.kind}, fleet from ${args.mqttUrl}, ${inventory.municipalities.length} municipalities)`,
     );
+    ctx.io.out(`admin token ${admin.created ? 'created in' : 'in'} ${admin.file}`);
     const signal = await ctx.untilStopped();
     logger.info({ signal }, 'stopping: HTTP server, fleet link, store');
     await api.close();
@@ -164,9 +190,10 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
 export async function main(argv: string[], partial: Partial<CliContext> = {}): Promise<number> {
   const io = partial.io ?? stdio;
   const ctx: CliContext = { io, env: partial.env ?? process.env, untilStopped: partial.untilStopped ?? (() => untilStopSignal(io)) };
+  if (argv[0] === 'token') return tokenCommand(argv.slice(1), io, ctx.env);
   return runServeCommand(argv, io, {
     name: 'poste-dashboard',
-    usage: USAGE,
+    usage: `${USAGE}\n${TOKEN_USAGE}`,
     options: {
       store: { type: 'string' },
       inventory: { type: 'string' },
@@ -176,6 +203,7 @@ export async function main(argv: string[], partial: Partial<CliContext> = {}): P
       port: { type: 'string' },
       host: { type: 'string' },
       'public-reads': { type: 'boolean' },
+      'data-dir': { type: 'string' },
       ...queryLimitArgOptions,
     },
     serve: (values) => serve(values, ctx),

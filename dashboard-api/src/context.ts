@@ -1,5 +1,7 @@
 import type { Clock } from '@poste/protocol';
 import type { StoreReader } from '@poste/telemetry-store';
+import type { TokenStore } from './auth/token-store';
+import type { EventHub } from './events/event-hub';
 import type { FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import type { DashboardMetrics } from './metrics';
@@ -16,4 +18,7 @@ export interface RouteContext {
   limits: QueryLimits;
   /** every expensive store read goes through it (concurrency cap, queue, single flight, cache) */
   readGate: ReadGate;
+  tokens: TokenStore;
+  /** the live feed (SSE) */
+  hub: EventHub;
 }

@@ -39,7 +39,13 @@ describe('dashboard over the embedded store', () => {
     await store.write(points.slice(0, 3)); // a replay overwrites, it does not double count
     const memory = new MemoryStore();
     await memory.write(points);
-    const common = { inventory: testInventory(), clock: { now: () => NOW }, logger: false as const, defaultMetrics: false };
+    const common = {
+      inventory: testInventory(),
+      clock: { now: () => NOW },
+      logger: false as const,
+      defaultMetrics: false,
+      publicReads: true,
+    };
     api = await createDashboardApi({ store, ...common });
     reference = await createDashboardApi({ store: memory, ...common });
   });

@@ -36,6 +36,27 @@ export interface FleetStats {
   invalid: number;
 }
 
+/** One change of reachability: a gateway or device appeared, went on- or offline, or was removed. */
+export interface FleetChange {
+  gateway: string;
+  /** absent for the gateway itself */
+  device?: string;
+  kind: 'gateway' | DeviceKind;
+  online: boolean;
+  removed?: boolean;
+}
+
+/** A device as last seen on its state topic. */
+export interface FleetDevice {
+  gateway: string;
+  device: string;
+  kind: DeviceKind;
+  online: boolean;
+  /** online and its gateway online */
+  reachable: boolean;
+  group?: string;
+}
+
 export interface FleetLogger {
   warn(obj: object, msg: string): void;
 }
@@ -48,12 +69,19 @@ export interface FleetTracker {
   stats(): FleetStats;
   /** true/false when linked to a broker, null when fed by hand (tests, embedding). */
   linkConnected(): boolean | null;
+  /** Called on every change of a gateway's or device's online state (not on repeats); returns the unsubscribe. */
+  onChange(listener: (change: FleetChange) => void): () => void;
+  /** Gateways (id → online) and devices as last seen. */
+  gatewayStates(): ReadonlyMap<string, boolean>;
+  devices(): FleetDevice[];
 }
 
 interface DeviceEntry {
   gateway: string;
+  device: string;
   kind: DeviceKind;
   online: boolean;
+  group?: string;
 }
 
 const silentLogger: FleetLogger = { warn: () => {} };
@@ -63,6 +91,16 @@ export function createFleetTracker(opts: { logger?: FleetLogger } = {}): FleetTr
   const gateways = new Map<string, boolean>();
   const devices = new Map<string, DeviceEntry>();
   const stats: FleetStats = { accepted: 0, invalid: 0 };
+  const listeners = new Set<(change: FleetChange) => void>();
+  const emit = (change: FleetChange) => {
+    for (const l of listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'fleet: change listener failed');
+      }
+    }
+  };
 
   const reject = (topic: string, reason: string) => {
     stats.invalid += 1;
@@ -81,26 +119,39 @@ export function createFleetTracker(opts: { logger?: FleetLogger } = {}): FleetTr
         if (parsed.kind === 'gatewayState') {
           const gw = parsed.params.gateway;
           if (empty) {
-            gateways.delete(gw);
+            if (gateways.delete(gw)) emit({ gateway: gw, kind: 'gateway', online: false, removed: true });
             stats.accepted += 1;
             return;
           }
           const d = decode(GatewayStateSchema, payload);
           if (!d.ok) return reject(topic, formatPayloadError(d.error));
-          gateways.set(gw, d.value.status === 'online');
+          const online = d.value.status === 'online';
+          const before = gateways.get(gw);
+          gateways.set(gw, online);
           stats.accepted += 1;
+          if (before !== online) emit({ gateway: gw, kind: 'gateway', online });
           return;
         }
         const key = `${parsed.params.gateway}/${parsed.params.device}`;
+        const { gateway, device } = parsed.params;
+        const prev = devices.get(key);
         if (empty) {
-          devices.delete(key);
+          if (devices.delete(key) && prev) emit({ gateway, device, kind: prev.kind, online: false, removed: true });
           stats.accepted += 1;
           return;
         }
         const d = decode(DeviceStateSchema, payload);
         if (!d.ok) return reject(topic, formatPayloadError(d.error));
-        devices.set(key, { gateway: parsed.params.gateway, kind: d.value.kind, online: d.value.status === 'online' });
+        const online = d.value.status === 'online';
+        devices.set(key, {
+          gateway,
+          device,
+          kind: d.value.kind,
+          online,
+          ...(d.value.group !== undefined ? { group: d.value.group } : prev?.group !== undefined ? { group: prev.group } : {}),
+        });
         stats.accepted += 1;
+        if (prev?.online !== online) emit({ gateway, device, kind: d.value.kind, online });
       } catch (err) {
         // Defensive: a tracker bug must not take the API down with it.
         reject(topic, `internal: ${(err as Error).message}`);
@@ -126,6 +177,20 @@ export function createFleetTracker(opts: { logger?: FleetLogger } = {}): FleetTr
 
     stats: () => ({ ...stats }),
     linkConnected: () => null,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    gatewayStates: () => gateways,
+    devices: () =>
+      [...devices.values()].map((d) => ({
+        gateway: d.gateway,
+        device: d.device,
+        kind: d.kind,
+        online: d.online,
+        reachable: d.online && gateways.get(d.gateway) === true,
+        ...(d.group !== undefined ? { group: d.group } : {}),
+      })),
   };
 }
 

@@ -9,6 +9,8 @@ export {
   type FleetStats,
   type FleetLogger,
   type OnlineOffline,
+  type FleetChange,
+  type FleetDevice,
 } from './fleet';
 export {
   parseInventory,
@@ -55,3 +57,7 @@ export {
 export { QUERY_LIMIT_FLAGS, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitFlag } from './query-limit-flags';
 export { createReadGate, GateBusyError, GateTimeoutError, type ReadGate, type ReadGateOptions } from './read-gate';
 export { DASHBOARD_PAGE_HTML, DASHBOARD_PAGE_CSP } from './web-page';
+export { ROLES, RoleSchema, roleAtLeast, type Role, type Access } from './auth/roles';
+export { createTokenStore, TokenFileError, type TokenStore, type TokenInfo, type Principal } from './auth/token-store';
+export { ensureAdminToken } from './auth/admin-token';
+export { createEventHub, type EventHub, type LiveEvent, type LiveEventType } from './events/event-hub';

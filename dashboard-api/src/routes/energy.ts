@@ -11,6 +11,7 @@ const DAY_MS = 86_400_000;
 export const energyRouteDoc: RouteDoc = {
   method: 'get',
   path: '/api/v1/energy',
+  access: 'aggregate',
   summary: 'Measured energy, retrofit and billing baselines, savings in kWh, R$ and CO2',
   description:
     'Totals over [from, to) with rollups by municipality, gateway and group. Figures are rounded for ' +

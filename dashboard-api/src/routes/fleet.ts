@@ -7,6 +7,7 @@ import { parseQuery, sendNotFound } from './validate';
 export const fleetRouteDoc: RouteDoc = {
   method: 'get',
   path: '/api/v1/fleet',
+  access: 'aggregate',
   summary: 'Gateways, luminaires and access points online/offline',
   description: 'Live, from the retained state topics. A device whose gateway is offline (last will) counts offline.',
   query: FleetQuerySchema,

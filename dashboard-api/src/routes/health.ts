@@ -8,6 +8,7 @@ const STORE_PROBE_TIMEOUT_MS = 2_000;
 export const healthRouteDoc: RouteDoc = {
   method: 'get',
   path: '/healthz',
+  access: 'public',
   summary: 'Is the telemetry store reachable and the fleet link connected?',
   responses: {
     200: { description: 'healthy', schema: HealthSchema },

@@ -5,6 +5,7 @@ import type { RouteDoc } from '../openapi';
 export const metricsRouteDoc: RouteDoc = {
   method: 'get',
   path: '/metrics',
+  access: 'aggregate',
   summary: 'Prometheus metrics (text exposition format)',
   responses: { 200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' } },
 };

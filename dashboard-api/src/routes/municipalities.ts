@@ -6,6 +6,7 @@ import type { RouteDoc } from '../openapi';
 export const municipalitiesRouteDoc: RouteDoc = {
   method: 'get',
   path: '/api/v1/municipalities',
+  access: 'aggregate',
   summary: 'Municipalities of the inventory with their tariff, emission factor and baselines',
   responses: { 200: { description: 'municipalities', schema: MunicipalityListSchema } },
 };

@@ -5,6 +5,7 @@ import { DASHBOARD_PAGE_CSP, DASHBOARD_PAGE_HTML } from '../web-page';
 export const webRouteDoc: RouteDoc = {
   method: 'get',
   path: '/',
+  access: 'public',
   summary: "Operators' web page (self-contained HTML, polls the API)",
   responses: { 200: { description: 'HTML page', contentType: 'text/html' } },
 };
