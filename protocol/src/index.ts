@@ -9,5 +9,6 @@ export * from './topics';
 export * from './decode';
 export * from './payloads';
 export * from './time-zone';
+export * from './ota';
 export * from './json-bounds';
 export * from './plausibility';

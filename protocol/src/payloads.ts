@@ -5,6 +5,7 @@ import { DeviceEventSchema } from './events';
 import { DeviceStateSchema, GatewayStateSchema } from './state';
 import { LocalTelemetrySchema, TelemetryBatchEnvelopeSchema } from './telemetry';
 import { EventBatchEnvelopeSchema } from './events';
+import { LocalOtaSchema, LocalOtaStatusSchema, OtaChunkSchema, OtaJobSchema, OtaStatusSchema } from './ota';
 import type { TopicKind } from './topics';
 
 /**
@@ -22,11 +23,16 @@ export const PAYLOAD_SCHEMAS = {
   ack: AckSchema,
   configDesired: DesiredConfigSchema,
   configReported: ReportedConfigSchema,
+  otaJob: OtaJobSchema,
+  otaChunk: OtaChunkSchema,
+  otaStatus: OtaStatusSchema,
   localDeviceState: DeviceStateSchema,
   localTelemetry: LocalTelemetrySchema,
   localEvent: DeviceEventSchema,
   localCommand: DeviceCommandSchema,
   localAck: DeviceAckSchema,
+  localOta: LocalOtaSchema,
+  localOtaStatus: LocalOtaStatusSchema,
 } as const satisfies Record<TopicKind, z.ZodType>;
 
 export type PayloadOf<K extends TopicKind> = z.output<(typeof PAYLOAD_SCHEMAS)[K]>;

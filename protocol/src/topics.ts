@@ -18,11 +18,16 @@ export const TOPICS = {
   ack: 'poste/v1/gw/{gateway}/ack',
   configDesired: 'poste/v1/gw/{gateway}/config/desired',
   configReported: 'poste/v1/gw/{gateway}/config/reported',
+  otaJob: 'poste/v1/gw/{gateway}/ota/job',
+  otaChunk: 'poste/v1/gw/{gateway}/ota/chunk',
+  otaStatus: 'poste/v1/gw/{gateway}/ota/status',
   localDeviceState: 'poste/v1/dev/{device}/state',
   localTelemetry: 'poste/v1/dev/{device}/telemetry',
   localEvent: 'poste/v1/dev/{device}/event',
   localCommand: 'poste/v1/dev/{device}/cmd',
   localAck: 'poste/v1/dev/{device}/ack',
+  localOta: 'poste/v1/dev/{device}/ota',
+  localOtaStatus: 'poste/v1/dev/{device}/ota/status',
 } as const;
 
 export type TopicKind = keyof typeof TOPICS;

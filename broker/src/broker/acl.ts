@@ -2,7 +2,7 @@ import { gatewayNamespace, isValidId, ROOT } from '@poste/protocol';
 import type { Principal } from '../credentials/store';
 
 /** Topics only the cloud writes to a gateway: a gateway may subscribe to them, never publish. */
-const SOUTHBOUND_SUFFIXES = ['cmd', 'config/desired'] as const;
+const SOUTHBOUND_SUFFIXES = ['cmd', 'config/desired', 'ota/job', 'ota/chunk'] as const;
 const GW_ROOT = `${ROOT}/gw/`;
 
 /**
@@ -23,7 +23,7 @@ export function canPublish(principal: Principal, topic: string): boolean {
 }
 
 /**
- * May `principal` subscribe to `filter`? A gateway only to its own cmd and config/desired, exactly;
+ * May `principal` subscribe to `filter`? A gateway only to its own southbound topics (cmd, config/desired, ota/job, ota/chunk), exactly;
  * a service to anything under poste/v1/gw/ (wildcards included). `$SYS/#` and `#` are never allowed.
  */
 export function canSubscribe(principal: Principal, filter: string): boolean {
