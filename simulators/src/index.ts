@@ -71,3 +71,4 @@ export {
   type HeldMessage,
   type ProducedCounts,
 } from './snapshot';
+export * from './ota/index';
