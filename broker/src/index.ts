@@ -20,6 +20,8 @@ export {
 export * from './credentials/index';
 export { createIngest, type Ingest, type IngestOptions, type IngestStats } from './ingest/ingest';
 export type { DeadLetterReason, DeadLetterSample } from './ingest/dead-letter';
+export { DEFAULT_MAX_DEVICES_PER_GATEWAY, type DeviceInventory, type FleetOptions, type QuarantineReason } from './ingest/fleet-registry';
+export type { QuarantineSample, QuarantineStats } from './ingest/quarantine';
 export type { BatchSink } from './ingest/batcher';
 export { apPoint, eventPoint, luminairePoint, type Origin } from './ingest/points';
 export { posteMetrics, posteRegistry, counterValue, type PosteMetrics } from './metrics';

@@ -52,7 +52,8 @@ export interface CloudOptions {
   logLevel?: string;
   /** One registry for the whole process, so the dashboard's /metrics shows broker and ingest too (default: a fresh one). */
   metricsRegistry?: Registry;
-  ingest?: Pick<IngestOptions, 'batchSize' | 'flushIntervalMs' | 'backoff'>;
+  /** ingest's batching, and its plausibility: `fleet` (announcements required, caps, inventory), `maxFutureSkewMs` */
+  ingest?: Pick<IngestOptions, 'batchSize' | 'flushIntervalMs' | 'backoff' | 'fleet' | 'maxFutureSkewMs'>;
   /**
    * Where the broker keeps its state (retained messages — desired configs, gateway and device
    * states — and persistent sessions, in `broker/`) and ingest its disk spool (`ingest-spool/`:
@@ -177,6 +178,8 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       broker,
       store: opts.store,
       directory: (gw) => current.municipalityOf(gw),
+      // Readings dated after this clock's now (+ skew) are refused: the city's clock is simulated.
+      ...(opts.clock ? { clock: opts.clock } : {}),
       logger: logger.child({ component: 'ingest' }),
       ...(opts.dataDir
         ? { spool: { dir: join(opts.dataDir, 'ingest-spool'), maxBytes: opts.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES } }

@@ -6,7 +6,21 @@ export type DeadLetterReason =
   | 'invalid-item'
   | 'unknown-gateway'
   | 'store-rejected'
-  | 'spool-unreadable';
+  | 'spool-unreadable'
+  /** JSON bounds, checked before parsing (protocol json-bounds.ts) */
+  | 'too-deep'
+  | 'too-large'
+  /** plausibility (protocol plausibility.ts): a value out of its bounds, a counter rising too fast, a timestamp */
+  | 'implausible-value'
+  | 'implausible-step'
+  | 'future-timestamp'
+  | 'before-birth'
+  /** device announcements refused: invalid, over the gateway's fleet cap, or the inventory puts the device elsewhere */
+  | 'invalid-device-state'
+  | 'fleet-cap'
+  | 'device-assigned-elsewhere'
+  /** a bug: a message validation could not judge; acknowledged so the sender does not resend it forever */
+  | 'internal-error';
 
 export interface DeadLetterSample {
   reason: DeadLetterReason;
@@ -52,10 +66,12 @@ function excerptOf(v: unknown): string {
   if (typeof v === 'string') s = v;
   else if (Buffer.isBuffer(v)) s = v.subarray(0, EXCERPT_CHARS * 4).toString('utf8');
   else {
+    // JSON.stringify and String() both recurse: a hostile item (nested 200,000 deep) must not
+    // overflow the stack here, in the path meant to report it.
     try {
-      s = JSON.stringify(v) ?? String(v);
-    } catch {
-      s = String(v);
+      s = JSON.stringify(v) ?? typeof v;
+    } catch (err) {
+      s = `(unprintable ${typeof v}: ${err instanceof Error ? err.message : 'error'})`;
     }
   }
   return s.length > EXCERPT_CHARS ? `${s.slice(0, EXCERPT_CHARS)}…` : s;

@@ -1,9 +1,13 @@
 import {
+  DEFAULT_MAX_FUTURE_SKEW_MS,
   decodeApBatch,
   decodeEventBatch,
   decodeLuminaireBatch,
   formatPayloadError,
+  jsonBoundExceeded,
   parseTopic,
+  systemClock,
+  type Clock,
   type DecodedBatch,
   type PayloadError,
 } from '@poste/protocol';
@@ -18,6 +22,11 @@ import { DeadLetters, type DeadLetterReason, type DeadLetterSample } from './dea
 import { deliver, type DeliveryAccounting } from './deliver';
 import { IngestSpool, type IngestSpoolOptions } from './ingest-spool';
 import { apPoint, eventPoint, luminairePoint, type Origin } from './points';
+import { FleetRegistry, type FleetOptions } from './fleet-registry';
+import { announceDevice, seedFleet } from './announce';
+import { Quarantine, type QuarantineStats } from './quarantine';
+import { originalIndices, screenAps, screenEvents, screenLuminaires, type Screened } from './screen';
+import type { ApReading, DeviceEvent, LuminaireReading } from '@poste/protocol';
 
 export interface IngestOptions {
   broker: PosteBroker;
@@ -51,6 +60,17 @@ export interface IngestOptions {
   logger?: Logger;
   /** dead-letter samples kept in memory */
   maxDeadLetterSamples?: number;
+  /**
+   * Fleet state per gateway (announced devices, bounded) and attribution of readings: devices never
+   * announced, assigned elsewhere by the inventory, or over the cap are quarantined (fleet-registry.ts).
+   */
+  fleet?: FleetOptions;
+  /** the receiver's clock for the future-timestamp check (the city passes its simulated one); default the system clock */
+  clock?: Clock;
+  /** how far ahead of `clock` a reading's timestamp may be (and a birth late); default 5 min */
+  maxFutureSkewMs?: number;
+  /** quarantined readings kept as samples, per gateway */
+  quarantineSamplesPerGateway?: number;
 }
 
 export interface IngestStats {
@@ -72,6 +92,8 @@ export interface IngestStats {
   /** publishes refused without PUBACK because maxHeldMessages/maxHeldPoints was reached */
   refusedBusy: number;
   spool: IngestSpoolStats | undefined;
+  /** readings kept out of the store because they cannot be attributed to their gateway */
+  quarantine: QuarantineStats;
 }
 
 export interface IngestSpoolStats {
@@ -121,6 +143,15 @@ export function createIngest(opts: IngestOptions): Ingest {
   const held = { messages: 0, points: 0 };
   const maxHeldMessages = opts.maxHeldMessages ?? 10_000;
   const maxHeldPoints = opts.maxHeldPoints ?? 500_000;
+  const clock = opts.clock ?? systemClock;
+  const maxSkewMs = opts.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+  const fleet = new FleetRegistry(opts.fleet);
+  const quarantine = new Quarantine(metrics.registry, opts.quarantineSamplesPerGateway);
+  // Devices announced before a restart are in the broker's retained states: learn them first.
+  let seedDone = false;
+  const seeded = seedFleet(opts.broker, fleet, logger).finally(() => {
+    seedDone = true;
+  });
 
   const accounting = (path: 'direct' | 'drain'): DeliveryAccounting => ({
     written(count, measurement) {
@@ -265,25 +296,24 @@ export function createIngest(opts: IngestOptions): Ingest {
 
   const gate = async (packet: PublishPacket, gw: Extract<Principal, { role: 'gateway' }>): Promise<void> => {
     const parsed = parseTopic(packet.topic);
-    if (!parsed || !(parsed.kind in DECODERS)) return;
-    const kind = parsed.kind as Kind;
-    // The ACL guarantees the topic's gateway is the authenticated one; use the authenticated id anyway.
-    const municipality = lookup(gw.id) ?? gw.municipality;
-    if (!municipality) {
-      reject('unknown-gateway', packet.topic, gw.id, { path: '', reason: 'gateway not in the directory' }, '');
+    if (!parsed) return;
+    if (parsed.kind === 'deviceState') {
+      // Synchronous on purpose: a refused announcement is discarded before the broker retains it.
+      announceDevice(packet, gw.id, parsed.params.device, { fleet, nowMs: clock.now(), maxSkewMs, reject });
       return;
     }
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const decoded = DECODERS[kind](payload);
-    if (!decoded.ok) {
-      const reason = decoded.error.path === '' && decoded.error.reason.startsWith('not JSON') ? 'invalid-json' : 'invalid-envelope';
-      reject(reason, packet.topic, gw.id, decoded.error, payload);
+    if (!(parsed.kind in DECODERS)) return;
+    if (!seedDone) await seeded;
+    let points: Point[];
+    try {
+      const validated = validate(packet, gw, parsed.kind as Kind);
+      if (!validated) return;
+      points = validated;
+    } catch (err) {
+      // A bug, not the sender's fault to fix by resending: counted, dead-lettered and acknowledged.
+      reject('internal-error', packet.topic, gw.id, { path: '', reason: errorMessage(err) }, '');
       return;
     }
-    const raw = decoded.rejected.length > 0 ? rawItems(payload, kind) : [];
-    for (const r of decoded.rejected) reject('invalid-item', packet.topic, gw.id, r.error, raw[r.index]);
-    const origin: Origin = { municipality, gateway: gw.id };
-    const points = toPoints(kind, origin, decoded.items);
     if (points.length > 0 && (held.messages >= maxHeldMessages || held.points + points.length > maxHeldPoints)) {
       // Bounded memory: beyond the cap the publish is refused without PUBACK; the gateway resends.
       counts.refusedBusy++;
@@ -303,6 +333,41 @@ export function createIngest(opts: IngestOptions): Ingest {
     }
   };
 
+  /** Decode, dead-letter what is invalid or implausible, quarantine what is unattributable; the points to write (undefined: none, message refused). */
+  const validate = (packet: PublishPacket, gw: Extract<Principal, { role: 'gateway' }>, kind: Kind): Point[] | undefined => {
+    // The ACL guarantees the topic's gateway is the authenticated one; use the authenticated id anyway.
+    const municipality = lookup(gw.id) ?? gw.municipality;
+    if (!municipality) {
+      reject('unknown-gateway', packet.topic, gw.id, { path: '', reason: 'gateway not in the directory' }, '');
+      return undefined;
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const decoded = DECODERS[kind](payload);
+    if (!decoded.ok) {
+      const bound = jsonBoundExceeded(decoded.error);
+      const reason =
+        bound ?? (decoded.error.path === '' && decoded.error.reason.startsWith('not JSON') ? 'invalid-json' : 'invalid-envelope');
+      reject(reason, packet.topic, gw.id, decoded.error, payload);
+      return undefined;
+    }
+    const screened = screenItems(kind, decoded.items, originalIndices(decoded.items.length, decoded.rejected), {
+      gateway: gw.id,
+      fleet,
+      nowMs: clock.now(),
+      maxSkewMs,
+    });
+    const bad = decoded.rejected.length + screened.refused.length;
+    const raw = bad > 0 ? rawItems(payload, kind) : [];
+    for (const r of decoded.rejected) reject('invalid-item', packet.topic, gw.id, r.error, raw[r.index]);
+    for (const r of screened.refused) reject(r.reason, packet.topic, gw.id, r.error, raw[r.index]);
+    for (const q of screened.quarantined) quarantine.add(q);
+    if (screened.quarantined.length > 0) {
+      const first = screened.quarantined[0]!;
+      logger.warn({ gateway: gw.id, readings: screened.quarantined.length, reason: first.reason }, 'readings quarantined');
+    }
+    return toPoints(kind, { municipality, gateway: gw.id }, screened.accepted);
+  };
+
   opts.broker.setPublishGate(gate);
 
   return {
@@ -315,6 +380,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       heldMessages: held.messages,
       heldPoints: held.points,
       spool: spool ? spoolStats(spool, spoolCounts) : undefined,
+      quarantine: quarantine.stats(),
     }),
     flush: () => batcher.flush(),
     async close() {
@@ -325,6 +391,18 @@ export function createIngest(opts: IngestOptions): Ingest {
       if (spool) metrics.ingestSpoolProbe.current = undefined;
     },
   };
+}
+
+function screenItems(kind: Kind, items: unknown[], indices: number[], ctx: Parameters<typeof screenEvents>[2]): Screened<unknown> {
+  // Items come out of the protocol decoders for this very kind, so the casts only restore the type.
+  switch (kind) {
+    case 'luminaireTelemetry':
+      return screenLuminaires(items as LuminaireReading[], indices, ctx);
+    case 'apTelemetry':
+      return screenAps(items as ApReading[], indices, ctx);
+    case 'events':
+      return screenEvents(items as DeviceEvent[], indices, ctx);
+  }
 }
 
 function toPoints(kind: Kind, o: Origin, items: unknown[]): Point[] {
