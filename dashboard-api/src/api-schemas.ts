@@ -35,7 +35,7 @@ export function parseTimeParam(s: string): number | undefined {
   return undefined;
 }
 
-const TimeParamSchema = z
+export const TimeParamSchema = z
   .string()
   .refine((s) => parseTimeParam(s) !== undefined, TIME_REASON)
   .transform((s) => parseTimeParam(s) ?? Number.NaN);

@@ -9,6 +9,8 @@ import { createTokenStore, type TokenStore } from './auth/token-store';
 import type { RouteContext } from './context';
 import { createEventHub, type EventHub } from './events/event-hub';
 import { startFleetFeed } from './events/fleet-feed';
+import { openFaultBook } from './faults/fault-book';
+import { startFaultSources } from './faults/fault-sources';
 import { createFleetTracker, type FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import { createDashboardMetrics } from './metrics';
@@ -16,6 +18,7 @@ import type { RouteDoc } from './openapi';
 import { parseQueryLimits, type QueryLimitsInput } from './query-limits';
 import { createReadGate } from './read-gate';
 import { energyRouteDoc, registerEnergyRoute } from './routes/energy';
+import { faultRouteDocs, registerFaultRoutes } from './routes/faults';
 import { fleetRouteDoc, registerFleetRoute } from './routes/fleet';
 import { healthRouteDoc, registerHealthRoute } from './routes/health';
 import { metricsRouteDoc, registerMetricsRoute } from './routes/metrics';
@@ -87,6 +90,10 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   const clock = opts.clock ?? systemClock;
   const tokens = opts.tokens ?? createTokenStore(opts.dataDir !== undefined ? { file: join(opts.dataDir, 'tokens.json') } : {});
   const hub = createEventHub();
+  const faults = await openFaultBook({
+    ...(opts.dataDir !== undefined ? { file: join(opts.dataDir, 'faults.jsonl') } : {}),
+    onError: (err) => app.log.error({ err }, 'faults: journal write failed'),
+  });
   const ctx: RouteContext = {
     store: opts.store,
     fleet,
@@ -97,6 +104,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     readGate,
     tokens,
     hub,
+    faults,
   };
 
   app.addHook('onResponse', async (req, reply) => {
@@ -120,6 +128,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     webRouteDoc,
     streamRouteDoc,
     ...tokenRouteDocs,
+    ...faultRouteDocs,
     openApiRouteDoc,
   ];
   registerAccessHook(app, docs, { tokens, publicReads: opts.publicReads ?? false });
@@ -131,9 +140,22 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   registerWebRoute(app);
   registerStreamRoute(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerFaultRoutes(app, ctx);
   registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
   const stopFleetFeed = startFleetFeed(fleet, hub);
-  app.addHook('onClose', async () => stopFleetFeed());
+  const stopFaultSources = startFaultSources({
+    fleet,
+    book: faults,
+    hub,
+    inventory: opts.inventory,
+    now: () => clock.now(),
+    logger: app.log,
+  });
+  app.addHook('onClose', async () => {
+    stopFleetFeed();
+    stopFaultSources();
+    await faults.flush();
+  });
   await app.ready();
 
   return {

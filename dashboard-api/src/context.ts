@@ -2,6 +2,7 @@ import type { Clock } from '@poste/protocol';
 import type { StoreReader } from '@poste/telemetry-store';
 import type { TokenStore } from './auth/token-store';
 import type { EventHub } from './events/event-hub';
+import type { FaultBook } from './faults/fault-book';
 import type { FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import type { DashboardMetrics } from './metrics';
@@ -21,4 +22,5 @@ export interface RouteContext {
   tokens: TokenStore;
   /** the live feed (SSE) */
   hub: EventHub;
+  faults: FaultBook;
 }

@@ -74,7 +74,18 @@ export interface FleetTracker {
   /** Gateways (id → online) and devices as last seen. */
   gatewayStates(): ReadonlyMap<string, boolean>;
   devices(): FleetDevice[];
+  /**
+   * Messages of other kinds the link delivers (events, acks, reported configs; see TAPPED_KINDS),
+   * raw: each listener validates its own payloads. Returns the unsubscribe.
+   */
+  tap(kind: TappedKind, listener: (gateway: string, payload: Uint8Array) => void): () => void;
+  /** Publishes as the service user (commands, desired configs). Rejects when not linked to a broker. */
+  publish(topic: string, payload: Uint8Array | string, opts?: { retain?: boolean }): Promise<void>;
 }
+
+/** What the link subscribes to beside the state topics, for the faults and the command outcomes. */
+export const TAPPED_KINDS = ['events', 'ack', 'configReported'] as const;
+export type TappedKind = (typeof TAPPED_KINDS)[number];
 
 interface DeviceEntry {
   gateway: string;
@@ -86,12 +97,18 @@ interface DeviceEntry {
 
 const silentLogger: FleetLogger = { warn: () => {} };
 
-export function createFleetTracker(opts: { logger?: FleetLogger } = {}): FleetTracker {
+export function createFleetTracker(
+  opts: {
+    logger?: FleetLogger;
+    publish?: (topic: string, payload: Uint8Array | string, opts?: { retain?: boolean }) => Promise<void>;
+  } = {},
+): FleetTracker {
   const logger = opts.logger ?? silentLogger;
   const gateways = new Map<string, boolean>();
   const devices = new Map<string, DeviceEntry>();
   const stats: FleetStats = { accepted: 0, invalid: 0 };
   const listeners = new Set<(change: FleetChange) => void>();
+  const taps = new Map<TappedKind, Set<(gateway: string, payload: Uint8Array) => void>>();
   const emit = (change: FleetChange) => {
     for (const l of listeners) {
       try {
@@ -111,6 +128,18 @@ export function createFleetTracker(opts: { logger?: FleetLogger } = {}): FleetTr
     ingest(topic, payload) {
       try {
         const parsed = parseTopic(topic);
+        if (parsed && (TAPPED_KINDS as readonly string[]).includes(parsed.kind)) {
+          const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+          const gateway = (parsed.params as { gateway: string }).gateway;
+          for (const l of taps.get(parsed.kind as TappedKind) ?? []) {
+            try {
+              l(gateway, bytes);
+            } catch (err) {
+              logger.warn({ topic, err: (err as Error).message }, 'fleet: tap listener failed');
+            }
+          }
+          return;
+        }
         if (!parsed || (parsed.kind !== 'gatewayState' && parsed.kind !== 'deviceState')) {
           reject(topic, 'not a gateway or device state topic');
           return;
@@ -182,6 +211,20 @@ export function createFleetTracker(opts: { logger?: FleetLogger } = {}): FleetTr
       return () => listeners.delete(listener);
     },
     gatewayStates: () => gateways,
+    tap(kind, listener) {
+      let set = taps.get(kind);
+      if (!set) {
+        set = new Set();
+        taps.set(kind, set);
+      }
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+    publish:
+      opts.publish ??
+      (async () => {
+        throw new Error('fleet: not linked to a broker (no publish)');
+      }),
     devices: () =>
       [...devices.values()].map((d) => ({
         gateway: d.gateway,
@@ -228,7 +271,7 @@ export async function connectFleetTracker(opts: FleetLinkOptions): Promise<Conne
     ...(opts.password !== undefined ? { password: opts.password } : {}),
     ...opts.mqttOptions,
   });
-  const filters = [topicFilter('gatewayState'), topicFilter('deviceState')];
+  const filters = [topicFilter('gatewayState'), topicFilter('deviceState'), ...TAPPED_KINDS.map((k) => topicFilter(k))];
   const timeoutMs = opts.connectTimeoutMs ?? 10_000;
   client.on('message', (topic, payload) => tracker.ingest(topic, payload));
   client.on('error', (err) => opts.logger?.warn({ err: err.message }, 'fleet: mqtt error'));
@@ -263,6 +306,12 @@ export async function connectFleetTracker(opts: FleetLinkOptions): Promise<Conne
   return {
     ...tracker,
     linkConnected: () => client.connected,
+    publish: async (topic, payload, publishOpts = {}) => {
+      await client.publishAsync(topic, typeof payload === 'string' ? payload : Buffer.from(payload), {
+        qos: 1,
+        retain: publishOpts.retain ?? false,
+      });
+    },
     close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
   };
 }
