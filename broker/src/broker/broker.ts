@@ -10,6 +10,7 @@ import { checkClientId } from '../guard/client-id';
 import { createBrokerGuard, remoteAddressOf, seedRetainedQuota, type BrokerGuard } from '../guard/broker-guard';
 import type { BrokerGuardOptions } from '../guard/guard-config';
 import { canPublish, canSubscribe } from './acl';
+import { countProtocolErrors } from './protocol-errors';
 
 /** Default cap on a PUBLISH payload: a full 5,000-reading batch is ~1.5 MB of JSON. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
@@ -203,6 +204,8 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
       done(null, null);
     },
   });
+
+  countProtocolErrors(aedes, metrics.registry);
 
   // Retained messages restored from disk count against their gateways' quotas from the start.
   await seedRetainedQuota(
