@@ -6,6 +6,8 @@ import { systemClock, type Clock } from '@poste/protocol';
 import type { TelemetryStore } from '@poste/telemetry-store';
 import { registerAccessHook } from './auth/access-hook';
 import { createTokenStore, type TokenStore } from './auth/token-store';
+import { openCommandBook } from './commands/command-book';
+import { startCommandDispatcher } from './commands/dispatcher';
 import type { RouteContext } from './context';
 import { createEventHub, type EventHub } from './events/event-hub';
 import { startFleetFeed } from './events/fleet-feed';
@@ -17,6 +19,7 @@ import { createDashboardMetrics } from './metrics';
 import type { RouteDoc } from './openapi';
 import { parseQueryLimits, type QueryLimitsInput } from './query-limits';
 import { createReadGate } from './read-gate';
+import { commandRouteDocs, registerCommandRoutes } from './routes/commands';
 import { energyRouteDoc, registerEnergyRoute } from './routes/energy';
 import { faultRouteDocs, registerFaultRoutes } from './routes/faults';
 import { fleetRouteDoc, registerFleetRoute } from './routes/fleet';
@@ -57,6 +60,8 @@ export interface DashboardApiOptions {
   tokens?: TokenStore;
   /** aggregate energy and fleet figures (and /metrics) readable without a token; default false */
   publicReads?: boolean;
+  /** real ms a command part waits for its ack or reported config before it is `timeout` (default 30,000) */
+  commandAckTimeoutMs?: number;
 }
 
 export interface DashboardApi {
@@ -94,6 +99,19 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     ...(opts.dataDir !== undefined ? { file: join(opts.dataDir, 'faults.jsonl') } : {}),
     onError: (err) => app.log.error({ err }, 'faults: journal write failed'),
   });
+  const commandBook = await openCommandBook({
+    ...(opts.dataDir !== undefined ? { file: join(opts.dataDir, 'commands.jsonl') } : {}),
+    onError: (err) => app.log.error({ err }, 'commands: journal write failed'),
+  });
+  const commands = startCommandDispatcher({
+    fleet,
+    inventory: opts.inventory,
+    book: commandBook,
+    hub,
+    clock,
+    logger: app.log,
+    ...(opts.commandAckTimeoutMs !== undefined ? { ackTimeoutMs: opts.commandAckTimeoutMs } : {}),
+  });
   const ctx: RouteContext = {
     store: opts.store,
     fleet,
@@ -105,6 +123,8 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     tokens,
     hub,
     faults,
+    commandBook,
+    commands,
   };
 
   app.addHook('onResponse', async (req, reply) => {
@@ -129,6 +149,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     streamRouteDoc,
     ...tokenRouteDocs,
     ...faultRouteDocs,
+    ...commandRouteDocs,
     openApiRouteDoc,
   ];
   registerAccessHook(app, docs, { tokens, publicReads: opts.publicReads ?? false });
@@ -141,6 +162,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   registerStreamRoute(app, ctx);
   registerTokenRoutes(app, ctx);
   registerFaultRoutes(app, ctx);
+  registerCommandRoutes(app, ctx);
   registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
   const stopFleetFeed = startFleetFeed(fleet, hub);
   const stopFaultSources = startFaultSources({
@@ -154,7 +176,8 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   app.addHook('onClose', async () => {
     stopFleetFeed();
     stopFaultSources();
-    await faults.flush();
+    commands.stop();
+    await Promise.all([faults.flush(), commandBook.flush()]);
   });
   await app.ready();
 

@@ -1,6 +1,8 @@
 import type { Clock } from '@poste/protocol';
 import type { StoreReader } from '@poste/telemetry-store';
 import type { TokenStore } from './auth/token-store';
+import type { CommandBook } from './commands/command-book';
+import type { CommandDispatcher } from './commands/dispatcher';
 import type { EventHub } from './events/event-hub';
 import type { FaultBook } from './faults/fault-book';
 import type { FleetTracker } from './fleet';
@@ -23,4 +25,6 @@ export interface RouteContext {
   /** the live feed (SSE) */
   hub: EventHub;
   faults: FaultBook;
+  commandBook: CommandBook;
+  commands: CommandDispatcher;
 }

@@ -84,7 +84,7 @@ export interface FleetTracker {
 }
 
 /** What the link subscribes to beside the state topics, for the faults and the command outcomes. */
-export const TAPPED_KINDS = ['events', 'ack', 'configReported'] as const;
+export const TAPPED_KINDS = ['events', 'ack', 'configDesired', 'configReported'] as const;
 export type TappedKind = (typeof TAPPED_KINDS)[number];
 
 interface DeviceEntry {

@@ -31,7 +31,8 @@ describe('faults', () => {
         [f.type, f.municipality, f.gateway, f.device, f.occurrences, f.lastSeenAt],
         ['lampFailure', 'belem', 'gw-b', 'lum-b1', 2, NOW + 1000],
       );
-      const ack = (h: object) => t.api.app.inject({ method: 'POST', url: `/api/v1/faults/${f.id}/acknowledge`, headers: h });
+      const ack = (h: Record<string, string>) =>
+        t.api.app.inject({ method: 'POST', url: `/api/v1/faults/${f.id}/acknowledge`, headers: h });
       assert.equal((await ack(viewer)).statusCode, 403);
       const acked = (await ack(operator)).json();
       assert.deepEqual([acked.state, acked.acknowledgedBy], ['acknowledged', 'test operator']);

@@ -18,6 +18,7 @@ async function createPosteAdapter(config: PosteAdapterConfig, ctx: AdapterContex
       localTelemetry: (dev, payload) => sink.telemetry(dev, payload),
       localEvent: (dev, payload) => sink.event(dev, payload),
       localAck: (dev, payload) => sink.ack(dev, payload),
+      localOtaStatus: (dev, payload) => sink.otaStatus(dev, payload),
     },
     ctx.logger,
   );
@@ -26,6 +27,7 @@ async function createPosteAdapter(config: PosteAdapterConfig, ctx: AdapterContex
     kind: 'poste',
     listenPort: broker.port,
     sendCommand: (deviceId: string, cmd: DeviceCommand) => broker.sendCommand(deviceId, cmd),
+    sendOta: (deviceId, msg) => broker.sendOta(deviceId, msg),
     stats: () => ({ host: config.host, port: broker.port, connectedClients: broker.connectedClients }),
     stop: () => broker.close(),
   };

@@ -1,11 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { encode, parseTopic, topic, type DeviceCommand } from '@poste/protocol';
+import { encode, parseTopic, topic, type DeviceCommand, type LocalOta } from '@poste/protocol';
 import type { SinkResult } from '../types';
 
 /** The device → agent topic kinds the Poste adapter listens to on its LAN broker. */
-export type LocalInboundKind = 'localDeviceState' | 'localTelemetry' | 'localEvent' | 'localAck';
+export type LocalInboundKind = 'localDeviceState' | 'localTelemetry' | 'localEvent' | 'localAck' | 'localOtaStatus';
 
 export type LocalHandlers = Record<LocalInboundKind, (deviceId: string, payload: Buffer) => SinkResult>;
 
@@ -94,6 +94,16 @@ export class LanBroker {
     });
   }
 
+  /** Sends an OTA message (begin, chunk, abort) to one device on `poste/v1/dev/{dev}/ota` (QoS 1, not retained). */
+  sendOta(deviceId: string, msg: LocalOta): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#broker.publish(
+        { cmd: 'publish', topic: topic('localOta', { device: deviceId }), payload: encode(msg), qos: 1, retain: false, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.#broker.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
@@ -109,7 +119,8 @@ function route(packet: PublishPacket, handlers: LocalHandlers): SinkResult {
     case 'localDeviceState':
     case 'localTelemetry':
     case 'localEvent':
-    case 'localAck': {
+    case 'localAck':
+    case 'localOtaStatus': {
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
       return handlers[parsed.kind](parsed.params.device, payload);
     }
