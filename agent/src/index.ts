@@ -41,7 +41,8 @@ export {
 export { adapterConfigBase, AdapterNameSchema } from './adapters/config-base';
 export type { AdapterSink, AdapterContext, DeviceAdapter, AdapterDescriptor, SinkResult } from './adapters/types';
 export { posteAdapter, PosteAdapterConfigSchema, type PosteAdapterConfig } from './adapters/poste';
-export type { AgentExtension, AgentHost, RunningExtension } from './extensions/types';
+export type { AgentExtension, AgentHost, OtaHostPort, RunningExtension } from './extensions/types';
+export { OTA_EXTENSION_NAME, otaExtension, type OtaExtensionOptions, type OtaRelayStats } from './extensions/ota';
 export {
   dimmingExtension,
   attachDimming,

@@ -13,6 +13,7 @@ import { createEventHub, type EventHub } from './events/event-hub';
 import { startFleetFeed } from './events/fleet-feed';
 import { openFaultBook } from './faults/fault-book';
 import { startFaultSources } from './faults/fault-sources';
+import { startHouseholdService } from './households/household-service';
 import { createFleetTracker, type FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import { createDashboardMetrics } from './metrics';
@@ -23,6 +24,7 @@ import { commandRouteDocs, registerCommandRoutes } from './routes/commands';
 import { energyRouteDoc, registerEnergyRoute } from './routes/energy';
 import { faultRouteDocs, registerFaultRoutes } from './routes/faults';
 import { fleetRouteDoc, registerFleetRoute } from './routes/fleet';
+import { householdRouteDocs, registerHouseholdRoutes } from './routes/households';
 import { healthRouteDoc, registerHealthRoute } from './routes/health';
 import { metricsRouteDoc, registerMetricsRoute } from './routes/metrics';
 import { municipalitiesRouteDoc, registerMunicipalitiesRoute } from './routes/municipalities';
@@ -112,6 +114,15 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     logger: app.log,
     ...(opts.commandAckTimeoutMs !== undefined ? { ackTimeoutMs: opts.commandAckTimeoutMs } : {}),
   });
+  const households = await startHouseholdService({
+    fleet,
+    inventory: opts.inventory,
+    commands,
+    hub,
+    clock,
+    logger: app.log,
+    ...(opts.dataDir !== undefined ? { file: join(opts.dataDir, 'households.jsonl') } : {}),
+  });
   const ctx: RouteContext = {
     store: opts.store,
     fleet,
@@ -125,6 +136,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     faults,
     commandBook,
     commands,
+    households,
   };
 
   app.addHook('onResponse', async (req, reply) => {
@@ -150,6 +162,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     ...tokenRouteDocs,
     ...faultRouteDocs,
     ...commandRouteDocs,
+    ...householdRouteDocs,
     openApiRouteDoc,
   ];
   registerAccessHook(app, docs, { tokens, publicReads: opts.publicReads ?? false });
@@ -163,6 +176,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   registerTokenRoutes(app, ctx);
   registerFaultRoutes(app, ctx);
   registerCommandRoutes(app, ctx);
+  registerHouseholdRoutes(app, ctx);
   registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
   const stopFleetFeed = startFleetFeed(fleet, hub);
   const stopFaultSources = startFaultSources({
@@ -176,6 +190,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   app.addHook('onClose', async () => {
     stopFleetFeed();
     stopFaultSources();
+    await households.stop();
     commands.stop();
     await Promise.all([faults.flush(), commandBook.flush()]);
   });

@@ -18,6 +18,8 @@ export const DEFAULT_ESTIMATED_DAILY_HOURS = 11.866;
 
 /** A 150 W high-pressure sodium lamp plus ~20 W of magnetic ballast losses. */
 export const DEFAULT_BASELINE_W = 170;
+/** Spare uplink a free Wi-Fi point should keep: one video call (≈ 2 Mbit/s) with room to spare. */
+export const DEFAULT_WIFI_QUALITY_KBPS = 3_000;
 
 export const MunicipalitySchema = z.object({
   id: MunicipalityIdSchema.describe('topic-safe id, unique; the municipality tag of stored points'),
@@ -32,17 +34,47 @@ export const MunicipalitySchema = z.object({
     .default(DEFAULT_ESTIMATED_DAILY_HOURS)
     .describe('h/day the utility bills unmetered lighting for (ANEEL)'),
   defaultBaselineW: z.number().min(0).max(100_000).default(DEFAULT_BASELINE_W).describe('W, pre-retrofit lamp power incl. ballast losses'),
+  wifiQualityKbps: z
+    .number()
+    .min(0)
+    .max(10_000_000)
+    .default(DEFAULT_WIFI_QUALITY_KBPS)
+    .describe('kbit/s: a free Wi-Fi point offering less spare capacity than this is below quality (listed, and a fault)'),
 });
 export type Municipality = z.output<typeof MunicipalitySchema>;
 
+const Lat = z.number().min(-90).max(90).describe('degrees north (WGS 84)');
+const Lon = z.number().min(-180).max(180).describe('degrees east (WGS 84)');
+
 export const LuminaireOverrideSchema = z.object({
-  baselineW: z.number().min(0).max(100_000).describe('W, pre-retrofit lamp power incl. ballast losses'),
+  baselineW: z
+    .number()
+    .min(0)
+    .max(100_000)
+    .optional()
+    .describe("W, pre-retrofit lamp power incl. ballast losses (default: the municipality's)"),
+  lat: Lat.optional(),
+  lon: Lon.optional(),
+});
+
+export const ApEntrySchema = z.object({
+  lat: Lat.optional(),
+  lon: Lon.optional(),
+  freePoint: z
+    .boolean()
+    .default(false)
+    .describe("one of the programme's free Wi-Fi points (uptime, clients and spare capacity are reported)"),
+  name: z.string().min(1).max(200).optional().describe('where it is, for the free points table'),
 });
 
 export const InventorySchema = z
   .object({
     municipalities: z.array(MunicipalitySchema).min(1),
-    luminaires: z.record(DeviceIdSchema, LuminaireOverrideSchema).default({}).describe('per-luminaire overrides, keyed by luminaire id'),
+    luminaires: z
+      .record(DeviceIdSchema, LuminaireOverrideSchema)
+      .default({})
+      .describe('per-luminaire baseline override and pole coordinates (the map), keyed by luminaire id'),
+    aps: z.record(DeviceIdSchema, ApEntrySchema).default({}).describe('access points: coordinates and free Wi-Fi points, keyed by AP id'),
     gateways: z
       .record(GatewayIdSchema, MunicipalityIdSchema)
       .default({})
@@ -63,7 +95,8 @@ export type InventoryInput = z.input<typeof InventorySchema>;
 /** The validated inventory plus lookups the energy module needs. */
 export interface Inventory {
   municipalities: Municipality[];
-  luminaires: Record<string, { baselineW: number }>;
+  luminaires: Record<string, { baselineW?: number | undefined; lat?: number | undefined; lon?: number | undefined }>;
+  aps: Record<string, { lat?: number | undefined; lon?: number | undefined; freePoint: boolean; name?: string | undefined }>;
   gateways: Record<string, string>;
   municipality(id: string): Municipality | undefined;
 }

@@ -8,11 +8,34 @@ export const TelemetryConfigSchema = z.object({
 });
 
 /**
+ * Per access point, what its household cedes (docs: dashboard-api/README.md, coproduced Wi-Fi):
+ * the ceiling of telemedicine + public traffic, and optionally the household's own reserve. The
+ * dashboard publishes it from the households' enrolments (0 when revoked or outside the ceded time
+ * windows); the agent's bandwidth extension plans with it from its next tick.
+ */
+export const ApSharePolicySchema = z
+  .object({
+    publicCapKbps: z.number().min(0).max(100_000_000).describe('kbit/s ceded to telemedicine + public together'),
+    householdReserveKbps: z
+      .number()
+      .min(0)
+      .max(100_000_000)
+      .optional()
+      .describe("kbit/s kept for the household; absent = the agent's default share"),
+  })
+  .strict();
+export type ApSharePolicy = z.infer<typeof ApSharePolicySchema>;
+
+/**
  * Desired gateway configuration. `scheduler` is validated by the agent with the scheduler's own
  * schemas (calendars, programs, overrides), which live beside the scheduler.
  */
 export const GatewayConfigSchema = z.object({
   telemetry: TelemetryConfigSchema.optional().describe("northbound batching; absent = the agent's own settings"),
+  bandwidth: z
+    .object({ aps: z.record(z.string(), ApSharePolicySchema).describe('by AP device id') })
+    .optional()
+    .describe("each AP's ceded share, from the households' enrolments; absent = the agent's own settings"),
   scheduler: z
     .unknown()
     .optional()

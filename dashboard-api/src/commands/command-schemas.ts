@@ -35,6 +35,15 @@ export const CommandRequestSchema = z.discriminatedUnion('kind', [
       message: 'exactly one of calendar or program',
       path: ['calendar'],
     }),
+  z
+    .object({
+      kind: z.literal('apPublicShare'),
+      ap: DeviceIdSchema,
+      publicCapKbps: z.number().min(0).max(100_000_000).describe('kbit/s ceded to telemedicine + public; 0 = nothing'),
+      householdReserveKbps: z.number().min(0).max(100_000_000).optional(),
+      household: z.string().optional().describe('set by the households API: the enrolment this follows'),
+    })
+    .strict(),
 ]);
 export type CommandRequest = z.infer<typeof CommandRequestSchema>;
 
@@ -56,7 +65,7 @@ export type CommandPart = z.infer<typeof CommandPartSchema>;
 /** The audit record: who asked what, when, and how it ended. */
 export const CommandRecordSchema = z.object({
   id: z.string(),
-  kind: z.enum(['override', 'clearOverride', 'assignCalendar']),
+  kind: z.enum(['override', 'clearOverride', 'assignCalendar', 'apPublicShare']),
   request: z.record(z.string(), z.unknown()).describe('the request as accepted'),
   requestedBy: z.string().describe("the token's name"),
   role: z.string(),

@@ -52,6 +52,9 @@ export function startCommandDispatcher(opts: DispatcherOptions): CommandDispatch
   const ackTimeoutMs = opts.ackTimeoutMs ?? 30_000;
   const ttl = opts.commandTtlMs ?? 3_600_000;
   const desired = new Map<string, DesiredConfig>();
+  const reportedVersion = new Map<string, number>();
+  /** The next version for a gateway: above what it was told and what it applied (a restarted publisher may have re-sent an older one). */
+  const nextVersion = (gw: string) => Math.max(desired.get(gw)?.version ?? 0, reportedVersion.get(gw) ?? 0) + 1;
   /** part ref → its command, for acks and reported configs */
   const waiting = new Map<string, { rec: CommandRecord; part: CommandPart; sentReal: number }>();
   const open = new Set<CommandRecord>(book.all().filter((r) => r.state === 'scheduled' || r.state === 'sent'));
@@ -90,13 +93,35 @@ export function startCommandDispatcher(opts: DispatcherOptions): CommandDispatch
         .map(([g]) => g);
       for (const gw of gateways) {
         const current = desired.get(gw);
-        const next = current && assignCalendarConfig(current, req.group, req);
-        if (!next) continue;
+        const assigned = current && assignCalendarConfig(current, req.group, req);
+        if (!assigned) continue;
+        const next = { ...assigned, version: nextVersion(gw) };
         desired.set(gw, next);
         parts.push({ gateway: gw, ref: `config:${gw}:${next.version}`, target: `group:${req.group}`, outcome: 'pending' });
         publishes.push(() => fleet.publish(topic('configDesired', { gateway: gw }), encode(next), { retain: true }));
       }
       if (parts.length === 0) throw new PlanError(404, `no gateway of ${req.municipality} has group ${req.group} in its configuration`);
+    } else if (req.kind === 'apPublicShare') {
+      const ap = fleet.devices().find((d) => d.kind === 'ap' && d.device === req.ap);
+      if (!ap) throw new PlanError(404, `access point ${req.ap} has not been seen on any gateway`);
+      const gw = ap.gateway;
+      const current = desired.get(gw);
+      // Without the gateway's current desired config a new version would drop its scheduler.
+      if (!current && (reportedVersion.get(gw) ?? 0) > 0)
+        throw new PlanError(409, `the current desired config of ${gw} is not known yet; retry in a moment`);
+      const base = current?.config ?? {};
+      const policy = {
+        publicCapKbps: req.publicCapKbps,
+        ...(req.householdReserveKbps !== undefined ? { householdReserveKbps: req.householdReserveKbps } : {}),
+      };
+      const next: DesiredConfig = {
+        v: 1,
+        version: nextVersion(gw),
+        config: { ...base, bandwidth: { aps: { ...base.bandwidth?.aps, [req.ap]: policy } } },
+      };
+      desired.set(gw, next);
+      parts.push({ gateway: gw, ref: `config:${gw}:${next.version}`, target: `ap:${req.ap}`, outcome: 'pending' });
+      publishes.push(() => fleet.publish(topic('configDesired', { gateway: gw }), encode(next), { retain: true }));
     } else {
       planOverride(req.target, fleet.devices(), inventory).forEach((m, i) => {
         const id = `${rec.id}-${i}`;
@@ -138,6 +163,7 @@ export function startCommandDispatcher(opts: DispatcherOptions): CommandDispatch
   const offReported = fleet.tap('configReported', (gw, payload) => {
     const r = decode(ReportedConfigSchema, payload);
     if (!r.ok) return;
+    reportedVersion.set(gw, Math.max(reportedVersion.get(gw) ?? 0, r.value.version, r.value.rejectedVersion ?? 0));
     for (const ref of [...waiting.keys()]) {
       if (!ref.startsWith(`config:${gw}:`)) continue;
       const v = Number(ref.split(':')[2]);
@@ -182,7 +208,7 @@ export function startCommandDispatcher(opts: DispatcherOptions): CommandDispatch
     async submit(req, who) {
       const now = clock.now();
       // Plan once now so a wrong target is a 404/409 to the operator, not a failure later.
-      if (req.kind !== 'assignCalendar') planOverride(req.target, fleet.devices(), inventory);
+      if (req.kind === 'override' || req.kind === 'clearOverride') planOverride(req.target, fleet.devices(), inventory);
       const rec = book.add({
         kind: req.kind,
         request: req as Record<string, unknown>,

@@ -1,48 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encode, topic } from '@poste/protocol';
-import { createDashboardApi } from '../app';
-import { createFleetTracker } from '../fleet';
-import { NOW, seededStore, testInventory } from '../test-support/fixtures';
-
-/** The API with a hand-fed fleet whose publishes are captured, a movable clock, two luminaires seen on gw-b. */
-async function setup(ackTimeoutMs = 30_000) {
-  const published: { topic: string; payload: Record<string, unknown>; retain: boolean }[] = [];
-  const fleet = createFleetTracker({
-    publish: async (t, payload, o) => {
-      published.push({ topic: t, payload: JSON.parse(String(payload)), retain: o?.retain ?? false });
-    },
-  });
-  let now = NOW;
-  const api = await createDashboardApi({
-    store: await seededStore(),
-    fleet,
-    inventory: testInventory(),
-    clock: { now: () => now },
-    logger: false,
-    defaultMetrics: false,
-    commandAckTimeoutMs: ackTimeoutMs,
-  });
-  fleet.ingest(topic('gatewayState', { gateway: 'gw-b' }), encode({ v: 1, status: 'online', seq: 1, ts: NOW }));
-  fleet.ingest(
-    topic('deviceState', { gateway: 'gw-b', device: 'lum-b1' }),
-    encode({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: NOW, group: 'av' }),
-  );
-  fleet.ingest(
-    topic('deviceState', { gateway: 'gw-b', device: 'lum-b2' }),
-    encode({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: NOW }),
-  );
-  const auth = async (role: 'viewer' | 'operator' | 'technician') => ({
-    authorization: `Bearer ${(await api.tokens.create({ name: role, role })).token}`,
-  });
-  const post = async (headers: Record<string, string>, payload: object) =>
-    api.app.inject({ method: 'POST', url: '/api/v1/commands', headers, payload });
-  const get = async (id: string) => (await api.app.inject({ url: `/api/v1/commands/${id}`, headers: await auth('viewer') })).json();
-  const until = async (check: () => Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
-  };
-  return { api, fleet, published, auth, post, get, until, setNow: (ms: number) => (now = ms) };
-}
+import { startCapturedApi as setup } from '../test-support/captured-api';
+import { NOW } from '../test-support/fixtures';
 
 describe('commands', () => {
   it('an override goes to the luminaire’s gateway as dim-until and completes with its ack; a viewer cannot issue one', async () => {

@@ -11,7 +11,7 @@ import { parseBody, parseQuery, sendConflict, sendNotFound } from './validate';
 const CommandListQuerySchema = z
   .object({
     state: CommandStateSchema.optional(),
-    kind: z.enum(['override', 'clearOverride', 'assignCalendar']).optional(),
+    kind: z.enum(['override', 'clearOverride', 'assignCalendar', 'apPublicShare']).optional(),
     requestedBy: z.string().min(1).max(64).optional(),
     ...PageQueryShape,
   })
@@ -23,7 +23,8 @@ export const commandRouteDocs: RouteDoc[] = [
     method: 'post',
     path: '/api/v1/commands',
     access: 'operator',
-    summary: 'Issue a command: override (level, start, expiry), clear an override, assign a calendar or program (technician)',
+    summary:
+      "Issue a command: override (level, start, expiry), clear an override; assign a calendar or program, set an AP's public share (technician)",
     description:
       'Answers 202 with the audit record at once; its outcome follows on the stream (`command` events) and at GET /api/v1/commands/{id}: each part is one message to one gateway, answered by its ack (overrides) or its reported config (assignments). A part with no answer within 30 s is `timeout`.',
     body: CommandRequestSchema,
