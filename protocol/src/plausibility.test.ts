@@ -113,8 +113,9 @@ describe('plausibility: timestamps', () => {
     assert.equal(checkTimestamp(now + 60_000, now, 300_000, undefined), null);
     assert.equal(checkTimestamp(Date.UTC(9999, 0, 1), now, 300_000, undefined)?.reason, 'future-timestamp');
     assert.match(checkTimestamp(1e300, now, 300_000, undefined)!.error.reason, /1e\+300 ms is more than/);
-    assert.equal(checkTimestamp(T0 - HOUR, now, 300_000, T0)?.reason, 'before-birth');
-    assert.equal(checkTimestamp(T0 - 60_000, now, 300_000, T0), null);
+    assert.equal(checkTimestamp(T0 - 25 * HOUR, now, 300_000, T0)?.reason, 'before-birth');
+    assert.equal(checkTimestamp(T0 - 23 * HOUR, now, 300_000, T0), null, 'readings buffered while booting predate the birth');
+    assert.equal(checkTimestamp(T0 - 2 * HOUR, now, 300_000, T0, HOUR)?.reason, 'before-birth');
   });
 });
 

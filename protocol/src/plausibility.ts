@@ -77,6 +77,14 @@ export const STEP_BOUNDS = {
 /** Default tolerance for timestamps ahead of the receiver's clock (gateways keep NTP time). */
 export const DEFAULT_MAX_FUTURE_SKEW_MS = 5 * 60_000;
 
+/**
+ * How long before its first known birth a device's reading may be dated. A birth is stamped when
+ * the device connects, and readings it measured or buffered while booting, or while its link was
+ * down, predate it; a day covers those, while a reading dated months or decades before the device
+ * ever appeared is refused.
+ */
+export const DEFAULT_BIRTH_GRACE_MS = 24 * 3_600_000;
+
 const over = (path: string, value: number, max: number, unit: string): PayloadError => ({
   path,
   reason: `implausible: ${value} ${unit} is over ${max} ${unit}`,
@@ -184,15 +192,15 @@ const iso = (ms: number): string => (Math.abs(ms) <= 8.64e15 ? new Date(ms).toIS
 export type TimestampRefusal = 'future-timestamp' | 'before-birth';
 
 /**
- * A reading's timestamp against the receiver's clock and the device's birth (the earliest birth
- * the receiver has seen for it). `maxSkewMs` applies both ways: a device's clock may run that far
- * ahead, and its birth may be stamped that much late.
+ * A reading's timestamp against the receiver's clock (at most `maxSkewMs` ahead) and the device's
+ * birth (the earliest birth the receiver has seen for it; at most `birthGraceMs` before it).
  */
 export function checkTimestamp(
   ts: number,
   nowMs: number,
   maxSkewMs: number,
   birthTs: number | undefined,
+  birthGraceMs: number = DEFAULT_BIRTH_GRACE_MS,
 ): { reason: TimestampRefusal; error: PayloadError } | null {
   if (ts > nowMs + maxSkewMs) {
     return {
@@ -200,10 +208,10 @@ export function checkTimestamp(
       error: { path: 'ts', reason: `${iso(ts)} is more than ${maxSkewMs} ms after now (${iso(nowMs)})` },
     };
   }
-  if (birthTs !== undefined && ts < birthTs - maxSkewMs) {
+  if (birthTs !== undefined && ts < birthTs - birthGraceMs) {
     return {
       reason: 'before-birth',
-      error: { path: 'ts', reason: `${iso(ts)} is before the device's birth (${iso(birthTs)})` },
+      error: { path: 'ts', reason: `${iso(ts)} is more than ${birthGraceMs} ms before the device's birth (${iso(birthTs)})` },
     };
   }
   return null;

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_BIRTH_GRACE_MS,
   DEFAULT_MAX_FUTURE_SKEW_MS,
   decodeApBatch,
   decodeEventBatch,
@@ -67,8 +68,10 @@ export interface IngestOptions {
   fleet?: FleetOptions;
   /** the receiver's clock for the future-timestamp check (the city passes its simulated one); default the system clock */
   clock?: Clock;
-  /** how far ahead of `clock` a reading's timestamp may be (and a birth late); default 5 min */
+  /** how far ahead of `clock` a reading's (or a birth's) timestamp may be; default 5 min */
   maxFutureSkewMs?: number;
+  /** how long before a device's first known birth its readings may be dated; default 24 h (protocol DEFAULT_BIRTH_GRACE_MS) */
+  birthGraceMs?: number;
   /** quarantined readings kept as samples, per gateway */
   quarantineSamplesPerGateway?: number;
 }
@@ -145,6 +148,7 @@ export function createIngest(opts: IngestOptions): Ingest {
   const maxHeldPoints = opts.maxHeldPoints ?? 500_000;
   const clock = opts.clock ?? systemClock;
   const maxSkewMs = opts.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+  const birthGraceMs = opts.birthGraceMs ?? DEFAULT_BIRTH_GRACE_MS;
   const fleet = new FleetRegistry(opts.fleet);
   const quarantine = new Quarantine(metrics.registry, opts.quarantineSamplesPerGateway);
   // Devices announced before a restart are in the broker's retained states: learn them first.
@@ -355,6 +359,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       fleet,
       nowMs: clock.now(),
       maxSkewMs,
+      birthGraceMs,
     });
     const bad = decoded.rejected.length + screened.refused.length;
     const raw = bad > 0 ? rawItems(payload, kind) : [];

@@ -27,6 +27,8 @@ export interface ScreenContext {
   fleet: FleetRegistry;
   nowMs: number;
   maxSkewMs: number;
+  /** how long before a device's first birth its readings may be dated */
+  birthGraceMs: number;
 }
 
 export interface Refusal {
@@ -67,7 +69,7 @@ function judge(ctx: ScreenContext, device: string, ts: number, bounds: PayloadEr
   if (future) return { refusal: future };
   const entry = ctx.fleet.forReading(ctx.gateway, device);
   if (typeof entry === 'string') return { quarantine: entry };
-  const early = checkTimestamp(ts, ctx.nowMs, ctx.maxSkewMs, entry.birthTs);
+  const early = checkTimestamp(ts, ctx.nowMs, ctx.maxSkewMs, entry.birthTs, ctx.birthGraceMs);
   if (early) return { refusal: early };
   return { entry };
 }
@@ -142,7 +144,7 @@ export function screenEvents(items: readonly DeviceEvent[], indices: readonly nu
       out.refused.push({ index, reason: 'implausible-value', error: at('events', index, value) });
       continue;
     }
-    const t = checkTimestamp(e.ts, ctx.nowMs, ctx.maxSkewMs, ctx.fleet.known(ctx.gateway, e.device)?.birthTs);
+    const t = checkTimestamp(e.ts, ctx.nowMs, ctx.maxSkewMs, ctx.fleet.known(ctx.gateway, e.device)?.birthTs, ctx.birthGraceMs);
     if (t) out.refused.push({ index, reason: t.reason, error: at('events', index, t.error) });
     else out.accepted.push(e);
   }
