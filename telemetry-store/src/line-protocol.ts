@@ -15,7 +15,7 @@ function fieldValue(v: number | string | boolean): string {
 }
 
 /** One point as a line, timestamp in ms (write with precision=ms). Tags sorted, as InfluxDB prefers. */
-export function toLineProtocol(p: Point): string {
+export function toLineProtocol(p: Omit<Point, 'measurement'> & { measurement: string }): string {
   const tags = Object.keys(p.tags)
     .sort()
     .filter((k) => p.tags[k] !== '')

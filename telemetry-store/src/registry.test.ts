@@ -8,10 +8,11 @@ describe('parseStoreSpec: every form', () => {
     assert.deepEqual(parseStoreSpec('embedded:/var/lib/poste/telemetry.duckdb'), {
       kind: 'embedded',
       path: '/var/lib/poste/telemetry.duckdb',
+      rawRetentionDays: 90,
     });
-    assert.deepEqual(parseStoreSpec('embedded:data/t.duckdb'), { kind: 'embedded', path: 'data/t.duckdb' });
+    assert.deepEqual(parseStoreSpec('embedded:data/t.duckdb'), { kind: 'embedded', path: 'data/t.duckdb', rawRetentionDays: 90 });
     // only the first ':' separates the kind, so DuckDB's ':memory:' works
-    assert.deepEqual(parseStoreSpec('embedded::memory:'), { kind: 'embedded', path: ':memory:' });
+    assert.deepEqual(parseStoreSpec('embedded::memory:'), { kind: 'embedded', path: ':memory:', rawRetentionDays: 90 });
   });
 
   test('influxdb1:URL/DB, with credentials, with https', () => {

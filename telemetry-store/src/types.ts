@@ -3,7 +3,13 @@
  * reads (StoreReader). Every backend implements both and passes the same contract suite.
  */
 
-/** One point, InfluxDB-shaped. `ts` is ms since the epoch. Same measurement+tags+ts overwrites. */
+/**
+ * One point, InfluxDB-shaped. `ts` is ms since the epoch. A point is identified by its measurement,
+ * series-key tags (SERIES_KEY_TAGS) and ts: writing an identical point again is a no-op (delivery
+ * retries rely on it); a point with the same identity and any other value is a conflicting
+ * duplicate, refused (PartialWriteError, reason starting `conflicting duplicate`) — the first
+ * written stays.
+ */
 export interface Point {
   measurement: 'luminaire' | 'ap' | 'event';
   tags: Record<string, string>;
@@ -21,9 +27,12 @@ export interface EnergyQuery {
 }
 
 /**
- * Energy of one luminaire over a range, from its cumulative counters: sum of positive deltas of
- * activeEnergy (a drop is a counter reset: the new value counts from zero); likewise
- * operatingHours gives the hours lit. Order of arrival does not matter (points are read in time order).
+ * Energy of one luminaire over a range, from its cumulative counters, read from the hourly rollups
+ * (LuminaireHour) when the range is whole hours. Each reading contributes the reset-aware delta from
+ * the series' previous reading (a drop is a counter reset: the new value counts from zero), even
+ * when that previous reading lies before the range; the very first reading of a series contributes
+ * nothing. So the energy of [a, b) plus that of [b, c) is the energy of [a, c), whatever the order
+ * of arrival. Likewise operatingHours gives the hours lit.
  */
 export interface LuminaireEnergy {
   municipality: string;
@@ -37,13 +46,75 @@ export interface LuminaireEnergy {
   lastTs: number;
 }
 
+/** Filters of the hourly rollup reads. Hours are UTC and whole: [from, to) selects the hours whose start is in it. */
+export interface HourQuery {
+  /** inclusive, ms since epoch (an hour start is in range when hourStart ≥ from) */
+  from: number;
+  /** exclusive, ms since epoch */
+  to: number;
+  municipality?: string;
+  gateway?: string;
+  /** one luminaire (luminaireHours) or one AP (apHours) */
+  device?: string;
+}
+
+/** Status values a luminaire reported in one hour, with how many readings carried each. */
+export type StatusCounts = Record<string, number>;
+
+/**
+ * One luminaire's hour (UTC), maintained as data arrives, equal to a recomputation from its raw
+ * readings: energyWh and litHours are the sums of the reset-aware counter deltas of the readings
+ * whose ts is in [hourStart, hourStart + 1 h), each from the series' previous reading (which may
+ * lie in an earlier hour: a late reading recomputes the hours it touches).
+ */
+export interface LuminaireHour {
+  /** ms since epoch, a multiple of 3,600,000 (UTC hour) */
+  hourStart: number;
+  municipality: string;
+  gateway: string;
+  luminaire: string;
+  /** the group of the hour's last reading */
+  group: string;
+  energyWh: number;
+  litHours: number;
+  readings: number;
+  statusCounts: StatusCounts;
+}
+
+/** Per traffic class, as the protocol's AP reading names them. */
+export interface PerClass {
+  household: number;
+  public: number;
+  telemedicine: number;
+}
+
+/** One access point's hour (UTC): bytes per class from reset-aware counter deltas (as energy), clients. */
+export interface ApHour {
+  hourStart: number;
+  municipality: string;
+  gateway: string;
+  ap: string;
+  /** bytes carried per class in the hour */
+  bytes: PerClass;
+  /** associated clients (all classes): the most at any reading, and the mean over the hour's readings */
+  clients: { max: number; avg: number };
+  /** mean associated clients per class over the hour's readings */
+  clientsAvg: PerClass;
+  /** mean uplink capacity (kbit/s) over the hour's readings */
+  capacityKbpsAvg: number;
+  readings: number;
+}
+
 /** What ingest needs: create the schema, write points, close. */
 export interface StoreWriter {
   /** the backend's kind, e.g. 'embedded', 'influxdb1', 'influxdb2', 'memory' */
   readonly kind: string;
   /** Creates database/tables if missing. Idempotent. */
   init(): Promise<void>;
-  /** Writes points; throws StoreWriteError. Rewriting the same series+ts overwrites (idempotent). */
+  /**
+   * Writes points; throws StoreWriteError. Rewriting an identical point is a no-op (idempotent);
+   * a conflicting duplicate (same series + ts, other value) is refused alone (PartialWriteError).
+   */
   write(points: readonly Point[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -53,6 +124,10 @@ export interface StoreReader {
   readonly kind: string;
   /** Per-luminaire energy and lit hours over [from, to), sorted by municipality, gateway, luminaire. */
   luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]>;
+  /** Hourly per-luminaire rollups, sorted by hourStart, municipality, gateway, luminaire. */
+  luminaireHours(q: HourQuery): Promise<LuminaireHour[]>;
+  /** Hourly per-AP rollups, sorted by hourStart, municipality, gateway, ap. */
+  apHours(q: HourQuery): Promise<ApHour[]>;
   /** Number of points of a measurement in [from, to) — for checks and the dashboard. */
   countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number>;
   close(): Promise<void>;

@@ -46,6 +46,8 @@ class FlakyStore implements TelemetryStore {
     return this.inner.write(points);
   }
   luminaireEnergy = (q: Parameters<TelemetryStore['luminaireEnergy']>[0]) => this.inner.luminaireEnergy(q);
+  luminaireHours = (q: Parameters<TelemetryStore['luminaireHours']>[0]) => this.inner.luminaireHours(q);
+  apHours = (q: Parameters<TelemetryStore['apHours']>[0]) => this.inner.apHours(q);
   countPoints = (m: Point['measurement'], f: number, t: number) => this.inner.countPoints(m, f, t);
   close = () => this.inner.close();
 }

@@ -8,5 +8,12 @@ export const EmbeddedStoreConfigSchema = z.object({
     .describe(
       "DuckDB database file, e.g. $POSTE_DATA/telemetry.duckdb; its directory is created if missing; ':memory:' for a throwaway store",
     ),
+  rawRetentionDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(36_500)
+    .default(90)
+    .describe('raw points older than this many days are deleted (checked hourly); hourly rollups are kept'),
 });
 export type EmbeddedStoreConfig = z.infer<typeof EmbeddedStoreConfigSchema>;

@@ -51,37 +51,13 @@ export function columnTypeOf(value: number | string | boolean): ColumnType {
   return 'VARCHAR';
 }
 
+/**
+ * A raw table. No primary key: the store refuses duplicates itself (RollupMaintainer) before the
+ * append, so DuckDB need not keep an index of every point (which halved bulk-load speed). Files
+ * created by earlier versions keep theirs; it changes nothing but speed.
+ */
 export function createTableSql(m: Point['measurement']): string {
   const key = SERIES_KEY_TAGS[m].map((t) => `${quote(t)} VARCHAR NOT NULL`);
   const known = Object.entries(KNOWN_COLUMNS[m]).map(([c, t]) => `${quote(c)} ${t}`);
-  const pk = [...SERIES_KEY_TAGS[m], 'ts'].map(quote).join(', ');
-  return `CREATE TABLE IF NOT EXISTS ${quote(m)} (${[...key, 'ts BIGINT NOT NULL', ...known].join(', ')}, PRIMARY KEY (${pk}))`;
-}
-
-/**
- * Energy per luminaire over [from, to): LAG over ts per series, so arrival order does not matter;
- * a drop (v < prev) is a counter reset and counts v. Same semantics as counter-deltas.ts.
- * IGNORE NULLS lets a point missing one counter not break the chain of the other.
- */
-export function energySql(filters: { municipality: boolean; gateway: boolean }): string {
-  const where = ['ts >= $from', 'ts < $to'];
-  if (filters.municipality) where.push('municipality = $municipality');
-  if (filters.gateway) where.push('gateway = $gateway');
-  return `
-WITH s AS (
-  SELECT municipality, gateway, luminaire, "group", ts, activeEnergy AS e, operatingHours AS h,
-    LAG(activeEnergy IGNORE NULLS) OVER w AS pe,
-    LAG(operatingHours IGNORE NULLS) OVER w AS ph
-  FROM luminaire
-  WHERE ${where.join(' AND ')}
-  WINDOW w AS (PARTITION BY municipality, gateway, luminaire ORDER BY ts)
-)
-SELECT municipality, gateway, luminaire,
-  arg_max("group", ts) AS grp,
-  COALESCE(SUM(CASE WHEN e IS NULL OR pe IS NULL THEN 0 WHEN e >= pe THEN e - pe ELSE e END), 0) AS energy_wh,
-  COALESCE(SUM(CASE WHEN h IS NULL OR ph IS NULL THEN 0 WHEN h >= ph THEN h - ph ELSE h END), 0) AS lit_hours,
-  COUNT(*) AS points, MIN(ts) AS first_ts, MAX(ts) AS last_ts
-FROM s
-GROUP BY municipality, gateway, luminaire
-ORDER BY municipality, gateway, luminaire`;
+  return `CREATE TABLE IF NOT EXISTS ${quote(m)} (${[...key, 'ts BIGINT NOT NULL', ...known].join(', ')})`;
 }

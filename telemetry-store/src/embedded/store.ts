@@ -1,51 +1,96 @@
 import { mkdir } from 'node:fs/promises';
+import type { z } from 'zod';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { MEASUREMENTS, SERIES_KEY_TAGS } from '../measurements';
+import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { refusedPointsError, StoreWriteError } from '../errors';
-import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
-import type { EmbeddedStoreConfig } from './config';
+import { MEASUREMENTS } from '../measurements';
+import { energyFromRollups } from '../rollups/energy';
+import { type IndexedPoint, RollupMaintainer, type WritePlan } from '../rollups/maintainer';
+import { rowsFromReadings } from '../rollups/reference';
+import { type ApRow, HOUR_MS, type LuminaireRow, type RolledMeasurement, type RollupRow, toApHour, toLuminaireHour } from '../rollups/rows';
+import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
+import { type EmbeddedStoreConfig, EmbeddedStoreConfigSchema } from './config';
 import { classifyDuckDBError, duckDBWriteError } from './duckdb-errors';
-import { createTableSql, energySql, quote, type ColumnType } from './sql';
+import { hourFilter, luminaireSumsSql, pointsSql } from './reads';
+import { DuckDBRollupStorage, pointFromRow } from './rollup-storage';
+import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rowFrom, rowValues } from './rollup-tables';
+import { type ColumnType, createTableSql, quote } from './sql';
 import { validatePoints } from './validate';
 
-/** Rows per INSERT statement: keeps the parameter list of one statement moderate. */
-const ROWS_PER_STATEMENT = 500;
+/** Rollup rows per INSERT OR REPLACE statement (few per write: one per series and hour touched). */
+const ROWS_PER_STATEMENT = 400;
 
 /**
- * The embedded default store: one DuckDB file, one table per measurement keyed by series tags + ts,
- * INSERT OR REPLACE so a replayed point overwrites. One connection; writes are serialised because
- * a DuckDB connection runs one transaction at a time.
+ * The embedded default store: one DuckDB file. Raw points go in one table per measurement through
+ * DuckDB's appender (its bulk path); hourly rollups (luminaire_hour, ap_hour) are written in the
+ * same transaction, planned by the shared RollupMaintainer, which also refuses conflicting
+ * duplicates and skips identical ones. Writes are serialised on one connection; reads run on a
+ * second connection of the same database, so they never queue behind a write (DuckDB's MVCC gives
+ * them the last committed state) and a write never waits for a read.
  */
 export class EmbeddedStore implements TelemetryStore {
   readonly kind = 'embedded';
   private instance: DuckDBInstance | undefined;
-  private conn: DuckDBConnection | undefined;
+  private writer: DuckDBConnection | undefined;
+  private reader: DuckDBConnection | undefined;
+  private maintainer: RollupMaintainer | undefined;
   private readonly columns = new Map<Point['measurement'], Map<string, ColumnType>>();
   private tail: Promise<unknown> = Promise.resolve();
   /** set after a fatal DuckDB error: the next call opens the database again */
   private needsReopen = false;
+  /** the newest ts written and the newest at the last retention pass (see applyRetention) */
+  private newestTs = Number.NEGATIVE_INFINITY;
+  private lastRetentionRun = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly config: EmbeddedStoreConfig) {}
+  private readonly config: EmbeddedStoreConfig;
+
+  constructor(config: z.input<typeof EmbeddedStoreConfigSchema>) {
+    this.config = EmbeddedStoreConfigSchema.parse(config);
+  }
 
   async init(): Promise<void> {
-    if (this.conn) return;
+    if (this.writer) return;
     if (this.config.path !== ':memory:') await mkdir(dirname(this.config.path), { recursive: true });
     await this.open();
   }
 
   private async open(): Promise<void> {
     this.instance = await DuckDBInstance.create(this.config.path);
-    this.conn = await this.instance.connect();
+    this.writer = await this.instance.connect();
+    this.reader = await this.instance.connect();
+    const conn = this.writer;
     for (const m of MEASUREMENTS) {
-      await this.conn.run(createTableSql(m));
-      const reader = await this.conn.runAndReadAll('SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t', {
-        t: m,
-      });
+      await conn.run(createTableSql(m));
+      const reader = await conn.runAndReadAll(
+        'SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position',
+        { t: m },
+      );
       const cols = new Map<string, ColumnType>();
       for (const row of reader.getRowObjectsJS()) cols.set(String(row.column_name), String(row.data_type) as ColumnType);
       this.columns.set(m, cols);
     }
+    for (const m of ['luminaire', 'ap'] as const) {
+      const existed = (
+        await conn.runAndReadAll(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '${ROLLUP_TABLE[m]}'`)
+      ).getRowObjectsJS()[0];
+      await conn.run(createRollupTableSql(m));
+      if (Number(existed?.n ?? 0) === 0) await this.backfill(conn, m);
+    }
+    this.maintainer = new RollupMaintainer(new DuckDBRollupStorage(() => this.connection()));
+    await this.maintainer.load();
+  }
+
+  /** A file written before rollups existed: build them from its raw points once, at open. */
+  private async backfill(conn: DuckDBConnection, m: RolledMeasurement): Promise<void> {
+    const reader = await conn.runAndReadAll(`SELECT * FROM ${quote(m)}`);
+    const rows = rowsFromReadings(
+      m,
+      reader.getRowObjectsJS().map((o) => pointFromRow(m, o)),
+    );
+    await this.upsertRows(
+      conn,
+      rows.map((row) => ({ measurement: m, row })),
+    );
   }
 
   /**
@@ -54,12 +99,14 @@ export class EmbeddedStore implements TelemetryStore {
    */
   private async reopen(): Promise<void> {
     try {
-      this.conn?.closeSync();
+      this.reader?.closeSync();
+      this.writer?.closeSync();
       this.instance?.closeSync();
     } catch {
       // An invalidated instance may refuse to close cleanly; it is dropped either way.
     }
-    this.conn = undefined;
+    this.writer = undefined;
+    this.reader = undefined;
     this.instance = undefined;
     await this.open();
     this.needsReopen = false;
@@ -67,9 +114,10 @@ export class EmbeddedStore implements TelemetryStore {
 
   /**
    * Writes the points it can and refuses the others alone: every point is validated first (key
-   * tags, names, integer ts, finite numbers, the column type of each field), the valid ones go in
-   * one transaction, and when some were refused a PartialWriteError names them (indices). Disk
-   * full, I/O and lock errors are retryable StoreWriteErrors (duckdb-errors.ts).
+   * tags, names, integer ts, finite numbers, the column type of each field); identical copies of
+   * stored points are skipped and conflicting duplicates refused (RollupMaintainer); the new points
+   * and the rollup rows they change go in one transaction; a PartialWriteError names the refused
+   * indices. Disk full, I/O and lock errors are retryable StoreWriteErrors (duckdb-errors.ts).
    */
   write(points: readonly Point[]): Promise<void> {
     const run = this.tail.then(() => this.writeNow(points));
@@ -78,116 +126,175 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   private async writeNow(points: readonly Point[]): Promise<void> {
-    if (!this.conn && !this.needsReopen) throw new StoreWriteError('embedded store not initialised (call init())', false);
+    if (!this.writer && !this.needsReopen) throw new StoreWriteError('embedded store not initialised (call init())', false);
     const { accepted, refused, newColumns } = validatePoints(points, this.columns);
+    let plan: WritePlan;
     try {
       if (this.needsReopen) await this.reopen();
       const conn = this.connection();
+      plan = await this.maintainer!.plan(indexed(points, accepted));
       // Columns first, each in its own statement: a column must never be remembered as existing
       // when the transaction that added it was rolled back.
       for (const { measurement, name, type } of newColumns) {
         await conn.run(`ALTER TABLE ${quote(measurement)} ADD COLUMN IF NOT EXISTS ${quote(name)} ${type}`);
         this.columns.get(measurement)!.set(name, type);
       }
-      const byMeasurement = groupAndDedupe(accepted);
-      if (byMeasurement.size > 0) {
+      if (plan.points.length > 0 || plan.rows.length > 0) {
         await conn.run('BEGIN TRANSACTION');
         try {
-          for (const [m, rows] of byMeasurement) {
-            const cols = columnsOf(rows);
-            for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-              await this.insertRows(conn, m, cols, rows.slice(i, i + ROWS_PER_STATEMENT));
-            }
-          }
+          await this.appendPoints(conn, plan.points);
+          await this.upsertRows(conn, plan.rows);
           await conn.run('COMMIT');
         } catch (err) {
           await conn.run('ROLLBACK').catch(() => undefined);
           throw err;
         }
       }
+      plan.commit();
+      await this.applyRetention(conn, plan.points);
     } catch (err) {
       if (classifyDuckDBError(err) === 'reopen') this.needsReopen = true;
       throw duckDBWriteError(err);
     }
-    if (refused.length > 0) throw refusedPointsError('embedded', points.length, refused);
+    const all = plan.conflicts.length === 0 ? refused : [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
+    if (all.length > 0) throw refusedPointsError('embedded', points.length, all);
   }
 
-  private async insertRows(conn: DuckDBConnection, m: Point['measurement'], cols: string[], rows: readonly Point[]): Promise<void> {
-    const values: DuckDBValue[] = [];
-    const tuples: string[] = [];
-    for (const p of rows) {
-      const slots: string[] = [];
-      for (const c of cols) {
-        values.push(c === 'ts' ? p.ts : (p.tags[c] ?? p.fields[c] ?? null));
-        slots.push(`$${values.length}`);
-      }
-      tuples.push(`(${slots.join(', ')})`);
+  /** The bulk path: one appender per measurement, values in the table's column order. */
+  private async appendPoints(conn: DuckDBConnection, points: readonly Point[]): Promise<void> {
+    const byMeasurement = new Map<Point['measurement'], Point[]>();
+    for (const p of points) {
+      const list = byMeasurement.get(p.measurement);
+      if (list) list.push(p);
+      else byMeasurement.set(p.measurement, [p]);
     }
-    const sql = `INSERT OR REPLACE INTO ${quote(m)} (${cols.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`;
-    await conn.run(sql, values);
+    for (const [m, list] of byMeasurement) {
+      const cols = [...this.columns.get(m)!];
+      const appender = await conn.createAppender(m);
+      try {
+        for (const p of list) {
+          for (const [name, type] of cols) appendValue(appender, type, name === 'ts' ? p.ts : (p.tags[name] ?? p.fields[name]));
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    }
+  }
+
+  private async upsertRows(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
+    for (const m of ['luminaire', 'ap'] as const) {
+      const mine = rows.filter((r) => r.measurement === m);
+      const names = rollupColumnNames(m);
+      for (let i = 0; i < mine.length; i += ROWS_PER_STATEMENT) {
+        const values: DuckDBValue[] = [];
+        const tuples = mine.slice(i, i + ROWS_PER_STATEMENT).map(({ row }) => {
+          const slots = rowValues(m, row).map((v) => {
+            values.push(v);
+            return `$${values.length}`;
+          });
+          return `(${slots.join(', ')})`;
+        });
+        await conn.run(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} (${names.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`, values);
+      }
+    }
+  }
+
+  /**
+   * Raw points older than the retention go, at most once an hour of data; rollups stay. "Now" is
+   * the newest point written, not the wall clock: a simulated city or a replay of last year's
+   * spool keeps its raw points for the period that matters to it.
+   */
+  private async applyRetention(conn: DuckDBConnection, points: readonly Point[]): Promise<void> {
+    for (const p of points) if (p.ts > this.newestTs) this.newestTs = p.ts;
+    if (this.newestTs - this.lastRetentionRun < HOUR_MS) return;
+    this.lastRetentionRun = this.newestTs;
+    const cutoff = this.newestTs - this.config.rawRetentionDays * 24 * HOUR_MS;
+    for (const m of MEASUREMENTS) await conn.run(`DELETE FROM ${quote(m)} WHERE ts < $cutoff`, { cutoff });
+  }
+
+  /** Reads wait only for a reopen in progress, never for writes (their own connection). */
+  private async readConnection(): Promise<DuckDBConnection> {
+    if (this.needsReopen) await this.tail;
+    if (!this.reader) throw new Error('embedded store not initialised (call init())');
+    return this.reader;
   }
 
   async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
-    await this.tail;
-    if (this.needsReopen) await this.reopen();
-    const params: Record<string, DuckDBValue> = { from: q.from, to: q.to };
-    if (q.municipality !== undefined) params.municipality = q.municipality;
-    if (q.gateway !== undefined) params.gateway = q.gateway;
-    const sql = energySql({ municipality: q.municipality !== undefined, gateway: q.gateway !== undefined });
-    const reader = await this.connection().runAndReadAll(sql, params);
-    return reader.getRowObjectsJS().map((r) => ({
-      municipality: String(r.municipality),
-      gateway: String(r.gateway),
-      luminaire: String(r.luminaire),
-      group: r.grp === null ? 'ungrouped' : String(r.grp),
-      energyWh: Number(r.energy_wh),
-      litHours: Number(r.lit_hours),
-      points: Number(r.points),
-      firstTs: Number(r.first_ts),
-      lastTs: Number(r.last_ts),
-    }));
+    const conn = await this.readConnection();
+    return energyFromRollups(
+      {
+        luminaireRows: (hq) => this.rows('luminaire', hq) as Promise<LuminaireRow[]>,
+        luminaireSums: async (hq) => {
+          const { sql, params } = luminaireSumsSql(hq);
+          return (await conn.runAndReadAll(sql, params)).getRowObjectsJS().map((o) => rowFrom('luminaire', o) as LuminaireRow);
+        },
+        luminairePoints: async (hq) => {
+          const { sql, params } = pointsSql('luminaire', hq);
+          return (await conn.runAndReadAll(sql, params)).getRowObjectsJS().map((o) => pointFromRow('luminaire', o));
+        },
+      },
+      q,
+    );
+  }
+
+  async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+    return ((await this.rows('luminaire', q)) as LuminaireRow[]).map(toLuminaireHour);
+  }
+
+  async apHours(q: HourQuery): Promise<ApHour[]> {
+    return ((await this.rows('ap', q)) as ApRow[]).map(toApHour);
+  }
+
+  private async rows(m: RolledMeasurement, q: HourQuery): Promise<RollupRow[]> {
+    const conn = await this.readConnection();
+    const { where, params } = hourFilter(m, q);
+    const order = ['hour_start', ...rollupColumnNames(m).slice(0, m === 'luminaire' ? 3 : 3)].map(quote).join(', ');
+    const reader = await conn.runAndReadAll(`SELECT * FROM ${ROLLUP_TABLE[m]} WHERE ${where} ORDER BY ${order}`, params);
+    return reader.getRowObjectsJS().map((o) => rowFrom(m, o));
   }
 
   async countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {
-    await this.tail;
-    if (this.needsReopen) await this.reopen();
     if (!MEASUREMENTS.includes(measurement)) throw new Error(`unknown measurement ${measurement}`);
-    const reader = await this.connection().runAndReadAll(`SELECT count(*) AS n FROM ${quote(measurement)} WHERE ts >= $from AND ts < $to`, {
-      from,
-      to,
-    });
+    const conn = await this.readConnection();
+    const reader = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${quote(measurement)} WHERE ts >= $from AND ts < $to`, { from, to });
     return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
   }
 
   async close(): Promise<void> {
     await this.tail;
-    this.conn?.closeSync();
+    this.reader?.closeSync();
+    this.writer?.closeSync();
     this.instance?.closeSync();
-    this.conn = undefined;
+    this.reader = undefined;
+    this.writer = undefined;
     this.instance = undefined;
   }
 
   private connection(): DuckDBConnection {
-    if (!this.conn) throw new StoreWriteError('embedded store not initialised (call init())', false);
-    return this.conn;
+    if (!this.writer) throw new StoreWriteError('embedded store not initialised (call init())', false);
+    return this.writer;
   }
 }
 
-/** Splits by measurement; within one statement a key may appear once, so the last copy wins (as a replay would). */
-function groupAndDedupe(points: readonly Point[]): Map<Point['measurement'], Point[]> {
-  const out = new Map<Point['measurement'], Map<string, Point>>();
-  for (const p of points) {
-    const m = out.get(p.measurement) ?? new Map<string, Point>();
-    out.set(p.measurement, m);
-    const key = JSON.stringify([...SERIES_KEY_TAGS[p.measurement].map((t) => p.tags[t]), p.ts]);
-    m.set(key, p);
+/** The accepted points with their indices in the batch as given (validatePoints keeps order). */
+function indexed(all: readonly Point[], accepted: readonly Point[]): IndexedPoint[] {
+  const out: IndexedPoint[] = [];
+  let j = 0;
+  for (let i = 0; i < all.length && j < accepted.length; i++) {
+    if (all[i] === accepted[j]) {
+      out.push({ index: i, point: all[i]! });
+      j++;
+    }
   }
-  return new Map([...out].map(([k, v]) => [k, [...v.values()]]));
+  return out;
 }
 
-/** The columns an INSERT of these rows names: ts and every tag and field any of them carries. */
-function columnsOf(rows: readonly Point[]): string[] {
-  const used = new Set<string>();
-  for (const p of rows) for (const name of [...Object.keys(p.tags), ...Object.keys(p.fields)]) used.add(name);
-  return ['ts', ...[...used].sort()];
+function appendValue(appender: DuckDBAppender, type: ColumnType | string, v: number | string | boolean | undefined): void {
+  if (v === undefined) appender.appendNull();
+  else if (type === 'BIGINT') appender.appendBigInt(BigInt(v as number));
+  else if (type === 'DOUBLE') appender.appendDouble(v as number);
+  else if (type === 'BOOLEAN') appender.appendBoolean(v as boolean);
+  else appender.appendVarchar(String(v));
 }

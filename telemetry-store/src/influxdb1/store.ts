@@ -1,7 +1,8 @@
 import { InfluxDB, type IPoint } from 'influx';
-import { influxqlCountPoints, influxqlLuminaireEnergy, seriesOf, type InfluxQLSeries } from '../influxql/reads';
+import { influxqlCountPoints, seriesOf, type InfluxQLSeries } from '../influxql/reads';
+import { type InfluxPoint, InfluxRollupLayer } from '../influxql/rollup-layer';
 import { statusOf, toStoreWriteError } from '../influx-errors';
-import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
+import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import type { InfluxDB1StoreConfig } from './config';
 
 const NEVER_DISABLE = {
@@ -16,11 +17,13 @@ const NEVER_DISABLE = {
 
 /**
  * InfluxDB 1.x through the `influx` package: /write with ms precision, InfluxQL /query for reads.
- * InfluxDB itself gives the overwrite semantics: same measurement + tag set + time replaces fields.
+ * Hourly rollups and duplicate refusal come from ../influxql/rollup-layer.ts: each write sends the
+ * new raw points and the rollup points of the hours they change in one request.
  */
 export class InfluxDB1Store implements TelemetryStore {
   readonly kind = 'influxdb1';
   private readonly client: InfluxDB;
+  private readonly rollups: InfluxRollupLayer;
 
   constructor(private readonly config: InfluxDB1StoreConfig) {
     const u = new URL(config.url);
@@ -38,6 +41,7 @@ export class InfluxDB1Store implements TelemetryStore {
       // retry inside the client.
       pool: { maxRetries: 0, requestTimeout: 15_000, backoff: NEVER_DISABLE },
     });
+    this.rollups = new InfluxRollupLayer(this.run, (points) => this.send(points));
   }
 
   async init(): Promise<void> {
@@ -45,8 +49,11 @@ export class InfluxDB1Store implements TelemetryStore {
     await this.client.createDatabase(this.config.database);
   }
 
-  async write(points: readonly Point[]): Promise<void> {
-    if (points.length === 0) return;
+  write(points: readonly Point[]): Promise<void> {
+    return this.rollups.write(points);
+  }
+
+  private async send(points: readonly InfluxPoint[]): Promise<void> {
     const batch: IPoint[] = points.map((p) => ({
       measurement: p.measurement,
       tags: p.tags,
@@ -66,7 +73,15 @@ export class InfluxDB1Store implements TelemetryStore {
   };
 
   luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
-    return influxqlLuminaireEnergy(this.run, q);
+    return this.rollups.luminaireEnergy(q);
+  }
+
+  luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+    return this.rollups.luminaireHours(q);
+  }
+
+  apHours(q: HourQuery): Promise<ApHour[]> {
+    return this.rollups.apHours(q);
   }
 
   countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {

@@ -82,39 +82,46 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
       }),
     );
 
+  // Before its first write a store reads the latest rollup row of each series and the field types
+  // (/query); these tests are about the writes.
+  const writes = () => requests.filter((r) => r.path === '/api/v2/write');
+
   test('POST /api/v2/write with org, bucket, precision=ms, Token auth and a line-protocol body', async () => {
     await store().write([point]);
-    assert.equal(requests.length, 1);
-    const r = requests[0]!;
+    assert.equal(writes().length, 1);
+    const r = writes()[0]!;
     assert.equal(r.method, 'POST');
     assert.equal(r.path, '/api/v2/write');
     assert.equal(r.params.get('org'), 'poste');
     assert.equal(r.params.get('bucket'), 'telemetry');
     assert.equal(r.params.get('precision'), 'ms');
     assert.equal(r.authorization, 'Token s3cr3t');
+    const [raw, rollup] = r.body.trim().split('\n');
     assert.equal(
-      r.body.trim(),
+      raw,
       'luminaire,gateway=gw\\ 1,group=ungrouped,luminaire=L\\,1,municipality=belem activeEnergy=1200,dimLevel=80.5,status="lamp \\"ok\\"" 1736899200000',
     );
+    // the hourly rollup point of the hour the reading changed, written with it
+    assert.match(rollup ?? '', /^luminaire_hour,gateway=gw\\ 1,luminaire=L\\,1,municipality=belem .*readings=1.* 1736899200000$/);
   });
 
   test('retries on 503 and 429 with backoff, then succeeds with the same body', async () => {
     script = [503, 429];
     await store().write([point]);
-    assert.equal(requests.length, 3);
-    assert.equal(new Set(requests.map((r) => r.body)).size, 1);
+    assert.equal(writes().length, 3);
+    assert.equal(new Set(writes().map((r) => r.body)).size, 1);
   });
 
   test('gives up after the configured attempts with a retryable StoreWriteError', async () => {
     script = [503, 503, 503, 503, 503];
     await assert.rejects(store().write([point]), (err: unknown) => err instanceof StoreWriteError && err.retryable);
-    assert.equal(requests.length, 5);
+    assert.equal(writes().length, 5);
   });
 
   test('a 400 (bad point, type conflict) is not retried and is not retryable', async () => {
     script = [400];
     await assert.rejects(store().write([point]), (err: unknown) => err instanceof StoreWriteError && !err.retryable);
-    assert.equal(requests.length, 1);
+    assert.equal(writes().length, 1);
   });
 
   test('reads go to the v1-compatible /query with the token, db = bucket by default, epoch=ms', async () => {
@@ -141,10 +148,8 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
       await s.init();
       await s.write([point]);
       await s.countPoints('luminaire', 0, 1000);
-      assert.deepEqual(
-        requests.map((r) => r.authorization),
-        ['Token from-file', 'Token from-file'],
-      );
+      assert.ok(requests.length >= 2);
+      assert.deepEqual(new Set(requests.map((r) => r.authorization)), new Set(['Token from-file']));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
-import { influxqlCountPoints, influxqlLuminaireEnergy, seriesOf, type InfluxQLSeries } from '../influxql/reads';
+import { influxqlCountPoints, seriesOf, type InfluxQLSeries } from '../influxql/reads';
+import { type InfluxPoint, InfluxRollupLayer } from '../influxql/rollup-layer';
 import { statusOf, toStoreWriteError } from '../influx-errors';
 import { toLineProtocol } from '../line-protocol';
 import { retryWithBackoff } from '../retry';
-import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
+import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import { StoreWriteError } from '../errors';
 import type { InfluxDB2StoreConfig } from './config';
 
@@ -20,9 +21,15 @@ export class InfluxDB2Store implements TelemetryStore {
   private readonly base: string;
   /** the token and the client built with it; resolved once (a tokenFile is read on first use) */
   private connection: Promise<{ token: string; client: InfluxDB }> | undefined;
+  /** hourly rollups and duplicate refusal (../influxql/rollup-layer.ts) */
+  private readonly rollups: InfluxRollupLayer;
 
   constructor(private readonly config: InfluxDB2StoreConfig) {
     this.base = config.url.replace(/\/+$/, '');
+    this.rollups = new InfluxRollupLayer(
+      (q) => this.run(q),
+      (points) => this.send(points),
+    );
   }
 
   async init(): Promise<void> {
@@ -46,6 +53,15 @@ export class InfluxDB2Store implements TelemetryStore {
   }
 
   async write(points: readonly Point[]): Promise<void> {
+    try {
+      await this.connect();
+    } catch (err) {
+      throw new StoreWriteError(`influxdb2: ${(err as Error).message}`, false, 0, { cause: err });
+    }
+    return this.rollups.write(points);
+  }
+
+  private async send(points: readonly InfluxPoint[]): Promise<void> {
     if (points.length === 0) return;
     let lines: string[];
     try {
@@ -97,7 +113,15 @@ export class InfluxDB2Store implements TelemetryStore {
   };
 
   luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
-    return influxqlLuminaireEnergy(this.run, q);
+    return this.rollups.luminaireEnergy(q);
+  }
+
+  luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+    return this.rollups.luminaireHours(q);
+  }
+
+  apHours(q: HourQuery): Promise<ApHour[]> {
+    return this.rollups.apHours(q);
   }
 
   countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {

@@ -1,8 +1,21 @@
-import { CounterAccumulator } from '../counter-deltas';
 import { refusedPointsError, StoreWriteError, type RefusedPoint } from '../errors';
-import { MEASUREMENTS, SERIES_KEY_TAGS, UNGROUPED } from '../measurements';
-import type { EnergyQuery, LuminaireEnergy, Point, TelemetryStore } from '../types';
+import { MEASUREMENTS, SERIES_KEY_TAGS } from '../measurements';
+import { energyFromRollups } from '../rollups/energy';
+import { type IndexedPoint, RollupMaintainer } from '../rollups/maintainer';
+import { rowMatches } from '../rollups/reference';
+import {
+  type ApRow,
+  compareRows,
+  type LuminaireRow,
+  type RolledMeasurement,
+  type RollupRow,
+  keyId,
+  toApHour,
+  toLuminaireHour,
+} from '../rollups/rows';
+import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import { MemoryStoreConfigSchema, type MemoryStoreConfig } from './config';
+import { MemoryRollupStorage } from './rollup-storage';
 
 type FieldType = 'number' | 'string' | 'boolean';
 
@@ -10,10 +23,14 @@ type FieldType = 'number' | 'string' | 'boolean';
 type FieldTypes = Map<string, Map<string, FieldType>>;
 
 /** The points of one store (or of every store sharing a name), keyed by measurement + series key + ts. */
-interface Dataset {
+export interface Dataset {
   points: Map<string, Point>;
   /** each field keeps the type it was first written with, as an InfluxDB shard does */
   fieldTypes: FieldTypes;
+  /** hourly rollups: `measurement|series id` → hourStart → row */
+  rows: Map<string, Map<number, RollupRow>>;
+  /** keeps `rows` and refuses conflicting duplicates (../rollups/maintainer.ts) */
+  maintainer: RollupMaintainer;
 }
 
 /** Datasets of named memory stores, shared within the process. */
@@ -21,7 +38,8 @@ const NAMED = new Map<string, Dataset>();
 
 /**
  * The in-memory backend: tests, demos, and a broker run with nothing to install. Same semantics as
- * the others: same series key + ts overwrites; energy from cumulative counters in time order, a drop
+ * the others: an identical rewrite is a no-op and a conflicting duplicate is refused; hourly rollups
+ * kept as data arrives by the shared RollupMaintainer, energy read from them; from cumulative counters in time order, a drop
  * counts the new value from zero (../counter-deltas.ts); an unusable point (bad key, non-finite
  * number, a field type conflict) is refused alone: the others are written and a PartialWriteError
  * names the refused indices. A full store (maxPoints) is retryable, like a full disk.
@@ -41,7 +59,10 @@ export class MemoryStore implements TelemetryStore {
 
   constructor(config: Partial<MemoryStoreConfig> = {}) {
     this.config = MemoryStoreConfigSchema.parse({ ...config, kind: 'memory' });
-    const fresh = (): Dataset => ({ points: new Map(), fieldTypes: new Map() });
+    const fresh = (): Dataset => {
+      const data: Omit<Dataset, 'maintainer'> = { points: new Map(), fieldTypes: new Map(), rows: new Map() };
+      return { ...data, maintainer: new RollupMaintainer(new MemoryRollupStorage(data)) };
+    };
     const name = this.config.name;
     if (name === undefined) this.data = fresh();
     else {
@@ -64,82 +85,84 @@ export class MemoryStore implements TelemetryStore {
     // Validate everything first: the good points are written, each bad one is refused alone.
     // This is the hot path of every broker benchmark and test run, hence plain loops and one
     // string key per point.
-    const keyed: Array<[string, Point]> = [];
+    const valid: IndexedPoint[] = [];
     const refused: RefusedPoint[] = [];
     const newTypes: FieldTypes = new Map();
-    const existing = this.data.points;
-    let added = 0;
-    const addedKeys = new Set<string>();
     for (let index = 0; index < points.length; index++) {
-      const p = points[index]!;
-      const problem = problemOf(p, this.data.fieldTypes, newTypes);
-      if (problem !== undefined) {
-        refused.push({ index, reason: problem });
-        continue;
-      }
-      const key = seriesKey(p);
-      keyed.push([key, p]);
-      if (!existing.has(key) && !addedKeys.has(key)) {
-        addedKeys.add(key);
-        added++;
-      }
+      const point = points[index]!;
+      const problem = problemOf(point, this.data.fieldTypes, newTypes);
+      if (problem !== undefined) refused.push({ index, reason: problem });
+      else valid.push({ index, point });
     }
-    if (existing.size + added > this.config.maxPoints) {
+    // Identical copies and conflicting duplicates are sorted out here, rollup rows planned.
+    const plan = await this.data.maintainer.plan(valid);
+    const existing = this.data.points;
+    if (existing.size + plan.points.length > this.config.maxPoints) {
       // A full store is like a full disk: nothing is wrong with the points, room may come back.
-      throw new StoreWriteError(`memory store full: ${existing.size} + ${added} points > maxPoints ${this.config.maxPoints}`, true);
+      throw new StoreWriteError(
+        `memory store full: ${existing.size} + ${plan.points.length} points > maxPoints ${this.config.maxPoints}`,
+        true,
+      );
     }
     for (const [measurement, fields] of newTypes) {
       const known = this.data.fieldTypes.get(measurement) ?? new Map<string, FieldType>();
       this.data.fieldTypes.set(measurement, known);
       for (const [name, type] of fields) if (!known.has(name)) known.set(name, type);
     }
-    for (const [key, p] of keyed) existing.set(key, p);
-    this.writtenPoints += keyed.length;
-    if (refused.length > 0) throw refusedPointsError('memory store', points.length, refused);
+    for (const p of plan.points) existing.set(seriesKey(p), p);
+    for (const { measurement, row } of plan.rows) {
+      const k = `${measurement}|${keyId(row.key)}`;
+      const series = this.data.rows.get(k) ?? new Map<number, RollupRow>();
+      this.data.rows.set(k, series);
+      series.set(row.hourStart, row);
+    }
+    plan.commit();
+    this.writtenPoints += valid.length - plan.conflicts.length;
+    const all = plan.conflicts.length === 0 ? refused : [...refused, ...plan.conflicts].sort((x, y) => x.index - y.index);
+    if (all.length > 0) throw refusedPointsError('memory store', points.length, all);
   }
 
   /** Deletes every point (a test frees room in a full store); field types are kept, as a shard keeps them. */
   clear(): void {
     this.data.points.clear();
+    this.data.rows.clear();
+    this.data.maintainer.reset();
   }
 
   async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
     this.check();
-    const bySeries = new Map<string, Point[]>();
-    for (const p of this.data.points.values()) {
-      if (p.measurement !== 'luminaire' || p.ts < q.from || p.ts >= q.to) continue;
-      if (q.municipality !== undefined && p.tags.municipality !== q.municipality) continue;
-      if (q.gateway !== undefined && p.tags.gateway !== q.gateway) continue;
-      const key = JSON.stringify(SERIES_KEY_TAGS.luminaire.map((t) => p.tags[t]));
-      const list = bySeries.get(key) ?? [];
-      bySeries.set(key, list);
-      list.push(p);
+    const inRange = (p: Point, hq: HourQuery) =>
+      p.measurement === 'luminaire' &&
+      p.ts >= hq.from &&
+      p.ts < hq.to &&
+      (hq.municipality === undefined || p.tags.municipality === hq.municipality) &&
+      (hq.gateway === undefined || p.tags.gateway === hq.gateway);
+    return energyFromRollups(
+      {
+        luminaireRows: async (hq) => this.rowsOf('luminaire', hq) as LuminaireRow[],
+        luminairePoints: async (hq) => [...this.data.points.values()].filter((p) => inRange(p, hq)),
+      },
+      q,
+    );
+  }
+
+  async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+    this.check();
+    return (this.rowsOf('luminaire', q) as LuminaireRow[]).map(toLuminaireHour);
+  }
+
+  async apHours(q: HourQuery): Promise<ApHour[]> {
+    this.check();
+    return (this.rowsOf('ap', q) as ApRow[]).map(toApHour);
+  }
+
+  private rowsOf(m: RolledMeasurement, q: HourQuery): RollupRow[] {
+    const out: RollupRow[] = [];
+    for (const [k, series] of this.data.rows) {
+      if (!k.startsWith(`${m}|`)) continue;
+      for (const row of series.values()) if (rowMatches(m, row, q)) out.push(row);
     }
-    const out: LuminaireEnergy[] = [];
-    for (const list of bySeries.values()) {
-      // One point per ts per series (writes overwrite), so sorting by ts gives the counters' order.
-      list.sort((a, b) => a.ts - b.ts);
-      const energy = new CounterAccumulator();
-      const hours = new CounterAccumulator();
-      for (const p of list) {
-        energy.add(p.ts, numberOrNull(p.fields.activeEnergy));
-        hours.add(p.ts, numberOrNull(p.fields.operatingHours));
-      }
-      const first = list[0]!;
-      const last = list[list.length - 1]!;
-      out.push({
-        municipality: first.tags.municipality ?? '',
-        gateway: first.tags.gateway ?? '',
-        luminaire: first.tags.luminaire ?? '',
-        group: last.tags.group || UNGROUPED,
-        energyWh: energy.total,
-        litHours: hours.total,
-        points: list.length,
-        firstTs: first.ts,
-        lastTs: last.ts,
-      });
-    }
-    return out.sort((a, b) => cmp(a.municipality, b.municipality) || cmp(a.gateway, b.gateway) || cmp(a.luminaire, b.luminaire));
+    return out.sort(compareRows);
   }
 
   async countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {
@@ -188,7 +211,7 @@ function problemOf(p: Point, known: FieldTypes, inBatch: FieldTypes): string | u
 
 /** measurement + series-key tags + ts, of a point problemOf accepted. NUL cannot be confused with
  * a tag's own characters unless a tag holds one; such (never valid) ids fall back to JSON. */
-function seriesKey(p: Point): string {
+export function seriesKey(p: Point): string {
   let key = p.measurement;
   for (const t of SERIES_KEY_TAGS[p.measurement]) {
     const v = p.tags[t] as string;
@@ -196,12 +219,4 @@ function seriesKey(p: Point): string {
     key += `\u0000${v}`;
   }
   return `${key}\u0000${p.ts}`;
-}
-
-function numberOrNull(v: unknown): number | null {
-  return typeof v === 'number' ? v : null;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

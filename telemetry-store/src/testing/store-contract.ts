@@ -142,7 +142,8 @@ export function describeStoreContract(name: string, open: () => Promise<Telemetr
       assert.equal(await store.countPoints('luminaire', T0 + MIN + 1, T0 + 3 * MIN), 1);
       const [row] = await store.luminaireEnergy({ from: T0 + MIN, to: T0 + 3 * MIN });
       assert.equal(row?.points, 2);
-      assert.equal(row?.energyWh, 100);
+      // each reading brings the delta from its predecessor, even one before the range: 100 + 100
+      assert.equal(row?.energyWh, 200);
       assert.equal(row?.firstTs, T0 + MIN);
       assert.equal(row?.lastTs, T0 + 2 * MIN);
     });
@@ -165,6 +166,108 @@ export function describeStoreContract(name: string, open: () => Promise<Telemetr
         (await store.luminaireEnergy({ from: T0, to: T0 + 10 * MIN })).map((r) => r.luminaire),
         ['L1', 'L3'],
       );
+    });
+
+    test('an identical rewrite is a no-op; a conflicting duplicate is refused alone and the first value stays', async () => {
+      const store = await fresh();
+      const first = [0, 1, 2].map((i) => luminairePoint({ luminaire: 'L1' }, T0 + i * MIN, 100 + 10 * i));
+      await store.write(first);
+      await store.write(first);
+      const conflicting = luminairePoint({ luminaire: 'L1' }, T0 + MIN, 999);
+      const batch = [luminairePoint({ luminaire: 'L1' }, T0 + 3 * MIN, 130), conflicting, first[2]!];
+      await assert.rejects(store.write(batch), (err: unknown) => {
+        assert.ok(err instanceof PartialWriteError, `expected a PartialWriteError, got ${String(err)}`);
+        assert.deepEqual([err.written, err.refused, err.refusedIndices], [2, 1, [1]]);
+        assert.match(err.message, /conflicting duplicate/);
+        return true;
+      });
+      // within one batch too: the first copy stands
+      await assert.rejects(
+        store.write([luminairePoint({ luminaire: 'L2' }, T0, 5), luminairePoint({ luminaire: 'L2' }, T0, 6)]),
+        (err: unknown) => err instanceof PartialWriteError && err.refused === 1,
+      );
+      assert.equal(await store.countPoints('luminaire', T0, T0 + 10 * MIN), 5);
+      const rows = byLuminaire(await store.luminaireEnergy({ from: T0, to: T0 + 10 * MIN }));
+      assert.equal(rows.get('L1')?.energyWh, 30);
+      assert.equal(rows.get('L1')?.points, 4);
+    });
+
+    test('hourly rollups: energy across hours and a reset, status counts, filters, a late reading recomputes the hours it touches', async () => {
+      const store = await fresh();
+      const H = 3_600_000;
+      const at = (h: number, m: number) => T0 + h * H + m * MIN;
+      const readings: Array<[number, number, string]> = [
+        [at(0, 10), 100, 'ok'],
+        [at(0, 50), 110, 'ok'],
+        [at(1, 20), 130, 'lampFailure'],
+        [at(2, 30), 5, 'ok'], // reset
+        [at(2, 40), 15, 'ok'],
+      ];
+      const point = ([ts, e, status]: [number, number, string]) => ({
+        ...luminairePoint({ luminaire: 'L1' }, ts, e, e / 10),
+        fields: { ...luminairePoint({ luminaire: 'L1' }, ts, e, e / 10).fields, status },
+      });
+      const late: [number, number, string] = [at(1, 5), 120, 'ok'];
+      await store.write(readings.map(point));
+      await store.write([point(late)]);
+      await store.write([luminairePoint({ municipality: 'santarem', gateway: 'gw-9', luminaire: 'X' }, at(0, 0), 1)]);
+      const hours = await store.luminaireHours({ from: T0, to: T0 + 3 * H, municipality: 'belem' });
+      assert.deepEqual(
+        hours.map((h) => [h.hourStart - T0, h.luminaire, h.energyWh, h.readings, h.statusCounts]),
+        [
+          [0, 'L1', 10, 2, { ok: 2 }],
+          [H, 'L1', 20, 2, { ok: 1, lampFailure: 1 }],
+          [2 * H, 'L1', 15, 2, { ok: 2 }],
+        ],
+      );
+      assert.ok(Math.abs((hours[2]?.litHours ?? 0) - 1.5) < 1e-9);
+      assert.deepEqual(
+        (await store.luminaireHours({ from: T0, to: T0 + 3 * H, device: 'X' })).map((h) => h.municipality),
+        ['santarem'],
+      );
+      assert.deepEqual(await store.luminaireHours({ from: T0 + H, to: T0 + 2 * H, gateway: 'gw-9' }), []);
+      // a split range adds up to the whole, and the whole is the sum of the hours
+      const whole = byLuminaire(await store.luminaireEnergy({ from: T0, to: T0 + 3 * H })).get('L1');
+      const a = byLuminaire(await store.luminaireEnergy({ from: T0, to: at(1, 10) })).get('L1');
+      const b = byLuminaire(await store.luminaireEnergy({ from: at(1, 10), to: T0 + 3 * H })).get('L1');
+      assert.equal(whole?.energyWh, 45);
+      assert.equal((a?.energyWh ?? 0) + (b?.energyWh ?? 0), 45);
+      assert.equal(a?.energyWh, 20);
+    });
+
+    test('AP hourly rollups: bytes per class from counters (with a reset), clients max and mean', async () => {
+      const store = await fresh();
+      const H = 3_600_000;
+      const ap = (ts: number, bytes: [number, number, number], clients: [number, number, number]) => {
+        const p = apPoint('ap-1', ts);
+        return {
+          ...p,
+          fields: {
+            ...p.fields,
+            bytesHousehold: bytes[0],
+            bytesPublic: bytes[1],
+            bytesTelemedicine: bytes[2],
+            clientsHousehold: clients[0],
+            clientsPublic: clients[1],
+            clientsTelemedicine: clients[2],
+          },
+        };
+      };
+      await store.write(
+        shuffled([
+          ap(T0 + 50 * MIN, [1000, 100, 10], [1, 1, 0]),
+          ap(T0 + H + 10 * MIN, [1500, 40, 30], [2, 3, 1]),
+          ap(T0 + H + 20 * MIN, [1600, 60, 30], [0, 1, 0]),
+        ]),
+      );
+      const rows = await store.apHours({ from: T0, to: T0 + 2 * H });
+      assert.equal(rows.length, 2);
+      const [h0, h1] = rows;
+      assert.deepEqual(h0?.bytes, { household: 0, public: 0, telemedicine: 0 });
+      assert.deepEqual(h1?.bytes, { household: 600, public: 40 + 20, telemedicine: 20 });
+      assert.deepEqual(h1?.clients, { max: 6, avg: 3.5 });
+      assert.deepEqual(h1?.clientsAvg, { household: 1, public: 2, telemedicine: 0.5 });
+      assert.equal(h1?.readings, 2);
     });
 
     test('a batch of 5,000+ points is written whole', async () => {

@@ -1,0 +1,232 @@
+import { PartialWriteError, refusedPointsError, StoreWriteError, type RefusedPoint } from '../errors';
+import { MEASUREMENTS, SERIES_KEY_TAGS } from '../measurements';
+import { energyFromRollups } from '../rollups/energy';
+import { type IndexedPoint, RollupMaintainer, type RollupStorage } from '../rollups/maintainer';
+import {
+  type ApRow,
+  type LuminaireRow,
+  type RolledMeasurement,
+  type RollupRow,
+  compareRows,
+  toApHour,
+  toLuminaireHour,
+} from '../rollups/rows';
+import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point } from '../types';
+import { type RunInfluxQL, stringLiteral } from './reads';
+import { pointFromRecord, recordsOf } from './records';
+import { ROLLUP_MEASUREMENT, rowFromRecord, rowToPoint } from './rollup-points';
+
+/** Candidate points per existence query (an OR of their series, over their time span). */
+const LOOKUP_CHUNK = 200;
+
+/** A point as the InfluxDB backends write it (rollup points have their own measurement names). */
+export type InfluxPoint = Omit<Point, 'measurement'> & { measurement: string };
+
+/**
+ * Hourly rollups and duplicate refusal for the InfluxDB backends, written by the store itself
+ * ("ingest-side" rollup points, see influxdb1/README.md for why not continuous queries): each
+ * write is planned by the shared RollupMaintainer — new raw points plus the rollup points of the
+ * hours they change — and sent as one request. Writes are serialised (the plan of one write must
+ * see the rows of the one before).
+ */
+export class InfluxRollupLayer {
+  private readonly maintainer: RollupMaintainer;
+  private tail: Promise<unknown> = Promise.resolve();
+  private loaded: Promise<void> | undefined;
+
+  constructor(
+    private readonly run: RunInfluxQL,
+    private readonly send: (points: readonly InfluxPoint[]) => Promise<void>,
+  ) {
+    this.maintainer = new RollupMaintainer(new InfluxQLRollupStorage(run));
+  }
+
+  write(points: readonly Point[]): Promise<void> {
+    const next = this.tail.then(() => this.writeNow(points));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(points: readonly Point[]): Promise<void> {
+    if (!this.loaded) {
+      const attempt = this.maintainer.load();
+      this.loaded = attempt;
+      attempt.catch(() => {
+        if (this.loaded === attempt) this.loaded = undefined;
+      });
+    }
+    const refused: RefusedPoint[] = [];
+    const valid: IndexedPoint[] = [];
+    let plan: Awaited<ReturnType<RollupMaintainer['plan']>>;
+    try {
+      await this.loaded;
+      // Field types are InfluxDB's to check (per shard: a type conflict in last month's shard is
+      // none in this week's), so it can drop a point the plan counted: see below.
+      points.forEach((point, index) => {
+        const problem = keyProblem(point);
+        if (problem) refused.push({ index, reason: problem });
+        else valid.push({ index, point });
+      });
+      plan = await this.maintainer.plan(valid);
+    } catch (err) {
+      // Reading the store failed: it is down or unreachable, nothing is wrong with the points.
+      if (err instanceof StoreWriteError) throw err;
+      throw new StoreWriteError(`influx: reading before the write failed: ${(err as Error).message}`, true, 0, { cause: err });
+    }
+    const out: InfluxPoint[] = [...plan.points, ...plan.rows.map(({ measurement, row }) => rowToPoint(measurement, row))];
+    try {
+      if (out.length > 0) await this.send(out);
+    } catch (err) {
+      if (!(err instanceof PartialWriteError)) throw err;
+      // InfluxDB dropped some points we could not foresee: the rollups it got may count them, so
+      // the next write reloads every series' latest row from what was really written.
+      this.loaded = undefined;
+      const notWritten = err.refused;
+      throw new PartialWriteError(
+        err.message,
+        { written: Math.max(0, plan.points.length - notWritten), refused: points.length - Math.max(0, plan.points.length - notWritten) },
+        { cause: err },
+      );
+    }
+    plan.commit();
+    const all = [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
+    if (all.length > 0) throw refusedPointsError('influx', points.length, all);
+  }
+
+  async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+    return ((await this.rows('luminaire', q)) as LuminaireRow[]).map(toLuminaireHour);
+  }
+
+  async apHours(q: HourQuery): Promise<ApHour[]> {
+    return ((await this.rows('ap', q)) as ApRow[]).map(toApHour);
+  }
+
+  luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
+    return energyFromRollups(
+      {
+        luminaireRows: (hq) => this.rows('luminaire', hq) as Promise<LuminaireRow[]>,
+        luminaireSums: async (hq) => {
+          const series = await this.run(
+            `SELECT sum("d0") AS "d0", sum("d1") AS "d1", sum("readings") AS "readings", min("first_ts") AS "first_ts", ` +
+              `max("last_ts") AS "last_ts" FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', hq)} GROUP BY ${groupBy('luminaire')}`,
+          );
+          const groups = await this.run(
+            `SELECT last("grp") AS "grp" FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', hq)} GROUP BY ${groupBy('luminaire')}`,
+          );
+          const groupOf = new Map(recordsOf(groups).map((o) => [SERIES_KEY_TAGS.luminaire.map((t) => o[t]).join('\u0000'), o.grp]));
+          return recordsOf(series).map((o) => {
+            const row = rowFromRecord('luminaire', o) as LuminaireRow;
+            const g = groupOf.get(row.key.join('\u0000'));
+            if (typeof g === 'string' && g !== '') row.group = g;
+            return row;
+          });
+        },
+        luminairePoints: async (hq) =>
+          recordsOf(await this.run(`SELECT * FROM "luminaire" WHERE ${where('luminaire', hq, false)}`)).map((o) =>
+            pointFromRecord('luminaire', o),
+          ),
+      },
+      q,
+    );
+  }
+
+  private async rows(m: RolledMeasurement, q: HourQuery): Promise<RollupRow[]> {
+    const series = await this.run(`SELECT * FROM "${ROLLUP_MEASUREMENT[m]}" WHERE ${where(m, q)} GROUP BY ${groupBy(m)}`);
+    return recordsOf(series)
+      .map((o) => rowFromRecord(m, o))
+      .sort(compareRows);
+  }
+}
+
+function groupBy(m: RolledMeasurement): string {
+  return SERIES_KEY_TAGS[m].map((t) => `"${t}"`).join(', ');
+}
+
+/** WHERE of a read: time in [from, to), the filters (device only on rollups, where it is the last key tag). */
+function where(m: RolledMeasurement, q: HourQuery, withDevice = true): string {
+  const parts = [`time >= ${Math.trunc(q.from)}ms`, `time < ${Math.trunc(q.to)}ms`];
+  if (q.municipality !== undefined) parts.push(`"municipality" = ${stringLiteral(q.municipality)}`);
+  if (q.gateway !== undefined) parts.push(`"gateway" = ${stringLiteral(q.gateway)}`);
+  if (withDevice && q.device !== undefined) parts.push(`"${SERIES_KEY_TAGS[m][2]}" = ${stringLiteral(q.device)}`);
+  return parts.join(' AND ');
+}
+
+/** What InfluxDB would refuse or mangle in a point's identity (the rest it checks itself). */
+function keyProblem(p: Point): string | undefined {
+  if (!MEASUREMENTS.includes(p.measurement)) return `unknown measurement ${String(p.measurement)}`;
+  if (!Number.isSafeInteger(p.ts)) return `point ts must be integer ms, got ${p.ts}`;
+  for (const t of SERIES_KEY_TAGS[p.measurement])
+    if (typeof p.tags[t] !== 'string' || p.tags[t] === '') return `${p.measurement} point without tag ${t}`;
+  return undefined;
+}
+
+/** The maintainer's reads through InfluxQL (late readings and possible duplicates only). */
+class InfluxQLRollupStorage implements RollupStorage {
+  constructor(private readonly run: RunInfluxQL) {}
+
+  async latestRows(m: RolledMeasurement): Promise<RollupRow[]> {
+    const series = await this.run(`SELECT * FROM "${ROLLUP_MEASUREMENT[m]}" GROUP BY ${groupBy(m)} ORDER BY time DESC LIMIT 1`);
+    return recordsOf(series).map((o) => rowFromRecord(m, o));
+  }
+
+  rowBefore(m: RolledMeasurement, key: readonly string[], hour: number): Promise<RollupRow | undefined> {
+    return this.oneRow(m, key, `time < ${hour}ms`, 'DESC');
+  }
+
+  rowAfter(m: RolledMeasurement, key: readonly string[], hour: number): Promise<RollupRow | undefined> {
+    return this.oneRow(m, key, `time > ${hour}ms`, 'ASC');
+  }
+
+  private async oneRow(m: RolledMeasurement, key: readonly string[], time: string, order: 'ASC' | 'DESC'): Promise<RollupRow | undefined> {
+    const series = await this.run(
+      `SELECT * FROM "${ROLLUP_MEASUREMENT[m]}" WHERE ${keyWhere(m, key)} AND ${time} GROUP BY ${groupBy(m)} ORDER BY time ${order} LIMIT 1`,
+    );
+    const o = recordsOf(series)[0];
+    return o ? rowFromRecord(m, o) : undefined;
+  }
+
+  async seriesPoints(m: RolledMeasurement, key: readonly string[], from: number, to: number): Promise<Point[]> {
+    const series = await this.run(`SELECT * FROM "${m}" WHERE ${keyWhere(m, key)} AND time >= ${from}ms AND time < ${to}ms`);
+    return recordsOf(series).map((o) => pointFromRecord(m, o));
+  }
+
+  async existing(points: readonly Point[]): Promise<Point[]> {
+    const out: Point[] = [];
+    const byMeasurement = new Map<Point['measurement'], Point[]>();
+    for (const p of points) byMeasurement.set(p.measurement, [...(byMeasurement.get(p.measurement) ?? []), p]);
+    for (const [m, list] of byMeasurement) {
+      for (let i = 0; i < list.length; i += LOOKUP_CHUNK) {
+        const chunk = list.slice(i, i + LOOKUP_CHUNK);
+        const wanted = new Set(chunk.map((p) => identityOf(m, p)));
+        const keys = [
+          ...new Set(
+            chunk.map((p) =>
+              keyWhere(
+                m,
+                SERIES_KEY_TAGS[m].map((t) => p.tags[t] ?? ''),
+              ),
+            ),
+          ),
+        ];
+        const lo = Math.min(...chunk.map((p) => p.ts));
+        const hi = Math.max(...chunk.map((p) => p.ts));
+        const series = await this.run(
+          `SELECT * FROM "${m}" WHERE (${keys.map((k) => `(${k})`).join(' OR ')}) AND time >= ${lo}ms AND time <= ${hi}ms`,
+        );
+        for (const o of recordsOf(series)) {
+          const p = pointFromRecord(m, o);
+          if (wanted.has(identityOf(m, p))) out.push(p);
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function keyWhere(m: Point['measurement'], key: readonly string[]): string {
+  return SERIES_KEY_TAGS[m].map((t, i) => `"${t}" = ${stringLiteral(key[i] ?? '')}`).join(' AND ');
+}
+
+function identityOf(m: Point['measurement'], p: Point): string {
+  return JSON.stringify([...SERIES_KEY_TAGS[m].map((t) => p.tags[t]), p.ts]);
+}
