@@ -18,35 +18,47 @@ export interface JsonBounds {
 
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** Byte classes: 0 = nothing to do (most bytes: one table load and one compare), 1 = a string starts, 2 = open, 3 = close. */
+const STRING = 1;
+const OPEN = 2;
+const CLOSE = 3;
+const CLASS = new Uint8Array(256);
+CLASS[QUOTE] = STRING;
+CLASS[OPEN_BRACE] = OPEN;
+CLASS[OPEN_BRACKET] = OPEN;
+CLASS[0x7d] = CLOSE; // }
+CLASS[0x5d] = CLOSE; // ]
 
 /**
  * Checks size and nesting depth of JSON bytes *before* they are parsed, in one pass without
  * recursion or allocation, so a hostile payload is refused before anything recursive sees it.
  * Brackets inside strings do not count. Malformed JSON is left for JSON.parse to report; this only
- * answers "too big" or "too deep", naming where the limit was crossed (byte offset).
+ * answers "too big" or "too deep", naming where the limit was crossed (byte offset). On a large
+ * batch the loop costs about half of JSON.parse (a byte-class table keeps the common byte to one load and one compare).
  */
 export function checkJsonBounds(bytes: Uint8Array, bounds: JsonBounds = {}): PayloadError | null {
   const maxBytes = bounds.maxBytes ?? MAX_JSON_BYTES;
   const maxDepth = bounds.maxDepth ?? MAX_JSON_DEPTH;
-  if (bytes.length > maxBytes) return { path: '', reason: `payload of ${bytes.length} bytes is over the ${maxBytes}-byte limit` };
+  const n = bytes.length;
+  if (n > maxBytes) return { path: '', reason: `payload of ${n} bytes is over the ${maxBytes}-byte limit` };
   // Nesting cannot go deeper than the number of opening brackets: counting them with the native
   // indexOf settles the common small payload (a 10-reading batch has 12) without the byte loop.
   if (fewerOpeningsThan(bytes, maxDepth + 1)) return null;
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+  for (let i = 0; i < n; i++) {
+    const k = CLASS[bytes[i]!]!;
+    if (k === 0) continue;
+    if (k === STRING) {
+      for (i++; i < n; i++) {
+        const c = bytes[i]!;
+        if (c === QUOTE) break;
+        if (c === BACKSLASH) i++;
+      }
+    } else if (k === OPEN) {
       if (++depth > maxDepth) return { path: '', reason: `JSON nested deeper than ${maxDepth} levels (at byte ${i})` };
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+    } else depth--;
   }
   return null;
 }
