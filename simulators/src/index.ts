@@ -23,9 +23,11 @@ export {
 export {
   ApModel,
   TRAFFIC_CLASSES,
-  serveUnderPlan,
-  bootPlan,
+  simpleAllocateBandwidth,
   diurnalShare,
+  type AllocateBandwidth,
+  type BandwidthFlow,
+  type BandwidthRequest,
   type ApParams,
   type ApFault,
 } from './ap-model';

@@ -1,6 +1,6 @@
 import type { DeviceAck, DeviceCommand, DeviceEvent, DeviceState, EventType, LocalTelemetry } from '@poste/protocol';
 import { DeviceCommandSchema } from '@poste/protocol';
-import { ApModel } from './ap-model';
+import { ApModel, type AllocateBandwidth } from './ap-model';
 import { LuminaireController } from './local-program';
 import { DEFAULT_STANDBY_W, LuminaireModel, type LuminaireFault } from './luminaire-model';
 import { mulberry32, type Prng } from './prng';
@@ -177,8 +177,6 @@ export class SimLuminaire implements DeviceCommon {
         return { ack: ack(cmd.id, 'done', ts), outputs: [] };
       case 'rebirth':
         return { ack: ack(cmd.id, 'done', ts), outputs: [{ type: 'rebirth' }] };
-      case 'bandwidthPlan':
-        return { ack: ack(cmd.id, 'rejected', ts, 'bandwidthPlan: not an access point'), outputs: [] };
     }
   }
 
@@ -235,9 +233,9 @@ export class SimAp implements DeviceCommon {
   readonly nextReport: { at: number };
   reports = 0;
 
-  constructor(spec: ApSpec, startMs: number, firstReportMs: number) {
+  constructor(spec: ApSpec, startMs: number, firstReportMs: number, allocate?: AllocateBandwidth) {
     this.spec = spec;
-    this.model = new ApModel(spec, startMs, mulberry32(spec.seed));
+    this.model = new ApModel(spec, startMs, mulberry32(spec.seed), allocate);
     this.nextReport = { at: firstReportMs };
   }
 
@@ -278,11 +276,6 @@ export class SimAp implements DeviceCommon {
         return { ack: ack(cmd.id, 'done', ts), outputs: [] };
       case 'rebirth':
         return { ack: ack(cmd.id, 'done', ts), outputs: [{ type: 'rebirth' }] };
-      case 'bandwidthPlan': {
-        // The AP obeys the plan the agent computed; it allocates nothing itself.
-        const refused = this.model.applyPlan(cmd.plan);
-        return { ack: refused === null ? ack(cmd.id, 'done', ts) : ack(cmd.id, 'rejected', ts, refused), outputs: [] };
-      }
     }
   }
 
