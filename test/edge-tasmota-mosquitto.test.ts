@@ -51,7 +51,7 @@ test('tasmota adapter (url mode) against mosquitto, mosquitto_pub playing the co
         devices: [{ topic: 'pole-7', device: 'lum-pole-7', group: 'avenue', nominalPowerW: 45 }],
       },
     ],
-    commandTimeoutMs: 1_500,
+    commandTimeoutMs: 3_000,
     logger: pino({ level: 'silent' }),
     dimming: { enabled: false },
   });
@@ -78,7 +78,7 @@ test('tasmota adapter (url mode) against mosquitto, mosquitto_pub playing the co
 
     // A command: read off the broker with mosquitto_sub, answered with the documented RESULT.
     const cmdSeen = subBackground(broker.port, `${base}/cmnd/+`, 1);
-    await new Promise((r) => setTimeout(r, 200)); // mosquitto_sub subscribed
+    await new Promise((r) => setTimeout(r, 1_000)); // mosquitto_sub subscribed (no signal for it; generous under load)
     const acked = agent.commandDevice('lum-pole-7', { action: 'dim', level: 60 });
     assert.deepEqual(await cmdSeen, [`${base}/cmnd/Dimmer 60`]);
     await pub(broker.port, `${base}/stat/RESULT`, payloadOf('result-dimmer-60'));

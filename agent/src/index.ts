@@ -41,6 +41,24 @@ export {
 export { adapterConfigBase, AdapterNameSchema } from './adapters/config-base';
 export type { AdapterSink, AdapterContext, DeviceAdapter, AdapterDescriptor, SinkResult } from './adapters/types';
 export { posteAdapter, PosteAdapterConfigSchema, type PosteAdapterConfig } from './adapters/poste';
+export { tasmotaAdapter, TasmotaAdapterConfigSchema, type TasmotaAdapterConfig } from './adapters/tasmota';
+export {
+  openWrtAdapter,
+  OpenWrtAdapterConfigSchema,
+  type OpenWrtAdapterConfig,
+  type OpenWrtApConfig,
+  tcCommands,
+  planMessage,
+} from './adapters/openwrt';
+export {
+  bandwidthExtension,
+  BANDWIDTH_EXTENSION_NAME,
+  DEFAULT_BANDWIDTH_SETTINGS,
+  planFor,
+  type BandwidthSettings,
+  type BandwidthStats,
+  type ApPolicy,
+} from './extensions/bandwidth';
 export type { AgentExtension, AgentHost, OtaHostPort, RunningExtension } from './extensions/types';
 export { OTA_EXTENSION_NAME, otaExtension, type OtaExtensionOptions, type OtaRelayStats } from './extensions/ota';
 export {

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { startAgent, type Agent } from '@poste/agent';
-import { allocateBandwidth } from '@poste/agent/scheduler';
 import type { Ingest, PosteBroker } from '@poste/broker';
 import { startCloud, type Cloud } from '@poste/cloud';
 import { parseInventory, type ConnectedFleetTracker, type DashboardApi } from '@poste/dashboard-api';
@@ -215,9 +214,6 @@ export async function startCity(opts: CityOptions): Promise<City> {
       startMs: generated.startMs,
       stepS: generated.scenario.stepS,
       reportIntervalS: generated.scenario.reportIntervalS,
-      // Simulated APs share their uplink with Poste's own policy (household reserve first, public
-      // traffic within what the household ceded), as a real AP running the agent's plan would.
-      allocate: allocateBandwidth,
       onError: (err, device) => logger.warn({ device, err: err.message }, 'simulated device error'),
       holdWhile: () => inFlight() > maxInFlight,
       ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),

@@ -1,6 +1,58 @@
 import { z } from 'zod';
 import { DeviceIdSchema, GroupIdSchema, TimestampSchema } from './ids';
 
+const ClassShapeSchema = z
+  .object({
+    rateKbps: z.number().min(0).max(100_000_000).describe('kbit/s guaranteed to the class'),
+    ceilKbps: z.number().min(0).max(100_000_000).describe('kbit/s the class may reach by borrowing what others leave idle'),
+  })
+  .strict()
+  .refine((c) => c.ceilKbps >= c.rateKbps, { message: 'ceilKbps must be at least rateKbps', path: ['ceilKbps'] });
+
+/**
+ * An access point's bandwidth plan (docs/architecture.md, "Bandwidth sharing"), the agent's
+ * scheduler → the AP: per traffic class a guaranteed rate and a ceiling. Telemedicine and public
+ * share one parent whose ceiling is `publicCapKbps` (what the household cedes), so borrowing never
+ * lifts shared traffic above it; the household may borrow up to the whole link.
+ */
+export const ApBandwidthPlanSchema = z
+  .object({
+    capacityKbps: z.number().min(1).max(100_000_000).describe('kbit/s, the uplink'),
+    publicCapKbps: z.number().min(0).max(100_000_000).describe('kbit/s, ceiling of telemedicine + public together'),
+    household: ClassShapeSchema,
+    telemedicine: ClassShapeSchema,
+    public: ClassShapeSchema,
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const sum = p.household.rateKbps + p.telemedicine.rateKbps + p.public.rateKbps;
+    // 1 kbit/s of slack: rates come from floating-point allocation.
+    if (sum > p.capacityKbps + 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['household', 'rateKbps'],
+        message: `guaranteed rates add up to ${sum} kbit/s, above capacityKbps ${p.capacityKbps}`,
+      });
+    if (p.publicCapKbps > p.capacityKbps) ctx.addIssue({ code: 'custom', path: ['publicCapKbps'], message: 'above capacityKbps' });
+    for (const c of ['household', 'telemedicine', 'public'] as const) {
+      const cap = c === 'household' ? p.capacityKbps : p.publicCapKbps;
+      if (p[c].ceilKbps > cap + 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: [c, 'ceilKbps'],
+          message: `above ${c === 'household' ? 'capacityKbps' : 'publicCapKbps'} (${cap})`,
+        });
+    }
+    if (p.telemedicine.rateKbps + p.public.rateKbps > p.publicCapKbps + 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['public', 'rateKbps'],
+        message: `telemedicine + public rates above publicCapKbps ${p.publicCapKbps}`,
+      });
+    }
+  });
+export type ApBandwidthPlan = z.infer<typeof ApBandwidthPlanSchema>;
+
 /** What a command addresses: one device, a group of luminaires, or the gateway itself. */
 export const CommandTargetSchema = z.union([
   z.object({ device: DeviceIdSchema }).strict(),
@@ -22,6 +74,7 @@ export const CommandActionSchema = z.discriminatedUnion('action', [
     action: z.literal('identify'),
     durationS: z.number().int().min(1).max(3600).default(30),
   }),
+  z.object({ action: z.literal('bandwidthPlan'), plan: ApBandwidthPlanSchema }),
 ]);
 export type CommandAction = z.infer<typeof CommandActionSchema>;
 

@@ -40,6 +40,8 @@ export const ApReadingSchema = z.object({
   uptime: z.number().min(0).describe('s since the AP booted'),
   clients: PerClassCount.describe('associated clients per class'),
   bytes: PerClassCount.describe('bytes, cumulative counters per class (rx+tx)'),
+  load1: z.number().min(0).max(10_000).optional().describe('1-minute load average (ubus system info)'),
+  memAvailableBytes: z.number().int().min(0).optional().describe('bytes of memory available (ubus system info)'),
 });
 export type ApReading = z.infer<typeof ApReadingSchema>;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApReadingSchema } from '@poste/protocol';
-import { ApModel, TRAFFIC_CLASSES, simpleAllocateBandwidth, type ApParams } from './ap-model';
+import { ApBandwidthPlanSchema, ApReadingSchema } from '@poste/protocol';
+import { ApModel, TRAFFIC_CLASSES, bootPlan, serveUnderPlan, type ApParams } from './ap-model';
 import { mulberry32 } from './prng';
 
 const params: ApParams = {
@@ -15,35 +15,29 @@ const params: ApParams = {
 };
 const T0 = Date.UTC(2024, 5, 1, 3); // local midnight
 
-describe('simpleAllocateBandwidth', () => {
-  it('protects the household reserve and caps public traffic', () => {
-    const a = simpleAllocateBandwidth({
-      capacityKbps: 10_000,
-      householdReserveKbps: 6_000,
-      publicCapKbps: 3_000,
-      flows: [
-        { id: 'h', class: 'household', demandKbps: 8_000 },
-        { id: 't', class: 'telemedicine', demandKbps: 1_000 },
-        { id: 'p', class: 'public', demandKbps: 9_000 },
-      ],
-    });
-    assert.equal(a.t, 1_000);
-    assert.equal(a.p, 2_000);
-    assert.equal(a.h, 7_000);
+describe('serveUnderPlan (HTB sharing under a plan)', () => {
+  const plan = {
+    capacityKbps: 10_000,
+    publicCapKbps: 3_000,
+    household: { rateKbps: 6_000, ceilKbps: 10_000 },
+    telemedicine: { rateKbps: 1_000, ceilKbps: 3_000 },
+    public: { rateKbps: 2_000, ceilKbps: 3_000 },
+  };
+  it('guarantees each class its rate and caps telemedicine + public at the ceded share', () => {
+    const s = serveUnderPlan(plan, { household: 8_000, telemedicine: 1_000, public: 9_000 });
+    assert.deepEqual(s, { household: 7_000, telemedicine: 1_000, public: 2_000 });
   });
-
-  it('never gives a flow more than its demand and is work conserving for households', () => {
-    const a = simpleAllocateBandwidth({
-      capacityKbps: 10_000,
-      householdReserveKbps: 2_000,
-      publicCapKbps: 3_000,
-      flows: [
-        { id: 'h', class: 'household', demandKbps: 9_000 },
-        { id: 'p', class: 'public', demandKbps: 500 },
-      ],
-    });
-    assert.equal(a.p, 500);
-    assert.equal(a.h, 9_000);
+  it('is work-conserving: an idle household leaves its rate to public traffic, up to the public cap', () => {
+    const s = serveUnderPlan(plan, { household: 500, telemedicine: 0, public: 9_000 });
+    assert.deepEqual(s, { household: 500, telemedicine: 0, public: 3_000 });
+    const h = serveUnderPlan(plan, { household: 9_500, telemedicine: 0, public: 100 });
+    assert.deepEqual(h, { household: 9_500, telemedicine: 0, public: 100 });
+  });
+  it('the boot plan guarantees the reserve before any plan arrives', () => {
+    const p = bootPlan({ capacityKbps: 10_000, householdReserveKbps: 6_000, publicCapKbps: 3_000 });
+    assert.equal(p.household.rateKbps, 6_000);
+    assert.equal(p.telemedicine.rateKbps + p.public.rateKbps, 3_000);
+    assert.equal(ApBandwidthPlanSchema.safeParse(p).success, true);
   });
 });
 
@@ -82,13 +76,24 @@ describe('ApModel', () => {
     assert.ok((hourly[21] ?? 0) > 3 * (hourly[4] ?? 0));
   });
 
-  it('uses an injected allocation', () => {
-    const ap = new ApModel(params, T0, mulberry32(3), (req) =>
-      Object.fromEntries(req.flows.map((f) => [f.id, f.class === 'household' ? 800 : 0])),
-    );
+  it('obeys the plan it is sent (and refuses one above its uplink); a reboot falls back to the boot plan', () => {
+    const ap = new ApModel(params, T0, mulberry32(3));
+    const starve = {
+      capacityKbps: 20_000,
+      publicCapKbps: 0,
+      household: { rateKbps: 800, ceilKbps: 800 },
+      telemedicine: { rateKbps: 0, ceilKbps: 0 },
+      public: { rateKbps: 0, ceilKbps: 0 },
+    };
+    assert.equal(ap.applyPlan(starve), null);
     ap.advance(10_000);
-    assert.equal(ap.reading('x')?.bytes.household, 1_000_000);
+    assert.equal(ap.reading('x')?.bytes.household, 1_000_000, '800 kbit/s for 10 s');
     assert.equal(ap.reading('x')?.bytes.public, 0);
+    assert.match(ap.applyPlan({ ...starve, capacityKbps: 50_000 }) ?? '', /above this AP's uplink/);
+    assert.equal(ap.plan.household.ceilKbps, 800, 'a refused plan changes nothing');
+    ap.injectFault('apDown');
+    ap.clearFault('apDown');
+    assert.deepEqual(ap.plan, bootPlan(params));
   });
 
   it('apDown: no readings; back up is a reboot (uptime and counters restart)', () => {

@@ -1,48 +1,57 @@
-import type { ApReading, TrafficClass } from '@poste/protocol';
+import type { ApBandwidthPlan, ApReading, TrafficClass } from '@poste/protocol';
 import { localMinuteOfDay } from './local-program';
 import { mulberry32, type Prng } from './prng';
 import type { ApModelSnapshot } from './snapshot';
 
 export const TRAFFIC_CLASSES: readonly TrafficClass[] = ['household', 'telemedicine', 'public'];
 
-/** Same shape as the agent scheduler's `allocateBandwidth(ap)` input (docs/architecture.md, bandwidth sharing). */
-export interface BandwidthFlow {
-  id: string;
-  class: TrafficClass;
-  demandKbps: number;
-  weight?: number;
+/**
+ * How an HTB tree shares the uplink under a plan (what `tc` on a real AP does, see the OpenWrt
+ * adapter): each class first gets its demand up to its guaranteed rate; what is left of the link
+ * is lent in priority order (household, telemedicine, public) up to each class's ceiling, and
+ * telemedicine + public together never above `publicCapKbps`. Work-conserving: a class that does
+ * not use its rate leaves it to the others.
+ */
+export function serveUnderPlan(plan: ApBandwidthPlan, demandKbps: Record<TrafficClass, number>): Record<TrafficClass, number> {
+  const served = perClass(0);
+  let left = plan.capacityKbps;
+  let sharedLeft = plan.publicCapKbps;
+  for (const c of TRAFFIC_CLASSES) {
+    const s = Math.min(Math.max(0, demandKbps[c]), plan[c].rateKbps, left, c === 'household' ? Infinity : sharedLeft);
+    served[c] = s;
+    left -= s;
+    if (c !== 'household') sharedLeft -= s;
+  }
+  for (const c of TRAFFIC_CLASSES) {
+    const extra = Math.max(
+      0,
+      Math.min(Math.max(0, demandKbps[c]) - served[c], plan[c].ceilKbps - served[c], left, c === 'household' ? Infinity : sharedLeft),
+    );
+    served[c] += extra;
+    left -= extra;
+    if (c !== 'household') sharedLeft -= extra;
+  }
+  return served;
 }
-export interface BandwidthRequest {
-  capacityKbps: number;
-  householdReserveKbps: number;
-  publicCapKbps: number;
-  flows: BandwidthFlow[];
-}
-/** kbit/s per flow id. Injectable so the agent's real scheduler can replace the simple one. */
-export type AllocateBandwidth = (ap: BandwidthRequest) => Record<string, number>;
 
 /**
- * Simple stand-in for the scheduler: the docs/architecture.md bandwidth order applied to class totals (household up
- * to its reserve, then telemedicine and public within the public cap, then household takes what
- * remains), each class's share split over its flows in proportion to demand.
+ * The plan an AP runs before the agent sends one (its standing configuration): the household's
+ * reserve guaranteed, the rest of the ceded share split evenly between telemedicine and public,
+ * ceilings as the policy says. Static: it does not follow demand; the agent's plans do.
  */
-export const simpleAllocateBandwidth: AllocateBandwidth = (ap) => {
-  const demand: Record<TrafficClass, number> = { household: 0, telemedicine: 0, public: 0 };
-  for (const f of ap.flows) demand[f.class] += Math.max(0, f.demandKbps);
-  const cap = Math.max(0, ap.capacityKbps);
-  const publicCap = Math.min(Math.max(0, ap.publicCapKbps), cap);
-  const householdFirst = Math.min(demand.household, ap.householdReserveKbps, cap);
-  const tele = Math.min(demand.telemedicine, publicCap, cap - householdFirst);
-  const pub = Math.min(demand.public, publicCap - tele, cap - householdFirst - tele);
-  const household = householdFirst + Math.min(demand.household - householdFirst, cap - householdFirst - tele - pub);
-  const served: Record<TrafficClass, number> = { household, telemedicine: tele, public: pub };
-  const out: Record<string, number> = {};
-  for (const f of ap.flows) {
-    const d = demand[f.class];
-    out[f.id] = d > 0 ? (served[f.class] * Math.max(0, f.demandKbps)) / d : 0;
-  }
-  return out;
-};
+export function bootPlan(p: Pick<ApParams, 'capacityKbps' | 'householdReserveKbps' | 'publicCapKbps'>): ApBandwidthPlan {
+  const cap = Math.max(1, p.capacityKbps);
+  const publicCap = Math.min(Math.max(0, p.publicCapKbps), cap);
+  const household = Math.min(Math.max(0, p.householdReserveKbps), cap);
+  const sharedRate = Math.min(publicCap, cap - household);
+  return {
+    capacityKbps: cap,
+    publicCapKbps: publicCap,
+    household: { rateKbps: household, ceilKbps: cap },
+    telemedicine: { rateKbps: sharedRate / 2, ceilKbps: publicCap },
+    public: { rateKbps: sharedRate / 2, ceilKbps: publicCap },
+  };
+}
 
 export interface ApParams {
   capacityKbps: number;
@@ -86,7 +95,8 @@ function perClass(v: number): Record<TrafficClass, number> {
 
 /**
  * One OpenWrt access point. Pure and deterministic given its Prng: demand per class at each step
- * (diurnal curve × seeded noise), served throughput by the injected allocation, byte counters
+ * (diurnal curve × seeded noise), served throughput as its HTB tree shares the link under the plan
+ * in force (the agent's last `bandwidthPlan`, else the boot plan), byte counters
  * integrated from served kbit/s. While down it serves nothing and reports nothing; coming back up
  * is a reboot (uptime and kernel byte counters restart at 0).
  */
@@ -103,15 +113,27 @@ export class ApModel {
   private readonly bytes = perClass(0);
   /** Bytes served since the model was created, never reset (ground truth for Wi-Fi accounting). */
   readonly groundTruthBytes = perClass(0);
+  /** The plan in force: the agent's last one, or the boot plan. */
+  plan: ApBandwidthPlan;
+  plansApplied = 0;
   private rng: Prng;
-  private readonly allocate: AllocateBandwidth;
 
-  constructor(params: ApParams, startMs: number, rng: Prng, allocate: AllocateBandwidth = simpleAllocateBandwidth) {
+  constructor(params: ApParams, startMs: number, rng: Prng) {
     this.params = params;
     this.nowMs = startMs;
     this.bootMs = startMs;
     this.rng = rng;
-    this.allocate = allocate;
+    this.plan = bootPlan(params);
+  }
+
+  /** Puts a plan in force, as `tc` would; null when taken, else why it is refused. */
+  applyPlan(plan: ApBandwidthPlan): string | null {
+    if (plan.capacityKbps > this.params.capacityKbps + 1) {
+      return `plan capacity ${plan.capacityKbps} kbit/s is above this AP's uplink (${this.params.capacityKbps} kbit/s)`;
+    }
+    this.plan = plan;
+    this.plansApplied++;
+    return null;
   }
 
   /** Counters, demand and PRNG state: everything a restart must keep (see snapshot.ts). */
@@ -126,6 +148,7 @@ export class ApModel {
       bytes: { ...this.bytes },
       groundTruthBytes: { ...this.groundTruthBytes },
       rng: this.rng.state(),
+      plan: structuredClone(this.plan),
     };
   }
 
@@ -139,6 +162,7 @@ export class ApModel {
     Object.assign(this.bytes, s.bytes);
     Object.assign(this.groundTruthBytes, s.groundTruthBytes);
     this.rng = mulberry32(s.rng);
+    this.plan = s.plan !== undefined ? structuredClone(s.plan) : bootPlan(this.params);
   }
 
   injectFault(_f: ApFault): boolean {
@@ -154,6 +178,8 @@ export class ApModel {
     if (!this.down) return false;
     this.down = false;
     this.bootMs = this.nowMs;
+    // A reboot loses the plan (tc state is not persistent): the boot plan until the agent resends.
+    this.plan = bootPlan(this.params);
     for (const c of TRAFFIC_CLASSES) this.bytes[c] = 0;
     return true;
   }
@@ -163,20 +189,13 @@ export class ApModel {
     if (dtMs < 0) throw new Error('advance: dtMs must be >= 0');
     if (!this.down) {
       const hour = localMinuteOfDay(this.nowMs, this.params.utcOffsetMinutes) / 60;
-      const flows: BandwidthFlow[] = [];
       for (const c of TRAFFIC_CLASSES) {
         const share = diurnalShare(c, hour);
         const noise = Math.max(0, 1 + 0.15 * this.rng.normal());
         this.demandKbps[c] = this.params.peakDemandKbps[c] * share * noise;
         this.clients[c] = Math.max(0, Math.round(this.params.peakClients[c] * share + this.rng.normal() * 0.5));
-        flows.push({ id: c, class: c, demandKbps: this.demandKbps[c] });
       }
-      const served = this.allocate({
-        capacityKbps: this.params.capacityKbps,
-        householdReserveKbps: this.params.householdReserveKbps,
-        publicCapKbps: this.params.publicCapKbps,
-        flows,
-      });
+      const served = serveUnderPlan(this.plan, this.demandKbps);
       const seconds = dtMs / 1000;
       for (const c of TRAFFIC_CLASSES) {
         const kbps = Math.max(0, served[c] ?? 0);

@@ -1,6 +1,5 @@
 import { encode, parseJson, topic, type Clock, type DeviceState } from '@poste/protocol';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { AllocateBandwidth } from './ap-model';
 import { DeviceLink, type Held } from './device-link';
 import { FleetEngine, type GroundTruth } from './fleet-engine';
 import type { DeviceSpec } from './scenario';
@@ -23,7 +22,6 @@ export interface DeviceFleetOptions {
   startMs?: number;
   stepS?: number;
   reportIntervalS?: number;
-  allocate?: AllocateBandwidth;
   /** Real ms between catch-up ticks of the timer (default 20). */
   tickMs?: number;
   /** Upper bound of sim steps per tick (and per checkpoint) so a backlog never blocks the event loop for long. */
@@ -105,7 +103,6 @@ export class DeviceFleet {
       startMs: options.startMs ?? options.clock.now(),
       ...(options.stepS !== undefined ? { stepS: options.stepS } : {}),
       ...(options.reportIntervalS !== undefined ? { reportIntervalS: options.reportIntervalS } : {}),
-      ...(options.allocate !== undefined ? { allocate: options.allocate } : {}),
     };
     this.engine = new FleetEngine(engineOptions, (device, output) => this.staged.push({ device, output }));
     for (const d of this.engine.devices) {

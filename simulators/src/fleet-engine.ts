@@ -1,5 +1,4 @@
 import type { DeviceAck } from '@poste/protocol';
-import type { AllocateBandwidth } from './ap-model';
 import type { DeviceSpec } from './scenario';
 import { SimAp, SimLuminaire, type DeviceOutput, type SimDevice, type SimFault } from './sim-devices';
 import type { FleetEngineSnapshot, ProducedCounts } from './snapshot';
@@ -12,8 +11,6 @@ export interface FleetEngineOptions {
   stepS?: number;
   /** Telemetry period per device, sim seconds (default 60); devices are staggered across it. */
   reportIntervalS?: number;
-  /** Bandwidth allocation of the APs (default: simpleAllocateBandwidth). */
-  allocate?: AllocateBandwidth;
 }
 
 /** Called for every output in order; the MQTT fleet publishes them, tests collect them. */
@@ -95,10 +92,7 @@ export class FleetEngine {
       if (this.byId.has(spec.id)) throw new Error(`FleetEngine: duplicate device ${spec.id}`);
       // Stagger first reports over the interval (on step boundaries) so devices don't all speak at once.
       const firstReport = this.startMs + this.stepMs * (1 + (i % slots));
-      const d =
-        spec.kind === 'luminaire'
-          ? new SimLuminaire(spec, this.startMs, firstReport)
-          : new SimAp(spec, this.startMs, firstReport, options.allocate);
+      const d = spec.kind === 'luminaire' ? new SimLuminaire(spec, this.startMs, firstReport) : new SimAp(spec, this.startMs, firstReport);
       this.list.push(d);
       this.byId.set(spec.id, d);
     });

@@ -23,11 +23,9 @@ export {
 export {
   ApModel,
   TRAFFIC_CLASSES,
-  simpleAllocateBandwidth,
+  serveUnderPlan,
+  bootPlan,
   diurnalShare,
-  type AllocateBandwidth,
-  type BandwidthFlow,
-  type BandwidthRequest,
   type ApParams,
   type ApFault,
 } from './ap-model';

@@ -1,6 +1,6 @@
 import type { DeviceAck, DeviceCommand, DeviceEvent, DeviceState, EventType, LocalTelemetry } from '@poste/protocol';
 import { DeviceCommandSchema } from '@poste/protocol';
-import { ApModel, type AllocateBandwidth } from './ap-model';
+import { ApModel } from './ap-model';
 import { LuminaireController } from './local-program';
 import { DEFAULT_STANDBY_W, LuminaireModel, type LuminaireFault } from './luminaire-model';
 import { mulberry32, type Prng } from './prng';
@@ -177,6 +177,8 @@ export class SimLuminaire implements DeviceCommon {
         return { ack: ack(cmd.id, 'done', ts), outputs: [] };
       case 'rebirth':
         return { ack: ack(cmd.id, 'done', ts), outputs: [{ type: 'rebirth' }] };
+      case 'bandwidthPlan':
+        return { ack: ack(cmd.id, 'rejected', ts, 'bandwidthPlan: not an access point'), outputs: [] };
     }
   }
 
@@ -233,9 +235,9 @@ export class SimAp implements DeviceCommon {
   readonly nextReport: { at: number };
   reports = 0;
 
-  constructor(spec: ApSpec, startMs: number, firstReportMs: number, allocate?: AllocateBandwidth) {
+  constructor(spec: ApSpec, startMs: number, firstReportMs: number) {
     this.spec = spec;
-    this.model = new ApModel(spec, startMs, mulberry32(spec.seed), allocate);
+    this.model = new ApModel(spec, startMs, mulberry32(spec.seed));
     this.nextReport = { at: firstReportMs };
   }
 
@@ -276,6 +278,11 @@ export class SimAp implements DeviceCommon {
         return { ack: ack(cmd.id, 'done', ts), outputs: [] };
       case 'rebirth':
         return { ack: ack(cmd.id, 'done', ts), outputs: [{ type: 'rebirth' }] };
+      case 'bandwidthPlan': {
+        // The AP obeys the plan the agent computed; it allocates nothing itself.
+        const refused = this.model.applyPlan(cmd.plan);
+        return { ack: refused === null ? ack(cmd.id, 'done', ts) : ack(cmd.id, 'rejected', ts, refused), outputs: [] };
+      }
     }
   }
 

@@ -5,7 +5,7 @@
  * restarted city would start every counter at 0 again: false counter resets in the store.
  * Read from disk, so validated here (zod); errors name the path.
  */
-import { DeviceEventSchema, LocalTelemetrySchema } from '@poste/protocol';
+import { ApBandwidthPlanSchema, DeviceEventSchema, LocalTelemetrySchema } from '@poste/protocol';
 import { z } from 'zod';
 import { LUMINAIRE_FAULTS } from './luminaire-model';
 
@@ -67,6 +67,7 @@ export const ApModelSnapshotSchema = z
     bytes: perClass,
     groundTruthBytes: perClass,
     rng: prngState,
+    plan: ApBandwidthPlanSchema.optional().describe('the bandwidth plan in force (absent in checkpoints written before plans)'),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-// The two ways the adapter meets Tasmota controllers: an MQTT client on a broker already running on
+// The two ways an MQTT-speaking adapter (tasmota, openwrt) meets its devices: an MQTT client on a broker already running on
 // the gateway (`url`), or an embedded Aedes broker the controllers connect to (host/port), which
 // the adapter reads and writes in-process. Either way the adapter sees (topic, payload) pairs and
 // publishes text commands.
@@ -9,10 +9,11 @@ import type { Logger } from 'pino';
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
-export interface TasmotaTransport {
+export interface MqttTransport {
   /** Set for the embedded broker: where controllers connect. */
   readonly listenPort: number | undefined;
-  publish(topic: string, payload: string): Promise<void>;
+  /** QoS 0 by default (Tasmota subscribes at 0); 1 where the device keeps a session (openwrt plans). */
+  publish(topic: string, payload: string, qos?: 0 | 1): Promise<void>;
   stats(): Record<string, number | string>;
   close(): Promise<void>;
 }
@@ -23,7 +24,7 @@ export async function clientTransport(
   subscriptions: string[],
   onMessage: MessageHandler,
   log: Logger,
-): Promise<TasmotaTransport> {
+): Promise<MqttTransport> {
   const client: MqttClient = connect(opts.url, {
     clientId: opts.clientId,
     protocolVersion: 4,
@@ -37,11 +38,11 @@ export async function clientTransport(
   client.on('reconnect', () => {
     reconnects++;
   });
-  client.on('error', (err) => log.warn({ err: err.message }, 'tasmota broker connection error'));
+  client.on('error', (err) => log.warn({ err: err.message }, 'device broker connection error'));
   // Re-subscribe on every connect: a clean session forgets subscriptions.
   client.on('connect', () => {
     client.subscribe(subscriptions, { qos: 0 }, (err) => {
-      if (err) log.warn({ err: err.message }, 'tasmota subscribe failed');
+      if (err) log.warn({ err: err.message }, 'device broker subscribe failed');
     });
   });
   try {
@@ -62,9 +63,9 @@ export async function clientTransport(
   }
   return {
     listenPort: undefined,
-    publish: async (topic, payload) => {
+    publish: async (topic, payload, qos = 0) => {
       if (!client.connected) throw new Error(`not connected to ${opts.url}`);
-      await client.publishAsync(topic, payload, { qos: 0, retain: false });
+      await client.publishAsync(topic, payload, { qos, retain: false });
     },
     stats: () => ({ mode: 'url', connected: client.connected ? 1 : 0, reconnects }),
     close: () => client.endAsync(true),
@@ -79,18 +80,18 @@ export async function embeddedTransport(
   isCommandTopic: (topic: string) => boolean,
   onMessage: MessageHandler,
   log: Logger,
-): Promise<TasmotaTransport> {
+): Promise<MqttTransport> {
   const broker = await Aedes.createBroker({
-    // Controllers may not publish on the command prefix: one controller must not command another.
+    // Devices may not publish on command topics: one device must not command another.
     authorizePublish: (client, packet, done) => {
       if (client !== null && client !== undefined && isCommandTopic(packet.topic)) {
-        done(new Error('controllers may not publish commands'));
+        done(new Error('devices may not publish commands'));
         return;
       }
       done(null);
     },
   });
-  broker.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'tasmota client error'));
+  broker.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'device client error'));
   for (const s of subscriptions) {
     await new Promise<void>((resolve) =>
       broker.subscribe(
@@ -125,9 +126,9 @@ export async function embeddedTransport(
   const listenPort = addr !== null && typeof addr === 'object' ? addr.port : port;
   return {
     listenPort,
-    publish: (topic, payload) =>
+    publish: (topic, payload, qos = 0) =>
       new Promise((resolve, reject) =>
-        broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, (err) =>
+        broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) =>
           err ? reject(err) : resolve(),
         ),
       ),

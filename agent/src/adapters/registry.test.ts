@@ -30,14 +30,14 @@ test('adapter registry: an unknown kind is refused with its path and the registe
   const message = fileError({
     ...base,
     adapters: [
-      { kind: 'poste', port: 0 },
+      { kind: 'poste', port: 0, auth: { mode: 'open' } },
       { kind: 'zigbee', channel: 11 },
     ],
   });
-  assert.equal(message, 'adapters[1].kind: unknown adapter kind "zigbee"; registered kinds: poste, tasmota');
+  assert.equal(message, 'adapters[1].kind: unknown adapter kind "zigbee"; registered kinds: poste, tasmota, openwrt');
   assert.match(
     fileError({ ...base, adapters: [{ port: 0 }] }),
-    /^adapters\[0\]\.kind: unknown adapter kind undefined; registered kinds: poste, tasmota$/,
+    /^adapters\[0\]\.kind: unknown adapter kind undefined; registered kinds: poste, tasmota, openwrt$/,
   );
   // startAgent says the same before opening any port.
   await assert.rejects(
@@ -47,8 +47,8 @@ test('adapter registry: an unknown kind is refused with its path and the registe
 });
 
 test('adapter registry: a known kind with a bad field names the field; an empty list is refused', () => {
-  assert.match(fileError({ ...base, adapters: [{ kind: 'poste', port: 70_000 }] }), /^adapters\[0\]\.port: /);
-  assert.match(fileError({ ...base, adapters: [{ kind: 'poste', port: 0, hots: 'x' }] }), /^adapters\[0\]: .*hots/);
+  assert.match(fileError({ ...base, adapters: [{ kind: 'poste', port: 70_000, auth: { mode: 'open' } }] }), /^adapters\[0\]\.port: /);
+  assert.match(fileError({ ...base, adapters: [{ kind: 'poste', port: 0, auth: { mode: 'open' }, hots: 'x' }] }), /^adapters\[0\]: .*hots/);
   assert.equal(fileError({ ...base, adapters: [] }), 'adapters: an agent needs at least one device adapter');
 });
 
@@ -60,8 +60,8 @@ test('adapter registry: instance names default to the kind, then kind-2…; dupl
     'poste-4',
   ]);
   const r = AdapterConfigListSchema.safeParse([
-    { kind: 'poste', port: 0 },
-    { kind: 'poste', name: 'poste', port: 0 },
+    { kind: 'poste', port: 0, auth: { mode: 'open' } },
+    { kind: 'poste', name: 'poste', port: 0, auth: { mode: 'open' } },
   ]);
   assert.equal(r.success, false);
   assert.equal(

@@ -3,10 +3,11 @@
 // factory lookup below all derive from this table.
 import { z } from 'zod';
 import { posteAdapter } from './poste';
+import { openWrtAdapter } from './openwrt';
 import { tasmotaAdapter } from './tasmota';
 import type { AdapterContext, DeviceAdapter } from './types';
 
-export const DEVICE_ADAPTERS = [posteAdapter, tasmotaAdapter] as const;
+export const DEVICE_ADAPTERS = [posteAdapter, tasmotaAdapter, openWrtAdapter] as const;
 
 export type AdapterKind = (typeof DEVICE_ADAPTERS)[number]['kind'];
 

@@ -14,6 +14,7 @@ import {
   type LocalTelemetry,
   type ReportedConfig,
 } from '@poste/protocol';
+import { BANDWIDTH_EXTENSION_NAME, bandwidthExtension } from '../extensions/bandwidth';
 import { DIMMING_EXTENSION_NAME, dimmingExtension } from '../extensions/dimming';
 import { Delivery, type BatchLimits, type DeliveryStats } from '../uplink/delivery';
 import { NorthLink, type NorthStats } from '../uplink/north-link';
@@ -115,6 +116,11 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
   if (opts.dimming.enabled && !extensions.some((e) => e.name === DIMMING_EXTENSION_NAME)) {
     const { enabled: _enabled, ...settings } = opts.dimming;
     extensions.push(dimmingExtension(settings));
+  }
+  // Likewise `bandwidth: {...}` adds the bandwidth extension (plans for the gateway's APs).
+  if (opts.bandwidth.enabled && !extensions.some((e) => e.name === BANDWIDTH_EXTENSION_NAME)) {
+    const { enabled: _enabled, ...settings } = opts.bandwidth;
+    extensions.push(bandwidthExtension(settings));
   }
   checkExtensionNames(extensions);
 

@@ -51,6 +51,8 @@ export function actionOf(cmd: Command | DeviceCommand): CommandAction {
       return { action: 'rebirth' };
     case 'identify':
       return { action: 'identify', durationS: cmd.durationS };
+    case 'bandwidthPlan':
+      return { action: 'bandwidthPlan', plan: cmd.plan };
   }
 }
 

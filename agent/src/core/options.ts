@@ -123,6 +123,45 @@ export const DimmingOptionsSchema = z
   })
   .strict();
 
+/** The bandwidth extension (extensions/bandwidth): plans for the gateway's APs from their reported traffic. */
+export const BandwidthOptionsSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('add the bandwidth extension (acts on APs once they report)'),
+    tickIntervalMs: z.number().int().min(10).max(3_600_000).default(10_000).describe('ms between plan computations'),
+    householdReserveShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe("share of an AP's capacity the household keeps (APs without their own entry)"),
+    publicShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.25)
+      .describe("share of an AP's capacity ceded to telemedicine + public (APs without their own entry)"),
+    aps: z
+      .record(
+        z.string().max(64),
+        z
+          .object({
+            householdReserveKbps: z.number().min(0).describe('kbit/s the household keeps'),
+            publicCapKbps: z.number().min(0).describe('kbit/s ceded to telemedicine + public'),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe('per AP device id: what its household agreed to'),
+    changeTolerance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.05)
+      .describe('send a new plan when a rate moved by more than this share of capacity'),
+    maxInFlight: z.number().int().min(1).max(10_000).default(16).describe('plans awaiting their ack'),
+  })
+  .strict();
+
 /** The JSON-serialisable part at CURRENT_CONFIG_VERSION (older versions are migrated first). */
 export const AgentFileOptionsSchema = z
   .object({
@@ -156,6 +195,15 @@ export const AgentFileOptionsSchema = z
       retryAfterMs: 30_000,
       maxInFlight: 256,
     }).describe('the dimming extension'),
+    bandwidth: BandwidthOptionsSchema.default({
+      enabled: true,
+      tickIntervalMs: 10_000,
+      householdReserveShare: 0.5,
+      publicShare: 0.25,
+      aps: {},
+      changeTolerance: 0.05,
+      maxInFlight: 16,
+    }).describe('the bandwidth extension'),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import { TasmotaAdapterConfigSchema, type TasmotaAdapterConfig } from './config'
 import { TasmotaController } from './controller';
 import { FullTopic } from './full-topic';
 import { parseTasmotaJson } from './mapping';
-import { clientTransport, embeddedTransport, type TasmotaTransport } from './transport';
+import { clientTransport, embeddedTransport, type MqttTransport } from '../mqtt-transport';
 
 export interface TasmotaStats {
   devicesOnline: number;
@@ -23,7 +23,7 @@ async function createTasmotaAdapter(config: TasmotaAdapterConfig, ctx: AdapterCo
   const counts = { unknownTopics: 0, malformed: 0 };
   const byTopic = new Map<string, TasmotaController>();
   const byDevice = new Map<string, TasmotaController>();
-  let transport: TasmotaTransport | null = null;
+  let transport: MqttTransport | null = null;
 
   for (const dc of config.devices) {
     const controller = new TasmotaController(dc, {
