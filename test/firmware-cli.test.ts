@@ -320,14 +320,14 @@ describe('poste-firmware provision and check', () => {
     broker = await createBroker({ credentials: await loadCredentials(credentials), logLevel: 'silent' });
     port = await broker.listen(0, '127.0.0.1');
     const agentConfig = JSON.parse(await readFile(join(out, 'agent.json'), 'utf8')) as { north: { url: string; password: string } };
+    // The bundle's north section (its credentials) as provisioned; the LAN side on a free port here.
     const agent = await startAgent({
-      ...(agentConfig as object),
       gatewayId: 'sp-gw7',
       north: { ...agentConfig.north, url: `mqtt://127.0.0.1:${port}` },
-      adapters: [{ kind: 'poste', host: '127.0.0.1', port: 0 }],
+      local: { host: '127.0.0.1', port: 0 },
       dataDir: join(dir, 'agent-data'),
       logLevel: 'silent',
-    } as Parameters<typeof startAgent>[0]);
+    });
     await writeFile(join(dir, 'tech.pw'), `${servicePassword}\n`);
     const checkArgs = [
       'check',

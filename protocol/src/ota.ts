@@ -94,7 +94,8 @@ export type OtaPhase = z.infer<typeof OtaPhaseSchema>;
 export const OtaStatusSchema = z.object({
   v: z.literal(1),
   jobId: JobIdSchema,
-  target: z.union([DeviceIdSchema, z.literal('$gateway')]),
+  /** the target this status is about; absent = the gateway's own download of the job's image */
+  target: z.union([DeviceIdSchema, z.literal('$gateway')]).optional(),
   phase: OtaPhaseSchema,
   /** the chunk wanted next (downloading/transferring) */
   next: z.number().int().min(0).optional(),

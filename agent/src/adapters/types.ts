@@ -5,7 +5,7 @@
 // the registry, the uplink or the relay directly. See README.md beside this file.
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Clock, DeviceCommand } from '@poste/protocol';
+import type { Clock, DeviceCommand, LocalOta } from '@poste/protocol';
 import type { Timers } from '../core/timers';
 
 /**
@@ -36,6 +36,8 @@ export interface AdapterSink {
   event(deviceId: string, value: unknown): SinkResult;
   /** The answer to a command sent through sendCommand: `DeviceAck` carrying that command's `id`. */
   ack(deviceId: string, value: unknown): SinkResult;
+  /** A device's OTA status (`LocalOtaStatus`, validated by the OTA extension), answering what sendOta carried. */
+  otaStatus(deviceId: string, value: unknown): SinkResult;
 }
 
 /** What the agent gives an adapter when it creates it. */
@@ -60,6 +62,8 @@ export interface DeviceAdapter {
    * cannot be sent, which the agent acks `failed` with the error message.
    */
   sendCommand(deviceId: string, cmd: DeviceCommand): Promise<void>;
+  /** Hands one OTA message (`LocalOta`) to a device; absent when the adapter's devices cannot be updated over the air. */
+  sendOta?(deviceId: string, msg: LocalOta): Promise<void>;
   /** Transport-specific counters (clients connected, port…): numbers or strings only, for `stats()`. */
   stats(): Record<string, number | string>;
   /** Closes connections and listeners; the agent calls it once, on stop. */

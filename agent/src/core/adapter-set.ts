@@ -2,7 +2,7 @@
 // so everything it hands in is validated, counted and attributed to it), and commands go back
 // through the adapter that announced the device.
 import type { Logger } from 'pino';
-import { isValidId, type Clock, type DeviceCommand } from '@poste/protocol';
+import { isValidId, type Clock, type DeviceCommand, type LocalOta } from '@poste/protocol';
 import { adapterInstanceNames, createAdapter, type AdapterConfig } from '../adapters/registry';
 import { SpoolFullError } from '@poste/spool';
 import type { AdapterContext, AdapterSink, DeviceAdapter, SinkResult } from '../adapters/types';
@@ -17,6 +17,8 @@ export interface AdapterSetDeps {
   rejections: Rejections;
   /** A validated-owner ack goes to the command relay (which validates the ack itself). */
   deviceAck(deviceId: string, value: unknown, adapter: string): SinkResult;
+  /** A device's OTA status from the adapter that owns it (to the OTA extension); default: refused. */
+  otaStatus?(deviceId: string, value: unknown): SinkResult;
   log: Logger;
   clock: Clock;
   timers: Timers;
@@ -94,6 +96,15 @@ export class AdapterSet {
       instance.commands.sendFailed++;
       throw err;
     }
+  }
+
+  /** Sends an OTA message through the adapter that announced the device, if it carries OTA. */
+  async sendOta(deviceId: string, msg: LocalOta): Promise<void> {
+    const owner = this.#registry.get(deviceId)?.adapter;
+    const instance = owner === undefined ? undefined : this.#byName.get(owner);
+    if (instance === undefined) throw new Error(`no adapter owns device ${deviceId}`);
+    if (instance.adapter.sendOta === undefined) throw new Error(`adapter ${instance.name} (${instance.adapter.kind}) carries no OTA`);
+    await instance.adapter.sendOta(deviceId, msg);
   }
 
   /** Ports of the adapters that listen, by instance name. */
@@ -186,5 +197,16 @@ function guardedSink(
       }
       return deps.deviceAck(id, v, name);
     }),
+    otaStatus: (deviceId, value) => {
+      if (life.stopped) return 'retry';
+      // Only the adapter that owns the device speaks for it, and the id must be topic-safe.
+      if (typeof deviceId !== 'string' || !isValidId(deviceId) || deps.inbox.ownerMismatch(name, deviceId) !== null) return 'rejected';
+      try {
+        return deps.otaStatus?.(deviceId, value) ?? 'rejected';
+      } catch (err) {
+        log.error({ err: (err as Error).message, device: deviceId }, 'handling an OTA status failed');
+        return 'rejected';
+      }
+    },
   };
 }

@@ -133,6 +133,13 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     deviceEvent: new Listeners<DeviceEvent>('deviceEvent', log),
     config: new Listeners<AppliedConfig>('config', log),
   };
+  // OTA traffic (extensions/ota): cloud jobs and chunks, link-up, device answers.
+  const ota = {
+    job: new Listeners<Buffer>('otaJob', log),
+    chunk: new Listeners<Buffer>('otaChunk', log),
+    northConnected: new Listeners<void>('northConnected', log),
+    deviceStatus: new Listeners<{ deviceId: string; payload: unknown }>('otaDeviceStatus', log),
+  };
 
   // Late-bound: the north link needs hooks that publish through it. Only retained state goes
   // straight to the link (skipped while it is down, republished by every birth); everything else
@@ -248,6 +255,10 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       registry,
       rejections,
       deviceAck: (deviceId, value, adapter) => (relay.handleDeviceAck(deviceId, value, adapter) ? 'accepted' : 'rejected'),
+      otaStatus: (deviceId, payload) => {
+        ota.deviceStatus.emit({ deviceId, payload });
+        return 'accepted';
+      },
       log,
       clock,
       timers,
@@ -265,6 +276,8 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
     {
       command: (p) => void relay.handleCommand(p),
       configDesired: (p) => config.handle(p),
+      otaJob: (p) => ota.job.emit(p),
+      otaChunk: (p) => ota.chunk.emit(p),
     },
     {
       willPayload: () => encode(gatewayState('offline', store.get().birthSeq + 1)),
@@ -272,6 +285,7 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       onConnected: () => {
         birth();
         delivery.connected();
+        ota.northConnected.emit();
       },
       onDisconnected: () => delivery.disconnected(),
     },
@@ -331,6 +345,15 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
       commandDevice,
       appliedConfig: () => config.applied,
       schedulerConfig: () => config.applied.config.scheduler,
+      ota: {
+        ...ota,
+        publishStatus: (s) => {
+          if (!link.connected) return false;
+          link.publishState(topic('otaStatus', { gateway: gw }), encode(s), false);
+          return true;
+        },
+        sendToDevice: (deviceId, msg) => adapterSet.sendOta(deviceId, msg),
+      },
     });
     if (opts.metrics !== undefined) {
       const meter = new RateMeter(() => delivery.stats().replayedRecords);

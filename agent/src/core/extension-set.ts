@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { DeviceEvent, LocalTelemetry, PayloadError } from '@poste/protocol';
 import { DIMMING_EXTENSION_NAME, isDimmingExtension, type DimmingStats } from '../extensions/dimming';
-import type { AgentExtension, AgentHost, RunningExtension } from '../extensions/types';
+import type { AgentExtension, AgentHost, OtaHostPort, RunningExtension } from '../extensions/types';
 import type { AppliedConfig } from './desired-config';
 import type { DeviceRecord } from './device-registry';
 import type { Listeners } from './listeners';
@@ -20,6 +20,15 @@ export interface ExtensionHostDeps
     telemetry: Listeners<LocalTelemetry>;
     deviceEvent: Listeners<DeviceEvent>;
     config: Listeners<AppliedConfig>;
+  };
+  /** OTA plumbing (agent.ts); absent in tests that start extensions without an agent: the port then refuses. */
+  ota?: {
+    job: Listeners<Buffer>;
+    chunk: Listeners<Buffer>;
+    northConnected: Listeners<void>;
+    deviceStatus: Listeners<{ deviceId: string; payload: unknown }>;
+    publishStatus: OtaHostPort['publishStatus'];
+    sendToDevice: OtaHostPort['sendToDevice'];
   };
 }
 
@@ -53,6 +62,30 @@ export function combinedSchedulerValidator(
       if (err) return err;
     }
     return null;
+  };
+}
+
+const noop = (): void => {};
+
+/** One extension's view of the OTA plumbing, its listeners tracked like the others. */
+function otaPort(ota: ExtensionHostDeps['ota'], track: (remove: () => void) => () => void): OtaHostPort {
+  if (!ota) {
+    return {
+      onJob: () => noop,
+      onChunk: () => noop,
+      onNorthConnected: () => noop,
+      onDeviceStatus: () => noop,
+      publishStatus: () => false,
+      sendToDevice: () => Promise.reject(new Error('this agent carries no OTA traffic')),
+    };
+  }
+  return {
+    onJob: (l) => track(ota.job.add(l)),
+    onChunk: (l) => track(ota.chunk.add(l)),
+    onNorthConnected: (l) => track(ota.northConnected.add(l)),
+    onDeviceStatus: (l) => track(ota.deviceStatus.add(({ deviceId, payload }) => l(deviceId, payload))),
+    publishStatus: ota.publishStatus,
+    sendToDevice: ota.sendToDevice,
   };
 }
 
@@ -94,6 +127,7 @@ export class ExtensionSet {
         commandDevice: deps.commandDevice,
         appliedConfig: deps.appliedConfig,
         schedulerConfig: deps.schedulerConfig,
+        ota: otaPort(deps.ota, track),
       };
       try {
         const running = await ext.start(host);

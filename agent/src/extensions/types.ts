@@ -3,10 +3,27 @@
 // registry, what devices say, the config in force, and device commands with their acks. It never
 // sees the uplink, the adapters or the raw LAN.
 import type { Logger } from 'pino';
-import type { Clock, CommandAction, DeviceAck, DeviceEvent, LocalTelemetry, PayloadError } from '@poste/protocol';
+import type { Clock, CommandAction, DeviceAck, DeviceEvent, LocalOta, LocalTelemetry, OtaStatus, PayloadError } from '@poste/protocol';
 import type { AppliedConfig } from '../core/desired-config';
 import type { DeviceRecord } from '../core/device-registry';
 import type { Timers } from '../core/timers';
+
+/**
+ * OTA traffic (extensions/ota): the cloud's jobs and chunks as they arrive (raw payloads, validated
+ * by the extension), statuses north, LAN OTA messages to a device through the adapter that owns it
+ * and the device's answers.
+ */
+export interface OtaHostPort {
+  onJob(listener: (payload: Buffer) => void): () => void;
+  onChunk(listener: (payload: Buffer) => void): () => void;
+  /** the north link is up again (subscribed): re-ask for what is missing */
+  onNorthConnected(listener: () => void): () => void;
+  /** QoS 1 on ota/status; false when the link is down */
+  publishStatus(status: OtaStatus): boolean;
+  /** rejects when no adapter owns the device or its adapter carries no OTA */
+  sendToDevice(deviceId: string, msg: LocalOta): Promise<void>;
+  onDeviceStatus(listener: (deviceId: string, payload: unknown) => void): () => void;
+}
 
 /** What a running agent offers one extension. Listeners added here are removed when the extension stops. */
 export interface AgentHost {
@@ -31,6 +48,8 @@ export interface AgentHost {
   appliedConfig(): AppliedConfig;
   /** The `scheduler` section of the config in force (unvalidated here; see validateSchedulerConfig). */
   schedulerConfig(): unknown;
+  /** OTA jobs, chunks and statuses (extensions/ota). */
+  readonly ota: OtaHostPort;
 }
 
 /** A started extension. */

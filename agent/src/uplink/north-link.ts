@@ -13,6 +13,9 @@ export type NorthOptions = z.output<typeof NorthOptionsSchema>;
 export interface NorthHandlers {
   command(payload: Buffer): void;
   configDesired(payload: Buffer): void;
+  /** OTA job (retained) and chunks, for extensions/ota */
+  otaJob(payload: Buffer): void;
+  otaChunk(payload: Buffer): void;
 }
 
 export interface NorthLinkHooks {
@@ -118,6 +121,8 @@ export class NorthLink {
       const parsed = parseTopic(t);
       if (parsed?.kind === 'command' && parsed.params.gateway === this.#gatewayId) this.#handlers.command(payload);
       else if (parsed?.kind === 'configDesired' && parsed.params.gateway === this.#gatewayId) this.#handlers.configDesired(payload);
+      else if (parsed?.kind === 'otaJob' && parsed.params.gateway === this.#gatewayId) this.#handlers.otaJob(payload);
+      else if (parsed?.kind === 'otaChunk' && parsed.params.gateway === this.#gatewayId) this.#handlers.otaChunk(payload);
       else this.#log.warn({ topic: t }, 'north message on an unexpected topic');
     });
   }
@@ -128,7 +133,13 @@ export class NorthLink {
     // Clean session: subscriptions do not survive a reconnect, so renew them every time, and only
     // then call the link up (birth, then replay): the cloud may command the gateway as soon as it
     // sees the birth.
-    client.subscribe([topic('command', { gateway: gw }), topic('configDesired', { gateway: gw })], { qos: 1 }, (err, granted) => {
+    const southbound = [
+      topic('command', { gateway: gw }),
+      topic('configDesired', { gateway: gw }),
+      topic('otaJob', { gateway: gw }),
+      topic('otaChunk', { gateway: gw }),
+    ];
+    client.subscribe(southbound, { qos: 1 }, (err, granted) => {
       if (client !== this.#client || this.#stopping) return;
       if (err) {
         // The connection died before the SUBACK: #onClose schedules the next attempt.
