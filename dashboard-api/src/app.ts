@@ -13,6 +13,7 @@ import { createEventHub, type EventHub } from './events/event-hub';
 import { startFleetFeed } from './events/fleet-feed';
 import { openFaultBook } from './faults/fault-book';
 import { startFaultSources } from './faults/fault-sources';
+import { openFinanceBook } from './finance/finance-book';
 import { startHouseholdService } from './households/household-service';
 import { createFleetTracker, type FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
@@ -22,7 +23,9 @@ import { parseQueryLimits, type QueryLimitsInput } from './query-limits';
 import { createReadGate } from './read-gate';
 import { commandRouteDocs, registerCommandRoutes } from './routes/commands';
 import { energyRouteDoc, registerEnergyRoute } from './routes/energy';
+import { energySeriesRouteDoc, registerEnergySeriesRoute } from './routes/energy-series';
 import { faultRouteDocs, registerFaultRoutes } from './routes/faults';
+import { financeRouteDocs, registerFinanceRoutes } from './routes/finance';
 import { fleetRouteDoc, registerFleetRoute } from './routes/fleet';
 import { householdRouteDocs, registerHouseholdRoutes } from './routes/households';
 import { healthRouteDoc, registerHealthRoute } from './routes/health';
@@ -32,6 +35,7 @@ import { openApiRouteDoc, registerOpenApiRoute } from './routes/openapi';
 import { registerStreamRoute, streamRouteDoc } from './routes/stream';
 import { registerTokenRoutes, tokenRouteDocs } from './routes/tokens';
 import { registerWebRoute, webRouteDoc } from './routes/web';
+import { registerWifiRoutes, wifiRouteDocs } from './routes/wifi';
 
 export const DASHBOARD_API_VERSION = '0.1.0';
 
@@ -123,6 +127,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     logger: app.log,
     ...(opts.dataDir !== undefined ? { file: join(opts.dataDir, 'households.jsonl') } : {}),
   });
+  const finance = await openFinanceBook(opts.dataDir !== undefined ? join(opts.dataDir, 'finance.json') : undefined);
   const ctx: RouteContext = {
     store: opts.store,
     fleet,
@@ -137,6 +142,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     commandBook,
     commands,
     households,
+    finance,
   };
 
   app.addHook('onResponse', async (req, reply) => {
@@ -155,6 +161,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     healthRouteDoc,
     fleetRouteDoc,
     energyRouteDoc,
+    energySeriesRouteDoc,
     municipalitiesRouteDoc,
     metricsRouteDoc,
     webRouteDoc,
@@ -163,12 +170,15 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     ...faultRouteDocs,
     ...commandRouteDocs,
     ...householdRouteDocs,
+    ...financeRouteDocs,
+    ...wifiRouteDocs,
     openApiRouteDoc,
   ];
   registerAccessHook(app, docs, { tokens, publicReads: opts.publicReads ?? false });
   registerHealthRoute(app, ctx);
   registerFleetRoute(app, ctx);
   registerEnergyRoute(app, ctx);
+  registerEnergySeriesRoute(app, ctx);
   registerMunicipalitiesRoute(app, ctx);
   registerMetricsRoute(app, ctx);
   registerWebRoute(app);
@@ -177,6 +187,8 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   registerFaultRoutes(app, ctx);
   registerCommandRoutes(app, ctx);
   registerHouseholdRoutes(app, ctx);
+  registerFinanceRoutes(app, ctx);
+  registerWifiRoutes(app, ctx);
   registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
   const stopFleetFeed = startFleetFeed(fleet, hub);
   const stopFaultSources = startFaultSources({

@@ -5,6 +5,7 @@ import type { CommandBook } from './commands/command-book';
 import type { CommandDispatcher } from './commands/dispatcher';
 import type { EventHub } from './events/event-hub';
 import type { FaultBook } from './faults/fault-book';
+import type { FinanceBook } from './finance/finance-book';
 import type { HouseholdService } from './households/household-service';
 import type { FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
@@ -29,4 +30,5 @@ export interface RouteContext {
   commandBook: CommandBook;
   commands: CommandDispatcher;
   households: HouseholdService;
+  finance: FinanceBook;
 }

@@ -13,8 +13,9 @@ export async function startCapturedApi(ackTimeoutMs = 30_000, dataDir?: string) 
     },
   });
   let now = NOW;
+  const store = await seededStore();
   const api = await createDashboardApi({
-    store: await seededStore(),
+    store,
     fleet,
     inventory: testInventory(),
     clock: { now: () => now },
@@ -42,5 +43,5 @@ export async function startCapturedApi(ackTimeoutMs = 30_000, dataDir?: string) 
   const until = async (check: () => Promise<boolean>) => {
     for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
   };
-  return { api, fleet, published, auth, post, get, until, setNow: (ms: number) => (now = ms) };
+  return { api, store, fleet, published, auth, post, get, until, setNow: (ms: number) => (now = ms) };
 }

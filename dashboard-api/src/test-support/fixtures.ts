@@ -1,5 +1,5 @@
 import { parseInventory, type Inventory } from '../inventory';
-import { MemoryStore } from '@poste/telemetry-store';
+import { MemoryStore, type Point } from '@poste/telemetry-store';
 import { luminairePoint } from '@poste/telemetry-store/testing';
 
 /** Fixed instant so windows and defaults are reproducible: 2024-06-02T00:00:00Z. */
@@ -21,6 +21,7 @@ export function testInventory(): Inventory {
       { id: 'santarem', name: 'Santarém', timeZone: 'America/Santarem', tariffBrlPerKwh: 0.5 },
     ],
     luminaires: { 'lum-b2': { baselineW: 290 } },
+    aps: { 'ap-1': { freePoint: true, name: 'Praça da República', lat: -1.45, lon: -48.49 } },
     gateways: { 'gw-b': 'belem', 'gw-s': 'santarem' },
   });
 }
@@ -45,4 +46,27 @@ export async function seededStore<S extends MemoryStore = MemoryStore>(store: S 
     luminairePoint({ ...s, luminaire: 'lum-s1' }, t1, 5_500, 60),
   ]);
   return store;
+}
+
+/** An AP reading of ap-1 (belem, gw-b) with cumulative bytes per class. */
+export function apReadingPoint(
+  ts: number,
+  bytes: { household: number; telemedicine: number; public: number },
+  capacityKbps = 50_000,
+): Point {
+  return {
+    measurement: 'ap',
+    tags: { municipality: 'belem', gateway: 'gw-b', ap: 'ap-1' },
+    fields: {
+      capacityKbps,
+      uptime: 100,
+      clientsHousehold: 2,
+      clientsTelemedicine: 1,
+      clientsPublic: 3,
+      bytesHousehold: bytes.household,
+      bytesTelemedicine: bytes.telemedicine,
+      bytesPublic: bytes.public,
+    },
+    ts,
+  };
 }

@@ -1,0 +1,116 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { DeviceIdSchema, GatewayIdSchema, GroupIdSchema, MunicipalityIdSchema } from '@poste/protocol';
+import { BadRequestSchema, EnergyTotalsSchema, NotFoundSchema, TimeParamSchema, TimeoutSchema, UnavailableSchema } from '../api-schemas';
+import type { RouteContext } from '../context';
+import { roundTotals } from '../energy';
+import { computeEnergySeries, type EnergySeries } from '../energy-series';
+import type { RouteDoc } from '../openapi';
+import { gatedRead, sendStoreUnavailable } from './gated-read';
+import { parseQuery, sendBadRequest, sendNotFound } from './validate';
+
+const DAY_MS = 86_400_000;
+/** Default window per granularity when `from` is absent. */
+const DEFAULT_SPAN_MS = { hour: 2 * DAY_MS, day: 30 * DAY_MS, month: 365 * DAY_MS } as const;
+/** Most luminaire-hours one answer may aggregate in memory (≈ 3,000 luminaires over a 31-day month at 24 h). */
+const MAX_LUMINAIRE_HOURS = 2_500_000;
+
+export const EnergySeriesQuerySchema = z
+  .object({
+    from: TimeParamSchema.optional().describe(
+      'start, inclusive (hours are selected by their start); default: to − 2 days (hour), 30 days (day), 365 days (month)',
+    ),
+    to: TimeParamSchema.optional().describe('end, exclusive; default: now'),
+    granularity: z.enum(['hour', 'day', 'month']).default('day').describe("buckets in each municipality's local time (default day)"),
+    municipality: MunicipalityIdSchema.optional().describe('only this municipality (404 when unknown); absent = the programme'),
+    gateway: GatewayIdSchema.optional(),
+    group: GroupIdSchema.optional().describe('only this lighting group (needs municipality: group ids are per municipality)'),
+    luminaire: DeviceIdSchema.optional().describe('only this luminaire'),
+  })
+  .strict();
+
+export const EnergySeriesSchema = EnergyTotalsSchema.extend({
+  granularity: z.enum(['hour', 'day', 'month']),
+  from: z.number().int(),
+  to: z.number().int(),
+  points: z.array(EnergyTotalsSchema.extend({ period: z.string().describe('local YYYY-MM-DDTHH, YYYY-MM-DD or YYYY-MM') })),
+  unassigned: z.object({ luminaireHours: z.number().int(), measuredKwh: z.number() }),
+});
+
+export const energySeriesRouteDoc: RouteDoc = {
+  method: 'get',
+  path: '/api/v1/energy/series',
+  access: 'aggregate',
+  summary: 'Energy, both baselines, savings (kWh, R$, CO2) per local hour, day or month',
+  description:
+    "From the store's hourly rollups, each hour placed in its municipality's local calendar: for the whole programme, a day sums every municipality's own local day. Per luminaire, group (with municipality), gateway, municipality or programme. Billing baseline per luminaire-hour with data: baselineW × estimatedDailyHours / 24. Rounded for presentation after summing at full precision.",
+  query: EnergySeriesQuerySchema,
+  responses: {
+    200: { description: 'series', schema: EnergySeriesSchema },
+    400: { description: 'invalid query or range too long', schema: BadRequestSchema },
+    404: { description: 'unknown municipality', schema: NotFoundSchema },
+    503: { description: 'busy or store unavailable; Retry-After', schema: UnavailableSchema },
+    504: { description: 'store time-out', schema: TimeoutSchema },
+  },
+};
+
+class TooManyRowsError extends Error {}
+
+export function registerEnergySeriesRoute(app: FastifyInstance, ctx: RouteContext): void {
+  app.get(energySeriesRouteDoc.path, async (req, reply) => {
+    const q = parseQuery(EnergySeriesQuerySchema, req.query, reply);
+    if (!q) return reply;
+    const to = q.to ?? ctx.clock.now();
+    const from = q.from ?? to - DEFAULT_SPAN_MS[q.granularity];
+    if (from >= to) return sendBadRequest(reply, [{ path: 'from', reason: 'must be before to' }]);
+    if (to - from > ctx.limits.maxRangeDays * DAY_MS) {
+      return sendBadRequest(reply, [
+        { path: 'to', reason: `range is longer than the limit of ${ctx.limits.maxRangeDays} days (maxRangeDays)` },
+      ]);
+    }
+    if (q.group !== undefined && q.municipality === undefined) {
+      return sendBadRequest(reply, [{ path: 'group', reason: 'needs municipality (group ids are per municipality)' }]);
+    }
+    if (q.municipality !== undefined && !ctx.inventory.municipality(q.municipality)) {
+      return sendNotFound(reply, `unknown municipality ${q.municipality}`);
+    }
+    const key = JSON.stringify(['series', q.from ?? null, q.to ?? 'now', q.granularity, q.municipality, q.gateway, q.group, q.luminaire]);
+    try {
+      const series = await gatedRead<EnergySeries>(ctx, req, reply, {
+        route: energySeriesRouteDoc.path,
+        key,
+        operation: 'luminaireHours',
+        work: async () => {
+          const hours = await ctx.store.luminaireHours({
+            from,
+            to,
+            ...(q.municipality !== undefined ? { municipality: q.municipality } : {}),
+            ...(q.gateway !== undefined ? { gateway: q.gateway } : {}),
+            ...(q.luminaire !== undefined ? { device: q.luminaire } : {}),
+          });
+          if (hours.length > MAX_LUMINAIRE_HOURS) {
+            throw new TooManyRowsError(
+              `${hours.length} luminaire-hours in the range, more than ${MAX_LUMINAIRE_HOURS} per answer; narrow with municipality=, gateway= or a shorter range`,
+            );
+          }
+          return computeEnergySeries(
+            hours,
+            ctx.inventory,
+            { from, to, granularity: q.granularity },
+            q.group !== undefined ? { group: q.group } : {},
+          );
+        },
+      });
+      if (!series) return reply;
+      return {
+        ...roundTotals(series),
+        points: series.points.map(roundTotals),
+        unassigned: { ...series.unassigned, measuredKwh: Math.round(series.unassigned.measuredKwh * 1000) / 1000 },
+      };
+    } catch (err) {
+      if (err instanceof TooManyRowsError) return sendBadRequest(reply, [{ path: 'from', reason: err.message }]);
+      sendStoreUnavailable(ctx, req, reply, 'luminaireHours', err);
+      return reply;
+    }
+  });
+}
