@@ -9,6 +9,7 @@ import { FilePersistence, type FilePersistenceOptions } from '../persistence/fil
 import { checkClientId } from '../guard/client-id';
 import { createBrokerGuard, remoteAddressOf, seedRetainedQuota, type BrokerGuard } from '../guard/broker-guard';
 import type { BrokerGuardOptions } from '../guard/guard-config';
+import { credentialCacheDigest, LoginCacheFile } from '../guard/login-cache-file';
 import { canPublish, canSubscribe } from './acl';
 import { countProtocolErrors } from './protocol-errors';
 
@@ -104,7 +105,18 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
     (credentials
       ? (u: string | undefined, p: Buffer | undefined) => credentials!.verify(u, p)
       : async (): Promise<VerifyResult> => ({ ok: false, reason: 'no-credentials' }));
-  const guard = createBrokerGuard({ guard: opts.guard, maxPayloadBytes: maxPayload, verify, metrics, logger });
+  // With a credentials store the login cache is keyed by each stored hash, and with --data it is
+  // kept on disk so that a city's gateways reconnecting after a restart need no scrypt (guard/login-cache-file.ts).
+  const byStore = credentials !== undefined && opts.hooks?.authenticate === undefined;
+  const loginCacheFile = byStore && opts.persistence ? new LoginCacheFile({ dir: opts.persistence.dir, logger }) : undefined;
+  const guard = createBrokerGuard({
+    guard: opts.guard,
+    maxPayloadBytes: maxPayload,
+    verify,
+    metrics,
+    logger,
+    ...(byStore && { loginCache: { digest: credentialCacheDigest(() => credentials), onChange: () => loginCacheFile?.changed() } }),
+  });
   /** clients that sent an empty client id (Aedes assigned them one) */
   const assignedIds = new WeakSet<Client>();
   const mayPublish = opts.hooks?.authorizePublish ?? canPublish;
@@ -219,6 +231,9 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
     },
   );
 
+  const restoredLogins = await loginCacheFile?.attach(guard.login);
+  if (restoredLogins) logger.info({ logins: restoredLogins }, 'login cache restored');
+
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   /** Admits an accepted socket (caps, stream guard) and hands it to Aedes; `secure` wraps it in TLS first. */
@@ -289,6 +304,7 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       for (const s of sockets) s.destroy();
       for (const srv of servers) if (srv.listening) await new Promise<void>((resolve) => srv.close(() => resolve()));
+      await loginCacheFile?.close();
       // Aedes does not close its persistence; this flushes the journal and releases the directory.
       await persistence?.destroy();
     },

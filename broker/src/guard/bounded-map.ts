@@ -36,4 +36,9 @@ export class BoundedMap<K, V> {
   clear(): void {
     this.#map.clear();
   }
+
+  /** Entries, least recently used first (does not mark them used). */
+  entries(): IterableIterator<[K, V]> {
+    return this.#map.entries();
+  }
 }

@@ -7,7 +7,7 @@ import { canPublish } from '../broker/acl';
 import { ConnectionLimits, connectionCapUnderFdLimit, fileDescriptorSoftLimit } from './connection-limits';
 import { parseGuardConfig, type BrokerGuardConfig, type BrokerGuardOptions } from './guard-config';
 import { GuardedConnection } from './guarded-connection';
-import { LoginGuard } from './login-guard';
+import { LoginGuard, type LoginCacheOptions } from './login-guard';
 import { PublishRate, RetainedQuota } from './publish-limits';
 
 export interface BrokerGuard {
@@ -41,6 +41,8 @@ export function createBrokerGuard(opts: {
   verify: (username: string | undefined, password: Buffer | undefined) => Promise<VerifyResult>;
   metrics: PosteMetrics;
   logger: Logger;
+  /** how the login cache compares passwords and who hears of its changes (login-cache-file.ts) */
+  loginCache?: LoginCacheOptions;
 }): BrokerGuard {
   const config = parseGuardConfig(opts.guard);
   const { metrics, logger } = opts;
@@ -60,7 +62,7 @@ export function createBrokerGuard(opts: {
     connectDeadlineMs: config.frames.connectDeadlineMs,
   };
   const bytesBurst = config.publish.bytesBurst ?? Math.max(config.publish.bytesPerSecond, 2 * opts.maxPayloadBytes);
-  const login = new LoginGuard(opts.verify, config.login);
+  const login = new LoginGuard(opts.verify, config.login, Date.now, opts.loginCache);
   const retained = new RetainedQuota(config.retained);
   const admissions = new WeakMap<GuardedConnection, { authenticated(): void }>();
   const rates = new WeakMap<Client, PublishRate>();

@@ -6,7 +6,11 @@ export type AdmissionRefusal = 'max-connections' | 'max-per-address' | 'max-unau
 export interface ConnectionLimitsConfig {
   /** connections in total (TCP + TLS) */
   maxConnections: number;
-  /** connections from one remote address */
+  /**
+   * connections from one remote address that have not authenticated yet. Once authenticated a
+   * connection answers for its credential (one connection per client id) and no longer counts:
+   * hundreds of gateways behind one NAT or load balancer share an address legitimately.
+   */
   maxPerAddress: number;
   /** connections accepted but not yet authenticated, in total */
   maxUnauthenticated: number;
@@ -48,7 +52,11 @@ export function connectionCapUnderFdLimit(configured: number, fdSoftLimit: numbe
   return Math.max(1, Math.min(configured, headroom));
 }
 
-/** Counts live connections per address, in total and unauthenticated; refuses at accept past a cap. */
+/**
+ * Counts live connections in total, unauthenticated in total and unauthenticated per address;
+ * refuses at accept past a cap. What one address can hold without credentials is bounded, what it
+ * holds with credentials is not (only the total is).
+ */
 export class ConnectionLimits {
   readonly #perAddress = new Map<string, number>();
   #total = 0;
@@ -84,16 +92,23 @@ export class ConnectionLimits {
         if (!pending || released) return;
         pending = false;
         this.#unauthenticated--;
+        this.#leave(address);
       },
       release: () => {
         if (released) return;
         released = true;
-        if (pending) this.#unauthenticated--;
+        if (pending) {
+          this.#unauthenticated--;
+          this.#leave(address);
+        }
         this.#total--;
-        const left = (this.#perAddress.get(address) ?? 1) - 1;
-        if (left <= 0) this.#perAddress.delete(address);
-        else this.#perAddress.set(address, left);
       },
     };
+  }
+
+  #leave(address: string): void {
+    const left = (this.#perAddress.get(address) ?? 1) - 1;
+    if (left <= 0) this.#perAddress.delete(address);
+    else this.#perAddress.set(address, left);
   }
 }

@@ -39,6 +39,21 @@ describe('connection limits', () => {
     b.release();
     assert.equal(l.total, 2);
   });
+  test('authenticated connections leave the per-address count: many gateways behind one NAT address', () => {
+    const l = new ConnectionLimits({ maxConnections: 300, maxPerAddress: 2, maxUnauthenticated: 10 });
+    for (let i = 0; i < 200; i++) {
+      const a = l.admit('10.0.0.1');
+      assert.ok(a.ok, `connection ${i}`);
+      a.authenticated();
+    }
+    const x = l.admit('10.0.0.1');
+    const y = l.admit('10.0.0.1');
+    assert.ok(x.ok && y.ok);
+    assert.deepEqual(l.admit('10.0.0.1'), { ok: false, reason: 'max-per-address' }, 'unauthenticated ones are still capped');
+    x.release();
+    assert.ok(l.admit('10.0.0.1').ok);
+    assert.equal(l.total, 202);
+  });
   test('the open-files limit is read from /proc text and leaves a reserve', () => {
     assert.equal(fileDescriptorSoftLimit('Max open files            20000                20000                files\n'), 20000);
     assert.equal(fileDescriptorSoftLimit('Max open files            unlimited            unlimited            files\n'), undefined);
@@ -88,6 +103,66 @@ describe('LoginGuard', () => {
     assert.equal(await reason(), 'bad-password'); // 3rd: blocked for 2 s
     t = 2_500;
     assert.equal(await reason(), 'login-backoff');
+  });
+
+  test('valid logins do not use up an address: 200 gateways behind one address all pass, failures still do', async () => {
+    const g = new LoginGuard(
+      async (u, p) =>
+        p?.toString() === 'right'
+          ? { ok: true, principal: { role: 'gateway', id: u!, municipality: 'm' } }
+          : { ok: false, reason: 'bad-password' },
+      {
+        ...cfg,
+        maxQueuedChecks: 100,
+        perAddressBurst: 20,
+        perAddressPerSecond: 0.001,
+        backoffAfterFailures: 1_000,
+      },
+    );
+    // In waves of 20 (the burst): each success gives its token back.
+    let ok = 0;
+    for (let wave = 0; wave < 10; wave++) {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => g.login(`gw-${wave * 20 + i}`, Buffer.from('right'), 'nat', () => false)),
+      );
+      ok += results.filter((r) => r.ok && !('cached' in r)).length;
+    }
+    assert.equal(ok, 200);
+    // Failures keep their tokens: the 21st failure in a row is refused without a check.
+    const failures = [];
+    for (let i = 0; i < 21; i++) failures.push(await g.login(`gw-x${i}`, Buffer.from('wrong'), 'nat', () => false));
+    assert.deepEqual(failures.at(-1), { ok: false, reason: 'login-rate-limited' });
+    assert.equal(failures.filter((r) => !r.ok && r.reason === 'bad-password').length, 20);
+  });
+
+  test('remembered successes can be exported and taken back (a restart), within this TTL; the digest decides', async () => {
+    let t = 1_000;
+    let checks = 0;
+    const digest = (u: string, p: Buffer) => (u === 'stranger' ? undefined : Buffer.from(`${u}:${p.toString()}`.padEnd(32, '.')));
+    const verify = async (u: string | undefined): Promise<VerifyResult> => {
+      checks++;
+      return { ok: true, principal: { role: 'gateway', id: u!, municipality: 'm' } };
+    };
+    let changes = 0;
+    const a = new LoginGuard(verify, cfg, () => t, { digest, onChange: () => changes++ });
+    await a.login('gw-1', Buffer.from('pw'), 'x', () => false);
+    await a.login('stranger', Buffer.from('pw'), 'x', () => false);
+    assert.equal(changes, 1, 'only the cacheable success changed the cache');
+    const saved = a.remembered();
+    assert.equal(saved.length, 1);
+    const b = new LoginGuard(verify, cfg, () => t, { digest });
+    assert.equal(b.remember([...saved, { ...saved[0]!, username: 'gw-old', expires: t - 1 }]), 1);
+    checks = 0;
+    assert.deepEqual(await b.login('gw-1', Buffer.from('pw'), 'y', () => false), {
+      ok: true,
+      principal: saved[0]!.principal,
+      cached: true,
+    });
+    assert.equal(checks, 0);
+    assert.equal((await b.login('gw-1', Buffer.from('other'), 'y', () => false)).ok, true);
+    assert.equal(checks, 1, 'another password is checked');
+    t += cfg.cacheTtlMs + 1;
+    assert.equal(b.remembered().length, 0, 'expired');
   });
 
   test('checks beyond the running + queued bound are refused at once; abandoned ones are skipped', async () => {

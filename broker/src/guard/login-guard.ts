@@ -39,13 +39,36 @@ interface CacheEntry {
   expires: number;
 }
 
+/** A remembered success as it is exported (to survive a restart) and imported again. */
+export interface RememberedLogin {
+  username: string;
+  /** the cache digest of the password (see LoginCacheOptions.digest), hex */
+  digest: string;
+  principal: Principal;
+  /** wall-clock ms */
+  expires: number;
+}
+
+export interface LoginCacheOptions {
+  /**
+   * What the cache compares: a digest of `password` for `username`, or undefined to cache nothing
+   * for that user. Default SHA-256 of the password. The broker keys it with the user's stored
+   * hash, so a password changed while the broker was down misses the cache instead of passing.
+   */
+  digest?: (username: string, password: Buffer) => Buffer | undefined;
+  /** called after the cache changed (a success remembered, the cache cleared), e.g. to save it */
+  onChange?: () => void;
+}
+
 /**
  * Keeps logins from starving the broker. A flood of wrong passwords used to run scrypt for every
  * CONNECT (100 % CPU, a valid login waiting > 30 s while agents give up after 10 s). Now:
  *  1. a recent success for the same username and password is answered from memory (no scrypt),
  *     so known gateways reconnect at once whatever else is going on;
  *  2. an address that keeps failing waits, exponentially longer, and is refused without a check;
- *  3. each address has a token bucket of checks;
+ *  3. each address has a token bucket of checks; a check that succeeds gives its token back, so
+ *     the bucket limits an address's failures and its checks in flight, not its logins — two
+ *     hundred gateways behind one NAT logging in after a broker restart are not an attack;
  *  4. at most `maxConcurrentChecks` scrypt run at once, `maxQueuedChecks` wait, the rest are
  *     refused at once — and a check whose connection has gone meanwhile is skipped.
  * A cached answer is as hard to guess as the password itself (it compares a SHA-256 of it), so it
@@ -56,14 +79,46 @@ export class LoginGuard {
   readonly #addresses: BoundedMap<string, AddressState>;
   readonly #waiting: Array<() => void> = [];
   #running = 0;
+  readonly #digest: (username: string, password: Buffer) => Buffer | undefined;
+  readonly #onChange: () => void;
 
   constructor(
     private readonly verify: (username: string | undefined, password: Buffer | undefined) => Promise<VerifyResult>,
     readonly config: LoginGuardConfig,
     private readonly now: Now = Date.now,
+    cache: LoginCacheOptions = {},
   ) {
     this.#cache = new BoundedMap(config.cacheEntries);
     this.#addresses = new BoundedMap(config.trackedAddresses);
+    this.#digest = cache.digest ?? ((_u, password) => createHash('sha256').update(password).digest());
+    this.#onChange = cache.onChange ?? (() => undefined);
+  }
+
+  /** The unexpired remembered successes, for saving (see login-cache-file.ts). */
+  remembered(): RememberedLogin[] {
+    const t = this.now();
+    const out: RememberedLogin[] = [];
+    for (const [username, e] of this.#cache.entries()) {
+      if (e.expires > t) out.push({ username, digest: e.digest.toString('hex'), principal: e.principal, expires: e.expires });
+    }
+    return out;
+  }
+
+  /** Remembers saved successes again (after a restart); expired ones are skipped. Returns how many were taken. */
+  remember(entries: readonly RememberedLogin[]): number {
+    const t = this.now();
+    let taken = 0;
+    for (const e of entries) {
+      if (e.expires <= t) continue;
+      // Never longer than this broker's own TTL, whatever the file says.
+      this.#cache.set(e.username, {
+        digest: Buffer.from(e.digest, 'hex'),
+        principal: e.principal,
+        expires: Math.min(e.expires, t + this.config.cacheTtlMs),
+      });
+      taken++;
+    }
+    return taken;
   }
 
   /** checks running and waiting, for stats and tests */
@@ -74,16 +129,19 @@ export class LoginGuard {
   /** Forgets every remembered success: after a credentials change (rotate, revoke, removal). */
   clearCache(): void {
     this.#cache.clear();
+    this.#onChange();
   }
 
   /** @param abandoned true once the connection is gone, so a queued check need not run */
   async login(username: string | undefined, password: Buffer | undefined, address: string, abandoned: () => boolean): Promise<LoginResult> {
     if (username === undefined || password === undefined) return this.verify(username, password);
-    const digest = createHash('sha256').update(password).digest();
+    const digest = this.#digest(username, password);
     const key = username;
-    const hit = this.#cache.get(key);
+    const hit = digest === undefined ? undefined : this.#cache.get(key);
     const t = this.now();
-    if (hit && hit.expires > t && timingSafeEqual(hit.digest, digest)) return { ok: true, principal: hit.principal, cached: true };
+    if (hit && digest && hit.expires > t && hit.digest.length === digest.length && timingSafeEqual(hit.digest, digest)) {
+      return { ok: true, principal: hit.principal, cached: true };
+    }
 
     const state = this.#address(address, t);
     if (state.blockedUntil > t) return { ok: false, reason: 'login-backoff' };
@@ -98,7 +156,12 @@ export class LoginGuard {
       if (result.ok) {
         state.failures = 0;
         state.blockedUntil = 0;
-        this.#cache.set(key, { digest, principal: result.principal, expires: this.now() + this.config.cacheTtlMs });
+        // A valid login is not what the bucket limits (see the class comment).
+        state.bucket.refund();
+        if (digest !== undefined) {
+          this.#cache.set(key, { digest, principal: result.principal, expires: this.now() + this.config.cacheTtlMs });
+          this.#onChange();
+        }
       } else if (result.reason === 'bad-password' || result.reason === 'unknown-user') {
         state.failures++;
         const over = state.failures - this.config.backoffAfterFailures;

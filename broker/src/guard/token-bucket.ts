@@ -28,4 +28,9 @@ export class TokenBucket {
     this.#tokens -= n;
     return true;
   }
+
+  /** Returns `n` tokens taken for something that turned out not to count (never above the burst). */
+  refund(n = 1): void {
+    this.#tokens = Math.min(this.burst, this.#tokens + n);
+  }
 }

@@ -86,14 +86,18 @@ test('after a clean restart: the retained desired config and the offline session
     await ops2.endAsync();
 
     const back = await gateway(second.port);
-    await until('both queued commands', () => back.received.length >= 2);
-    assert.deepEqual(back.received, [
+    const distinct = () => [...new Map(back.received.map((m) => [m.join(' '), m])).values()];
+    await until('both queued commands', () => distinct().length >= 2);
+    // In order, none lost. A login answered from the login cache can land while 'dim 50' is between
+    // its live delivery and its enqueue (Aedes does both, in that order, after the PUBACK): then it
+    // may arrive twice, which QoS 1 allows (file-persistence.ts outgoingUpdate).
+    assert.deepEqual(distinct(), [
       [CMD, 'dim 40'],
       [CMD, 'dim 50'],
     ]);
     await back.client.subscribeAsync(DESIRED, { qos: 1 });
-    await until('the retained desired config', () => back.received.length >= 3);
-    assert.deepEqual(back.received[2], [DESIRED, '{"version":7}']);
+    await until('the retained desired config', () => distinct().length >= 3);
+    assert.deepEqual(distinct()[2], [DESIRED, '{"version":7}']);
     await back.client.endAsync();
   } finally {
     await second.broker.close();

@@ -232,6 +232,15 @@ export class BrokerState {
    * (a PUBREL replacing its publish) is replaced. The search reads only brokerId, brokerCounter and
    * messageId, which is why a journal record of the first case needs no more than those three.
    */
+  /** Would an updateOutgoing of `packet` find its entry in the client's queue? (same search as below) */
+  hasOutgoing(id: string, packet: StoredPacket): boolean {
+    for (const queued of this.outgoing.get(id) ?? []) {
+      if (queued.brokerId === packet.brokerId ? queued.brokerCounter === packet.brokerCounter : queued.messageId === packet.messageId)
+        return true;
+    }
+    return false;
+  }
+
   #updateOutgoing(id: string, packet: StoredPacket): OutgoingUpdate {
     const queue = this.outgoing.get(id) ?? [];
     for (let i = 0; i < queue.length; i++) {

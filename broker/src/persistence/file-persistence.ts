@@ -71,6 +71,12 @@ export class FilePersistence {
   readonly #storedBeforeAck = new WeakSet<object>();
   /** sessions whose queue is full (logged once per overflow, not once per dropped packet) */
   readonly #overflowing = new Set<string>();
+  /**
+   * Live deliveries to a persistent session that came before their enqueue (see outgoingUpdate):
+   * by client id + broker id + counter, the packet id they went out with and whether the client
+   * has acknowledged it. Bounded: oldest forgotten first.
+   */
+  readonly #adopted = new Map<string, { clientId: string; messageId: number | undefined; acked: boolean }>();
   #broker: AedesRef | undefined;
   #writer: JournalWriter | undefined;
   #lock: DirLock | undefined;
@@ -232,7 +238,14 @@ export class FilePersistence {
   async outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
     const accepted: string[] = [];
     const added = new Map<string, number>();
+    const fixups: Array<{ clientId: string; messageId: number | undefined }> = [];
     for (const { clientId } of subs) {
+      const adopted = this.#adopted.get(adoptedKey(clientId, packet));
+      if (adopted) {
+        this.#adopted.delete(adoptedKey(clientId, packet));
+        if (adopted.acked) continue;
+        fixups.push({ clientId, messageId: adopted.messageId });
+      }
       const length = (this.#state.outgoing.get(clientId)?.length ?? 0) + (added.get(clientId) ?? 0);
       if (length < this.#opts.maxQueuedPerClient) {
         accepted.push(clientId);
@@ -249,11 +262,28 @@ export class FilePersistence {
       }
     }
     if (accepted.length === 0) return;
-    await this.#change({ op: 'enqueue', clientIds: accepted, packet }, true);
+    const stored = this.#change({ op: 'enqueue', clientIds: accepted, packet }, true);
+    // Already delivered live (see outgoingUpdate): queued with the packet id it went out with, so its PUBACK clears it.
+    for (const f of fixups) {
+      const update = { brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, messageId: f.messageId } as StoredPacket;
+      this.#state.apply({ op: 'updateOutgoing', clientId: f.clientId, packet: update });
+      this.#journal({ op: 'updateOutgoing', clientId: f.clientId, packet: update }, false);
+    }
+    await stored;
   }
 
   async outgoingUpdate(client: ClientRef, packet: StoredPacket): Promise<void> {
     this.#writable();
+    if (!this.#state.hasOutgoing(client.id, packet) && packet.brokerId !== undefined && packet.brokerCounter !== undefined) {
+      // Aedes delivers a publish to an online persistent session and, separately and after the
+      // PUBACK, enqueues it for that session (subscriptionsByTopic is asynchronous). A session that
+      // connected in between (a login answered from the cache takes a millisecond) gets the live
+      // delivery first; its update finds nothing and Aedes would disconnect the client. Remember
+      // the packet id it went out with: the late enqueue takes it (or is skipped once acknowledged).
+      this.#adopted.set(adoptedKey(client.id, packet), { clientId: client.id, messageId: packet.messageId, acked: false });
+      if (this.#adopted.size > 10_000) this.#adopted.delete(this.#adopted.keys().next().value as string);
+      return;
+    }
     const outcome = this.#state.apply({ op: 'updateOutgoing', clientId: client.id, packet });
     // For a packet id assignment, the three fields the search reads are enough to replay it.
     const logged =
@@ -265,7 +295,10 @@ export class FilePersistence {
     this.#writable();
     const messageId = typeof packet === 'object' && packet !== null ? packet.messageId : undefined;
     const removed = this.#state.apply({ op: 'clearOutgoing', clientId: client.id, messageId });
-    if (removed === undefined) return undefined;
+    if (removed === undefined) {
+      for (const a of this.#adopted.values()) if (a.clientId === client.id && a.messageId === messageId) a.acked = true;
+      return undefined;
+    }
     this.#journal({ op: 'clearOutgoing', clientId: client.id, messageId }, false);
     if ((this.#state.outgoing.get(client.id)?.length ?? 0) < this.#opts.maxQueuedPerClient) this.#overflowing.delete(client.id);
     return removed as StoredPacket;
@@ -417,4 +450,8 @@ export class FilePersistence {
       throw err;
     });
   }
+}
+
+function adoptedKey(clientId: string, packet: StoredPacket): string {
+  return `${clientId}\u0000${packet.brokerId ?? ''}\u0000${packet.brokerCounter ?? ''}`;
 }
