@@ -19,6 +19,7 @@ import { publishDesiredConfigs } from './desired-config';
 import { CITY_PROGRAM_VERSION, dimmingConfigFor } from './dimming-programs';
 import { inventoryForCity } from './inventory';
 import { DASHBOARD_SERVICE_USER, provisionCredentials } from './secrets';
+import { FaultInjector } from './fault-injector';
 
 export interface CityOptions {
   scenario: CityScenarioInput;
@@ -55,6 +56,8 @@ export interface CityOptions {
   maxReadingsInFlight?: number;
   /** Continue the devices from a checkpoint (counters, faults, held readings); the clock should start at its time. */
   resume?: FleetSnapshot;
+  /** Luminaire faults per simulated hour across the city, each repaired 6 simulated hours later (default 0). */
+  faultsPerHour?: number;
 }
 
 export interface CityStopOptions {
@@ -79,6 +82,8 @@ export interface CityStatus {
   pointsWritten: number;
   rejected: number;
   agentsOnline: number;
+  /** faults injected at random in this run (--faults-per-hour) */
+  faultsInjected: number;
 }
 
 export interface City {
@@ -173,16 +178,16 @@ export async function startCity(opts: CityOptions): Promise<City> {
     service,
     clock,
     logger,
-  });
-  const { broker, ingest, fleetTracker, api, mqttUrl, dashboardUrl } = cloud;
-
-  const agents = new Map<string, Agent>();
-  let fleet: DeviceFleet | undefined;
     // The dashboard's tokens and the first run's admin-token sit at the top of the data dir, where
     // `poste-dashboard token create --data-dir DIR` (POSTE_DATA) finds them. Aggregate figures stay
     // public on this loopback demo; everything else needs a token.
     dashboardDataDir: opts.dataDir,
     publicReads: true,
+  });
+  const { broker, ingest, fleetTracker, api, mqttUrl, dashboardUrl } = cloud;
+
+  const agents = new Map<string, Agent>();
+  let fleet: DeviceFleet | undefined;
   const maxInFlight = opts.maxReadingsInFlight ?? 5_000;
   // Released by the devices in this run minus what ingest has settled (written or refused for good).
   const inFlight = (): number => {
@@ -240,6 +245,16 @@ export async function startCity(opts: CityOptions): Promise<City> {
     throw err;
   }
   const devices = fleet;
+  const faults = new FaultInjector({
+    target: devices,
+    luminaires: generated.luminaires.map((l) => l.id),
+    faultsPerHour: opts.faultsPerHour ?? 0,
+    // The devices' simulated time (behind the clock under backpressure): faults follow the readings.
+    now: () => devices.engine.nowMs,
+    seed: generated.scenario.seed,
+  });
+  const faultTicker = (opts.faultsPerHour ?? 0) > 0 ? setInterval(() => faults.tick(), 1_000) : undefined;
+  faultTicker?.unref();
 
   const status = (): CityStatus => {
     const s = ingest.stats();
@@ -253,6 +268,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
       pointsWritten: s.pointsWritten,
       rejected: s.rejected,
       agentsOnline: [...agents.values()].filter((a) => a.northConnected).length,
+      faultsInjected: faults.injected,
     };
   };
 
@@ -278,6 +294,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
 
   let stopping: Promise<CityStopReport> | undefined;
   const stop = (stopOpts: CityStopOptions = {}): Promise<CityStopReport> => {
+    if (faultTicker) clearInterval(faultTicker);
     stopping ??= stopWithin(stopOpts.deadlineMs ?? 8_000, [
       // Devices get 2 s at most for the agents to acknowledge what they computed; the rest stays held.
       { name: 'devices', share: 0.35, run: (ms) => devices.stop({ drainMs: Math.min(2_000, ms / 2) }) },

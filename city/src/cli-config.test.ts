@@ -82,3 +82,29 @@ test('poste-city verify is the one subcommand; anything else is a usage error', 
     (e: unknown) => e instanceof UsageError && /unknown command "verfy"/.test(e.message),
   );
 });
+
+test('city size: flags give a uniform city (unset ones default), validated with the flag named; none = the demo city', () => {
+  assert.equal(parse([], {}).size, undefined);
+  assert.equal(parse([], {}).faultsPerHour, 0);
+  assert.deepEqual(parse(['--municipalities', '10', '--luminaires-per-gateway', '500', '--faults-per-hour', '2.5'], {}).size, {
+    municipalities: 10,
+    gatewaysPerMunicipality: 2,
+    luminairesPerGateway: 500,
+    apsPerGateway: 4,
+  });
+  assert.equal(parse(['--faults-per-hour', '2.5'], {}).faultsPerHour, 2.5);
+  assert.throws(
+    () => parse(['--municipalities', '0'], {}),
+    (e: Error) => e instanceof UsageError && /^--municipalities: .*>=\s*1.*\(got "0"\)/.test(e.message),
+  );
+  assert.throws(
+    () => parse(['--aps-per-gateway', 'many'], {}),
+    (e: Error) => e instanceof UsageError && /^--aps-per-gateway: .*got "many"/.test(e.message),
+  );
+  assert.throws(() => parse(['--gateways-per-municipality', '1.5'], {}), /--gateways-per-municipality: .*int/);
+  assert.throws(
+    () => parse(['--municipalities', '645', '--gateways-per-municipality', '1000'], {}),
+    /--gateways-per-municipality: at most 100,000 gateways/,
+  );
+  assert.throws(() => parse(['--faults-per-hour=-1'], {}), /--faults-per-hour: /);
+});

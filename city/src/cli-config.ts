@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseStoreSpec, storeSpecHelp, type StoreConfig } from '@poste/telemetry-store';
+import { z } from 'zod';
+import { CitySizeSchema, DEFAULT_CITY_SIZE, type CitySize } from './city-size';
 
 /** A wrong command line or environment: `npm start` prints it and exits 2. */
 export class UsageError extends Error {}
@@ -10,8 +12,9 @@ const indent = '\n                    ';
 export const CITY_HELP = `poste city — a whole simulated city on one machine
 
 The cloud (broker, ingest, telemetry store, dashboard API, as poste-cloud runs it) and one gateway
-agent per gateway with its simulated luminaires and access points (2 municipalities, 3 gateways,
-240 luminaires, 12 APs), time-accelerated.
+agent per gateway with its simulated luminaires and access points (by default 2 municipalities,
+3 gateways, 240 luminaires, 12 APs; any size with the size options below), time-accelerated. All
+devices run in this one process; a progress line shows readings offered and written per second.
 
 Usage: npm start [-- options]      (or poste-city [options])
        poste-city verify [options]  compare the store with DIR/ground-truth.json (exit 0 match, 1 not)
@@ -27,6 +30,15 @@ Options (environment variables in brackets: the POSTE_ name, then the older alia
                     [POSTE_INFLUX_TOKEN] [INFLUX_TOKEN], [POSTE_INFLUX_ORG] [INFLUX_ORG] and
                     [POSTE_INFLUX_BUCKET] [INFLUX_BUCKET] are set
   --speed N         simulated seconds per real second [POSTE_SPEED] [SPEED] (default 300)
+  --municipalities N            municipalities (1-645)
+  --gateways-per-municipality N gateways, one agent each, per municipality (1-10000)
+  --luminaires-per-gateway N    luminaire controllers per gateway (0-100000)
+  --aps-per-gateway N           access points per gateway (0-10000)
+                    Any of these four gives a uniform city of that size (the others default
+                    to 2 municipalities × 2 gateways × 100 luminaires + 4 APs); none: the fixed
+                    demo city above. A checkpoint of another size is not resumed (use --fresh).
+  --faults-per-hour N  luminaire faults per simulated hour across the city, each repaired 6
+                    simulated hours later (default 0)
   --fresh           forget the previous run's checkpoint (simulated time, device counters, ground
                     truth) and start the scenario over
   -h, --help        this text
@@ -49,6 +61,43 @@ export interface CityCliConfig {
   /** how the store is shown in the start-up summary */
   storeLabel: string;
   logLevel: string;
+  /** a uniform city of this size; undefined: the fixed demo city */
+  size: CitySize | undefined;
+  faultsPerHour: number;
+}
+
+const SIZE_FLAGS = {
+  municipalities: 'municipalities',
+  gatewaysPerMunicipality: 'gateways-per-municipality',
+  luminairesPerGateway: 'luminaires-per-gateway',
+  apsPerGateway: 'aps-per-gateway',
+} as const satisfies Record<keyof CitySize, string>;
+
+/** A number flag as zod sees it: the text must be a plain decimal number. */
+const numberFlag = (v: string): number => (/^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : Number.NaN);
+
+function sizeOf(values: Record<string, string | boolean | undefined>): { size: CitySize | undefined; faultsPerHour: number } {
+  const given = Object.entries(SIZE_FLAGS).filter(([, flag]) => typeof values[flag] === 'string');
+  const faultsText = values['faults-per-hour'];
+  const faults = z
+    .number()
+    .min(0)
+    .max(1_000_000)
+    .safeParse(typeof faultsText === 'string' ? numberFlag(faultsText) : 0);
+  if (!faults.success)
+    throw new UsageError(`--faults-per-hour: ${faults.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(faultsText)})`);
+  if (given.length === 0) return { size: undefined, faultsPerHour: faults.data };
+  const input: Record<string, number> = { ...DEFAULT_CITY_SIZE };
+  for (const [key, flag] of given) input[key] = numberFlag(values[flag] as string);
+  const r = CitySizeSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const flag = SIZE_FLAGS[issue.path[0] as keyof CitySize];
+    throw new UsageError(
+      `--${flag ?? issue.path.join('.')}: ${issue.message}${flag && typeof values[flag] === 'string' ? ` (got ${JSON.stringify(values[flag])})` : ''}`,
+    );
+  }
+  return { size: r.data, faultsPerHour: faults.data };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -123,6 +172,11 @@ export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 
           'influx-url': { type: 'string' },
           speed: { type: 'string' },
           fresh: { type: 'boolean' },
+          municipalities: { type: 'string' },
+          'gateways-per-municipality': { type: 'string' },
+          'luminaires-per-gateway': { type: 'string' },
+          'aps-per-gateway': { type: 'string' },
+          'faults-per-hour': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -162,5 +216,6 @@ export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 
     store,
     storeLabel,
     logLevel: env.POSTE_LOG_LEVEL ?? 'warn',
+    ...sizeOf(values),
   };
 }

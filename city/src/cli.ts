@@ -4,7 +4,7 @@
 // The only place the city reads the environment (parseCityCommandLine gets process.env from here).
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultCityScenario, SimClock } from '@poste/simulators';
+import { defaultCityScenario, SimClock, type CityScenarioInput } from '@poste/simulators';
 import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { pino, type Logger } from 'pino';
 import {
@@ -16,6 +16,7 @@ import {
   type CityCheckpoint,
 } from './checkpoint';
 import { startCity, type City } from './city';
+import { sizedCityScenario } from './city-size';
 import { CITY_HELP, parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
 import { verifyAgainstGroundTruth } from './verify';
 
@@ -81,9 +82,10 @@ async function previousCheckpoint(config: CityCliConfig): Promise<CityCheckpoint
     process.stderr.write(`poste city: cannot resume: ${(err as Error).message}\nStart over with --fresh (the store keeps its data).\n`);
     process.exit(1);
   }
-  if (saved && saved.seed !== defaultCityScenario.seed) {
+  const seed = scenarioOf(config).seed;
+  if (saved && saved.seed !== seed) {
     process.stderr.write(
-      `poste city: ${join(config.dataDir, CHECKPOINT_FILE)} is from a scenario with seed ${saved.seed}, not ${defaultCityScenario.seed}; start over with --fresh\n`,
+      `poste city: ${join(config.dataDir, CHECKPOINT_FILE)} is from a scenario with seed ${saved.seed} (another city size?), not ${seed}; start over with --fresh\n`,
     );
     process.exit(1);
   }
@@ -93,6 +95,11 @@ async function previousCheckpoint(config: CityCliConfig): Promise<CityCheckpoint
     );
   }
   return saved;
+}
+
+/** The demo city, or a uniform city of the size given on the command line. */
+function scenarioOf(config: CityCliConfig): CityScenarioInput {
+  return config.size ? sizedCityScenario(config.size) : defaultCityScenario;
 }
 
 function fmtSim(ms: number, timeZone: string): string {
@@ -122,8 +129,9 @@ async function main(): Promise<void> {
 
   await mkdir(dataDir, { recursive: true });
   const saved = await previousCheckpoint(config);
-  const startMs = saved?.simTimeMs ?? Date.parse(defaultCityScenario.start);
-  const scenario = { ...defaultCityScenario, speed, start: new Date(startMs).toISOString() };
+  const base = scenarioOf(config);
+  const startMs = saved?.simTimeMs ?? Date.parse(base.start);
+  const scenario = { ...base, speed, start: new Date(startMs).toISOString() };
   const store = await openConfiguredStore(config);
 
   let city: City;
@@ -137,7 +145,8 @@ async function main(): Promise<void> {
       mqttPort,
       httpPort,
       logger,
-      checkpoint: (fleet, truth) => writeCityCheckpoint(dataDir, defaultCityScenario.seed, fleet, truth),
+      checkpoint: (fleet, truth) => writeCityCheckpoint(dataDir, base.seed, fleet, truth),
+      faultsPerHour: config.faultsPerHour,
       ...(saved ? { resume: saved.fleet } : {}),
     });
   } catch (err) {
@@ -155,6 +164,11 @@ async function main(): Promise<void> {
     [
       `Poste city running — ${g.municipalities.map((m) => m.name).join(', ')}: ${g.gateways.length} gateways, ${g.luminaires.length} luminaires, ${g.aps.length} APs`,
       `  dashboard  ${city.dashboardUrl.replace(/\/$/, '')}`,
+      ...(city.cloud.adminToken
+        ? [
+            `  admin      token ${city.cloud.adminToken.created ? 'created in' : 'in'} ${city.cloud.adminToken.file} (mode 0600): paste it into the page's login`,
+          ]
+        : []),
       `  mqtt       ${city.mqttUrl}  (credentials in ${join(dataDir, 'credentials.json')})`,
       `  store      ${config.storeLabel}`,
       `  sim time   ${fmtSim(city.clock.now(), tz)} (${tz}), ${speed}× real time${saved ? ', resumed from the previous run' : ''}`,
@@ -164,15 +178,20 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-      ...(city.cloud.adminToken
-        ? [`  admin      token ${city.cloud.adminToken.created ? 'created in' : 'in'} ${city.cloud.adminToken.file} (mode 0600): paste it into the page's login`]
-        : []),
   const tty = process.stdout.isTTY;
+  // Offered (readings the devices published) against written (points in the store), per second
+  // over the last interval: the two match when the city keeps up.
+  let last = { at: performance.now(), offered: city.status().readingsPublished, written: city.status().pointsWritten };
   const ticker = setInterval(
     () => {
       const s = city.status();
+      const at = performance.now();
+      const secs = Math.max(0.001, (at - last.at) / 1000);
+      const rates = `offered ${Math.round((s.readingsPublished - last.offered) / secs)}/s · written ${Math.round((s.pointsWritten - last.written) / secs)}/s`;
+      last = { at, offered: s.readingsPublished, written: s.pointsWritten };
       const lag = s.simLagMs > 60_000 ? ` · devices ${Math.round(s.simLagMs / 60_000)} sim min behind (backpressure)` : '';
-      const line = `sim ${fmtSim(s.simTime, tz)}${lag} · devices ${s.devicesConnected}/${s.devices} · gateways ${s.agentsOnline}/${g.gateways.length} · readings ${s.readingsPublished} · points written ${s.pointsWritten}${s.rejected ? ` · rejected ${s.rejected}` : ''}`;
+      const faults = s.faultsInjected ? ` · faults ${s.faultsInjected}` : '';
+      const line = `sim ${fmtSim(s.simTime, tz)}${lag} · devices ${s.devicesConnected}/${s.devices} · gateways ${s.agentsOnline}/${g.gateways.length} · ${rates} · readings ${s.readingsPublished} · points written ${s.pointsWritten}${s.rejected ? ` · rejected ${s.rejected}` : ''}${faults}`;
       process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
     },
     tty ? 1_000 : 10_000,
