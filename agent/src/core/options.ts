@@ -228,8 +228,20 @@ type LegacyAgentOptions = Omit<CurrentAgentOptions, 'adapters' | 'configVersion'
   configVersion?: 1;
   local: z.input<typeof LocalOptionsSchema>;
 };
+type AdapterInput = CurrentAgentOptions['adapters'][number];
+/** Version 2 adapters: a `poste` entry without `auth` (migrated to open, as version 2 behaved). */
+type Version2AdapterInput = AdapterInput extends infer A
+  ? A extends { kind: 'poste'; auth: infer Auth }
+    ? Omit<A, 'auth'> & { auth?: Auth }
+    : A
+  : never;
+/** Version 2 input (absent configVersion reads as 1, whose step leaves `adapters` as they are). */
+type Version2AgentOptions = Omit<CurrentAgentOptions, 'adapters' | 'configVersion'> & {
+  configVersion?: 1 | 2;
+  adapters: Version2AdapterInput[];
+};
 
-export type AgentOptions = CurrentAgentOptions | LegacyAgentOptions;
+export type AgentOptions = CurrentAgentOptions | LegacyAgentOptions | Version2AgentOptions;
 export type ResolvedAgentOptions = z.output<typeof AgentOptionsSchema>;
 export type AgentFileOptions = z.input<typeof AgentFileOptionsSchema>;
 export type DimmingOptionsInput = z.input<typeof DimmingOptionsSchema>;

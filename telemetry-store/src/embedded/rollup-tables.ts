@@ -41,6 +41,11 @@ export function rollupColumnNames(m: RolledMeasurement): string[] {
   return columnsOf(m).map(([c]) => c);
 }
 
+/** Column types in rollupColumnNames order, as the appender wants them (BIGINT, DOUBLE or VARCHAR). */
+export function rollupColumnTypes(m: RolledMeasurement): string[] {
+  return columnsOf(m).map(([, t]) => t.split(' ')[0]!);
+}
+
 export function createRollupTableSql(m: RolledMeasurement): string {
   const pk = [...SERIES_KEY_TAGS[m], 'hour_start'].map(quote).join(', ');
   return `CREATE TABLE IF NOT EXISTS ${ROLLUP_TABLE[m]} (${columnsOf(m)

@@ -13,12 +13,9 @@ import { type EmbeddedStoreConfig, EmbeddedStoreConfigSchema } from './config';
 import { classifyDuckDBError, duckDBWriteError } from './duckdb-errors';
 import { hourFilter, luminaireSumsSql, pointsSql } from './reads';
 import { DuckDBRollupStorage, pointFromRow } from './rollup-storage';
-import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rowFrom, rowValues } from './rollup-tables';
+import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rollupColumnTypes, rowFrom, rowValues } from './rollup-tables';
 import { type ColumnType, createTableSql, quote } from './sql';
 import { validatePoints } from './validate';
-
-/** Rollup rows per INSERT OR REPLACE statement (few per write: one per series and hour touched). */
-const ROWS_PER_STATEMENT = 400;
 
 /**
  * The embedded default store: one DuckDB file. Raw points go in one table per measurement through
@@ -41,6 +38,8 @@ export class EmbeddedStore implements TelemetryStore {
   /** the newest ts written and the newest at the last retention pass (see applyRetention) */
   private newestTs = Number.NEGATIVE_INFINITY;
   private lastRetentionRun = Number.NEGATIVE_INFINITY;
+  /** temporary staging tables created on this connection */
+  private readonly stagingReady = new Set<string>();
 
   private readonly config: EmbeddedStoreConfig;
 
@@ -108,6 +107,7 @@ export class EmbeddedStore implements TelemetryStore {
     this.writer = undefined;
     this.reader = undefined;
     this.instance = undefined;
+    this.stagingReady.clear();
     await this.open();
     this.needsReopen = false;
   }
@@ -183,21 +183,35 @@ export class EmbeddedStore implements TelemetryStore {
     }
   }
 
+  /**
+   * Rollup rows through the appender too: into a temporary staging table (same columns, no key),
+   * then one INSERT OR REPLACE … SELECT. A parameterised VALUES list of thousands of rows cost more
+   * than the points themselves.
+   */
   private async upsertRows(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
     for (const m of ['luminaire', 'ap'] as const) {
       const mine = rows.filter((r) => r.measurement === m);
-      const names = rollupColumnNames(m);
-      for (let i = 0; i < mine.length; i += ROWS_PER_STATEMENT) {
-        const values: DuckDBValue[] = [];
-        const tuples = mine.slice(i, i + ROWS_PER_STATEMENT).map(({ row }) => {
-          const slots = rowValues(m, row).map((v) => {
-            values.push(v);
-            return `$${values.length}`;
-          });
-          return `(${slots.join(', ')})`;
-        });
-        await conn.run(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} (${names.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`, values);
+      if (mine.length === 0) continue;
+      const staging = `${ROLLUP_TABLE[m]}_staging`;
+      if (!this.stagingReady.has(staging)) {
+        await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${staging} AS SELECT * FROM ${ROLLUP_TABLE[m]} LIMIT 0`);
+        this.stagingReady.add(staging);
       }
+      await conn.run(`DELETE FROM ${staging}`);
+      const types = rollupColumnTypes(m);
+      const appender = await conn.createAppender(staging, 'main', 'temp');
+      try {
+        for (const { row } of mine) {
+          rowValues(m, row).forEach((v, i) => {
+            appendValue(appender, types[i]!, v === null ? undefined : (v as number | string));
+          });
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      await conn.run(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`);
     }
   }
 
