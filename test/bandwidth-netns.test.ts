@@ -22,6 +22,8 @@ const LINE_KBPS = 20_000;
 const POLICY = { capacityKbps: 19_000, householdReserveKbps: 14_000, publicCapKbps: 8_000 };
 const TELEMEDICINE_KBPS = 3_000; // a video consultation: a bounded, steady flow
 const SECONDS = 6;
+/** Seconds left out of each measurement while TCP ramps up (meanwhile HTB rightly lends the idle share). */
+const WARMUP_S = 2;
 
 type Class = 'household' | 'telemedicine' | 'public';
 const CLIENT: Record<Class, { ns: string; net: string; port: number }> = {
@@ -87,7 +89,7 @@ test('bandwidth plans on real qdiscs: HTB from the OpenWrt adapter, traffic from
     const measure = async (active: Class[]): Promise<Record<Class, number>> => {
       const runs = active.map(async (cls) => {
         const c = CLIENT[cls];
-        const args = ['iperf3', '-c', '10.8.0.2', '-p', String(c.port), '-t', String(SECONDS + 1), '-O', '1', '-J'];
+        const args = ['iperf3', '-c', '10.8.0.2', '-p', String(c.port), '-t', String(SECONDS + WARMUP_S), '-O', String(WARMUP_S), '-J'];
         // Households and public clients run several flows at once (browsers, streams): 4 TCP streams keep a class backlogged.
         if (cls === 'telemedicine') args.push('-u', '-b', `${TELEMEDICINE_KBPS}k`, '-l', '1200');
         else args.push('-P', '4');
