@@ -40,7 +40,15 @@ export {
 } from './adapters/registry';
 export { adapterConfigBase, AdapterNameSchema } from './adapters/config-base';
 export type { AdapterSink, AdapterContext, DeviceAdapter, AdapterDescriptor, SinkResult } from './adapters/types';
-export { posteAdapter, PosteAdapterConfigSchema, type PosteAdapterConfig } from './adapters/poste';
+export {
+  posteAdapter,
+  PosteAdapterConfigSchema,
+  type PosteAdapterConfig,
+  generateDeviceSecret,
+  hashDeviceSecret,
+  parseDeviceCredentials,
+  DeviceCredentialsFileSchema,
+} from './adapters/poste';
 export { tasmotaAdapter, TasmotaAdapterConfigSchema, type TasmotaAdapterConfig } from './adapters/tasmota';
 export {
   openWrtAdapter,

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeviceCommand, DeviceEvent, LocalTelemetry } from '@poste/protocol';
 import type { AdapterSink, DeviceAdapter } from '../adapters/types';
+import { PosteAdapterConfigSchema } from '../adapters/poste';
 import { AdapterSet } from './adapter-set';
 import { CommandRelay } from './command-relay';
 import { DeviceInbox } from './device-inbox';
@@ -75,7 +76,7 @@ async function harness() {
     gatewayAction: async () => ({ outcome: 'done' }),
   });
   const mem = inMemoryAdapter();
-  set = await AdapterSet.start([{ kind: 'poste', host: '127.0.0.1', port: 0 }], {
+  set = await AdapterSet.start([PosteAdapterConfigSchema.parse({ kind: 'poste', host: '127.0.0.1', port: 0, auth: { mode: 'open' } })], {
     inbox,
     registry,
     rejections,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { formatPayloadError, parseJson, toPayloadError } from '@poste/protocol';
 import type { z } from 'zod';
 import { AgentFileOptionsSchema } from './options';
@@ -34,5 +35,17 @@ export function loadAgentConfig(file: string): LoadedConfig {
     const e = toPayloadError(r.error);
     return { ok: false, error: `${file}: ${formatPayloadError({ ...e, path: pathBeforeMigration(e.path, migrated.renamed) })}` };
   }
-  return { ok: true, options: r.data, migration: { from: migrated.from, to: migrated.to, notes: migrated.notes } };
+  return {
+    ok: true,
+    options: { ...r.data, adapters: r.data.adapters.map((a) => withCredentialsBeside(file, a)) },
+    migration: { from: migrated.from, to: migrated.to, notes: migrated.notes },
+  };
+}
+
+type AdapterOptions = z.output<typeof AgentFileOptionsSchema>['adapters'][number];
+
+/** A relative device credentials file is provisioned beside the config that names it, wherever the agent is started from. */
+function withCredentialsBeside(file: string, adapter: AdapterOptions): AdapterOptions {
+  if (adapter.kind !== 'poste' || adapter.auth.mode !== 'credentials' || isAbsolute(adapter.auth.credentialsFile)) return adapter;
+  return { ...adapter, auth: { ...adapter.auth, credentialsFile: resolve(dirname(file), adapter.auth.credentialsFile) } };
 }

@@ -149,6 +149,18 @@ export function renderMetrics(s: AgentStats, replayRate: number): string {
       .filter(([k]) => k !== 'total')
       .map(([source, value]) => ({ labels: { source }, value })),
   );
+  // Adapters report what their LAN endpoint refused as `refused.<reason>` transport counters (poste: lan-policy.ts).
+  family(
+    out,
+    'poste_agent_lan_refused_total',
+    'counter',
+    'what a LAN endpoint refused (connections, logins, publishes, subscriptions), by adapter and reason',
+    Object.entries(s.adapters).flatMap(([adapter, a]) =>
+      Object.entries(a.transport)
+        .filter((e): e is [string, number] => e[0].startsWith('refused.') && typeof e[1] === 'number')
+        .map(([key, value]) => ({ labels: { adapter, reason: key.slice('refused.'.length) }, value })),
+    ),
+  );
   family(out, 'poste_agent_devices', 'gauge', 'devices in the registry', [{ value: s.inbox.devices }]);
   // A process started with --expose-gc (a memory test, or an operator diagnosing a gateway)
   // collects before it reports, so the figures show live memory rather than garbage not yet

@@ -3,7 +3,7 @@
 // keep working and the agent says what it changed. Absent `configVersion` means version 1.
 import type { PayloadError } from '@poste/protocol';
 
-export const CURRENT_CONFIG_VERSION = 2;
+export const CURRENT_CONFIG_VERSION = 3;
 
 /** One step forward: from version N to N+1. Returns the new settings and a note when it changed something. */
 type MigrationStep = (
@@ -35,6 +35,24 @@ const STEPS: Record<number, MigrationStep> = {
       settings: { ...rest, adapters: [{ kind: 'poste', ...(local as Record<string, unknown>) }] },
       note: 'local {host, port} became adapters[0] {kind: "poste", host, port}',
       renamed: { from: 'local', to: 'adapters[0]' },
+    };
+  },
+  // Version 3 makes the LAN's access explicit: a `poste` adapter states `auth` (device credentials,
+  // or open). Before, every LAN broker was open; a version 2 file keeps exactly that, and says so.
+  2: (s) => {
+    if (!Array.isArray(s.adapters)) return { settings: s };
+    const opened: number[] = [];
+    const adapters = s.adapters.map((a: unknown, i: number) => {
+      if (typeof a !== 'object' || a === null || Array.isArray(a)) return a;
+      const entry = a as Record<string, unknown>;
+      if (entry.kind !== 'poste' || 'auth' in entry) return a;
+      opened.push(i);
+      return { ...entry, auth: { mode: 'open' } };
+    });
+    if (opened.length === 0) return { settings: s };
+    return {
+      settings: { ...s, adapters },
+      note: `${opened.map((i) => `adapters[${i}]`).join(', ')} (poste) had no auth: auth {mode: "open"} added, as before — its LAN accepts any client; provision device credentials (auth {mode: "credentials", credentialsFile})`,
     };
   },
 };

@@ -132,10 +132,12 @@ export async function connectDevice(
   port: number,
   id: string,
   birth: DeviceState,
-  opts: { autoAck?: boolean } = {},
+  opts: { autoAck?: boolean; password?: string } = {},
 ): Promise<{ client: MqttClient; commands: unknown[] }> {
   const client = connect(`mqtt://127.0.0.1:${port}`, {
     clientId: id,
+    // A LAN with device credentials: the device logs in as itself.
+    ...(opts.password !== undefined && { username: id, password: opts.password }),
     protocolVersion: 4,
     reconnectPeriod: 0,
     will: {

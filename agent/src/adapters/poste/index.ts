@@ -5,10 +5,15 @@
 import type { DeviceCommand } from '@poste/protocol';
 import type { AdapterContext, AdapterDescriptor, DeviceAdapter } from '../types';
 import { PosteAdapterConfigSchema, type PosteAdapterConfig } from './config';
-import { LanBroker } from './lan-broker';
+import { loadDeviceCredentials } from './device-credentials';
+import { LanBroker, type LanAccess } from './lan-broker';
 
 async function createPosteAdapter(config: PosteAdapterConfig, ctx: AdapterContext): Promise<DeviceAdapter> {
   const { sink } = ctx;
+  const access: LanAccess =
+    config.auth.mode === 'credentials'
+      ? { mode: 'credentials', credentials: await loadDeviceCredentials(config.auth.credentialsFile) }
+      : { mode: 'open' };
   const broker = await LanBroker.start(
     config.host,
     config.port,
@@ -21,14 +26,32 @@ async function createPosteAdapter(config: PosteAdapterConfig, ctx: AdapterContex
       localOtaStatus: (dev, payload) => sink.otaStatus(dev, payload),
     },
     ctx.logger,
+    access,
+    config.limits,
   );
-  ctx.logger.info({ host: config.host, port: broker.port }, 'poste LAN broker listening');
+  if (access.mode === 'open') {
+    ctx.logger.warn(
+      { host: config.host, port: broker.port, auth: 'open' },
+      '!!! LAN broker OPEN: any client on this network may connect, read every command, and speak for any device. For simulators and test rigs only; provision device credentials (auth.mode "credentials") for a real street. !!!',
+    );
+  } else {
+    ctx.logger.info(
+      { host: config.host, port: broker.port, devices: access.credentials.size },
+      'poste LAN broker listening (device credentials)',
+    );
+  }
   return {
     kind: 'poste',
     listenPort: broker.port,
     sendCommand: (deviceId: string, cmd: DeviceCommand) => broker.sendCommand(deviceId, cmd),
     sendOta: (deviceId, msg) => broker.sendOta(deviceId, msg),
-    stats: () => ({ host: config.host, port: broker.port, connectedClients: broker.connectedClients }),
+    stats: () => ({
+      host: config.host,
+      port: broker.port,
+      auth: config.auth.mode,
+      connectedClients: broker.connectedClients,
+      ...broker.stats(),
+    }),
     stop: () => broker.close(),
   };
 }
@@ -40,3 +63,4 @@ export const posteAdapter = {
 } satisfies AdapterDescriptor<'poste', typeof PosteAdapterConfigSchema>;
 
 export { PosteAdapterConfigSchema, type PosteAdapterConfig } from './config';
+export { generateDeviceSecret, hashDeviceSecret, parseDeviceCredentials, DeviceCredentialsFileSchema } from './device-credentials';
