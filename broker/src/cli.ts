@@ -174,6 +174,8 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
     directory: (gw) => credentials.municipalityOf(gw),
     logger: logger.child({ component: 'ingest' }),
     ...(spool ? { spool } : {}),
+    // refusals and quarantined readings (counts, samples) for the operator: this server has no /metrics
+    ...(dataDir ? { statusFile: join(dataDir, 'ingest-status.json') } : {}),
   });
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
   const watch = followCredentialsFile(credentialsFile, broker, logger, (next) => {

@@ -182,7 +182,11 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       ...(opts.clock ? { clock: opts.clock } : {}),
       logger: logger.child({ component: 'ingest' }),
       ...(opts.dataDir
-        ? { spool: { dir: join(opts.dataDir, 'ingest-spool'), maxBytes: opts.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES } }
+        ? {
+            spool: { dir: join(opts.dataDir, 'ingest-spool'), maxBytes: opts.spoolMaxBytes ?? DEFAULT_SPOOL_MAX_BYTES },
+            // refusals and quarantined readings with their samples (the counters are on /metrics)
+            statusFile: join(opts.dataDir, 'ingest-status.json'),
+          }
         : {}),
       ...opts.ingest,
     });

@@ -26,6 +26,7 @@ import { apPoint, eventPoint, luminairePoint, type Origin } from './points';
 import { FleetRegistry, type FleetOptions } from './fleet-registry';
 import { announceDevice, seedFleet } from './announce';
 import { Quarantine, type QuarantineStats } from './quarantine';
+import { StatusFile } from './status-file';
 import { originalIndices, screenAps, screenEvents, screenLuminaires, type Screened } from './screen';
 import type { ApReading, DeviceEvent, LuminaireReading } from '@poste/protocol';
 
@@ -74,6 +75,8 @@ export interface IngestOptions {
   birthGraceMs?: number;
   /** quarantined readings kept as samples, per gateway */
   quarantineSamplesPerGateway?: number;
+  /** a JSON file kept up to date with the refusals and quarantine (counts and samples), for operators without /metrics */
+  statusFile?: string;
 }
 
 export interface IngestStats {
@@ -375,6 +378,18 @@ export function createIngest(opts: IngestOptions): Ingest {
 
   opts.broker.setPublishGate(gate);
 
+  const statusFile = opts.statusFile
+    ? new StatusFile(
+        opts.statusFile,
+        () => ({
+          rejectedByReason: { ...dead.byReason },
+          deadLetterSamples: dead.samples(),
+          quarantine: quarantine.stats(),
+        }),
+        logger,
+      )
+    : undefined;
+
   return {
     stats: () => ({
       ...counts,
@@ -391,6 +406,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     async close() {
       opts.broker.setPublishGate(undefined);
       await batcher.flush();
+      await statusFile?.close();
       // What the store has not taken stays in the spool files; the next start drains it.
       await spool?.close();
       if (spool) metrics.ingestSpoolProbe.current = undefined;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { encode, topic, type DeviceState, type LuminaireReading } from '@poste/protocol';
 import { MemoryStore } from '@poste/telemetry-store';
@@ -183,6 +186,28 @@ describe('ingest plausibility', () => {
     assert.equal(r.ingest.stats().rejectedByReason['too-deep'], 2);
     await r.publish([reading('L1', 0)]);
     assert.equal(await r.store.countPoints('luminaire', T0, T0 + DAY), 1);
+  });
+
+  test('the status file shows refusals and the quarantine to an operator without /metrics', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poste-ingest-status-'));
+    try {
+      const file = join(dir, 'ingest-status.json');
+      const r = await rig({ statusFile: file, fleet: { requireAnnouncement: true } });
+      await r.announce('L1');
+      await r.publish([reading('L1', 0, { voltage: 800 }), reading('L-ghost', 0)]);
+      await r.ingest.close();
+      const status = JSON.parse(await readFile(file, 'utf8')) as {
+        rejectedByReason: Record<string, number>;
+        deadLetterSamples: Array<{ path: string }>;
+        quarantine: { total: number; samples: Record<string, Array<{ device: string }>> };
+      };
+      assert.equal(status.rejectedByReason['implausible-value'], 1);
+      assert.equal(status.deadLetterSamples[0]?.path, 'readings[0].voltage');
+      assert.equal(status.quarantine.total, 1);
+      assert.equal(status.quarantine.samples['gw-1']?.[0]?.device, 'L-ghost');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('a new ingest learns announced devices from the retained states (restart)', async () => {
