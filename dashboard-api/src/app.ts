@@ -34,7 +34,8 @@ import { municipalitiesRouteDoc, registerMunicipalitiesRoute } from './routes/mu
 import { openApiRouteDoc, registerOpenApiRoute } from './routes/openapi';
 import { registerStreamRoute, streamRouteDoc } from './routes/stream';
 import { registerTokenRoutes, tokenRouteDocs } from './routes/tokens';
-import { registerWebRoute, webRouteDoc } from './routes/web';
+import { polesRouteDoc, registerPolesRoute } from './routes/poles';
+import { registerWebRoute, webRouteDocs } from './routes/web';
 import { registerWifiRoutes, wifiRouteDocs } from './routes/wifi';
 
 export const DASHBOARD_API_VERSION = '0.1.0';
@@ -164,7 +165,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     energySeriesRouteDoc,
     municipalitiesRouteDoc,
     metricsRouteDoc,
-    webRouteDoc,
+    ...webRouteDocs,
     streamRouteDoc,
     ...tokenRouteDocs,
     ...faultRouteDocs,
@@ -172,6 +173,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     ...householdRouteDocs,
     ...financeRouteDocs,
     ...wifiRouteDocs,
+    polesRouteDoc,
     openApiRouteDoc,
   ];
   registerAccessHook(app, docs, { tokens, publicReads: opts.publicReads ?? false });
@@ -189,6 +191,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   registerHouseholdRoutes(app, ctx);
   registerFinanceRoutes(app, ctx);
   registerWifiRoutes(app, ctx);
+  registerPolesRoute(app, ctx);
   registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
   const stopFleetFeed = startFleetFeed(fleet, hub);
   const stopFaultSources = startFaultSources({

@@ -56,7 +56,8 @@ export {
 } from './query-limits';
 export { QUERY_LIMIT_FLAGS, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitFlag } from './query-limit-flags';
 export { createReadGate, GateBusyError, GateTimeoutError, type ReadGate, type ReadGateOptions } from './read-gate';
-export { DASHBOARD_PAGE_HTML, DASHBOARD_PAGE_CSP } from './web-page';
+export { DASHBOARD_PAGE_CSP } from './routes/web';
+export { PAGE_HTML as DASHBOARD_PAGE_HTML } from './web/page-html';
 export { ROLES, RoleSchema, roleAtLeast, type Role, type Access } from './auth/roles';
 export { createTokenStore, TokenFileError, type TokenStore, type TokenInfo, type Principal } from './auth/token-store';
 export { ensureAdminToken } from './auth/admin-token';

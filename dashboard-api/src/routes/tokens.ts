@@ -17,7 +17,12 @@ export const TokenInfoSchema = z.object({
 const CreateTokenSchema = z.object({ name: TokenNameSchema, role: RoleSchema }).strict();
 const TokenParamsSchema = z.object({ id: z.string().regex(/^[a-f0-9]{12}$/, 'token id: 12 hex digits') });
 const TokenListQuerySchema = z.object(PageQueryShape).strict();
-export const WhoAmISchema = z.object({ tokenId: z.string(), name: z.string(), role: RoleSchema });
+export const WhoAmISchema = z.object({
+  tokenId: z.string(),
+  name: z.string(),
+  role: RoleSchema,
+  now: z.number().int().describe("the server's clock, ms (simulated in the city): absolute times in requests are on it"),
+});
 
 export const tokenRouteDocs: RouteDoc[] = [
   {
@@ -63,7 +68,7 @@ export const tokenRouteDocs: RouteDoc[] = [
 ];
 
 export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get('/api/v1/whoami', async (req) => req.principal);
+  app.get('/api/v1/whoami', async (req) => ({ ...req.principal, now: ctx.clock.now() }));
   app.get('/api/v1/tokens', async (req, reply) => {
     const q = parseQuery(TokenListQuerySchema, req.query, reply);
     if (!q) return reply;

@@ -1,0 +1,138 @@
+// The operators' page in headless Chromium against a running city: login with the first run's
+// admin token, charts drawn from the API's data, no console error and no failed request; an override
+// issued from the page travels dashboard → broker → agent → simulated luminaire and its ack shows;
+// a fault injected into a simulated luminaire appears and is acknowledged from the page; a viewer
+// cannot issue a command. Screenshots are kept in a temporary directory printed by the test.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startCity, type City } from '@poste/city';
+import { SimClock, type CityScenarioInput } from '@poste/simulators';
+import { openStore, type TelemetryStore } from '@poste/telemetry-store';
+
+const start = Date.parse('2024-06-04T00:30:00Z'); // 21:30 in São Paulo: the lights are on
+const scenario: CityScenarioInput = {
+  seed: 5,
+  start: new Date(start).toISOString(),
+  speed: 600,
+  reportIntervalS: 60,
+  stepS: 10,
+  municipalities: [
+    {
+      id: 'campinas',
+      name: 'Campinas',
+      timeZone: 'America/Sao_Paulo',
+      lat: -22.9056,
+      lon: -47.0608,
+      gateways: [{ id: 'cps-page', luminaires: 24, aps: 2 }],
+    },
+  ],
+};
+
+describe('operators page in Chromium against a city', () => {
+  let dataDir: string;
+  let shots: string;
+  let store: TelemetryStore;
+  let city: City;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'poste-page-'));
+    shots = await mkdtemp(join(tmpdir(), 'poste-page-screenshots-'));
+    store = await openStore({ kind: 'embedded', path: join(dataDir, 't.duckdb') });
+    city = await startCity({ scenario, dataDir, store, clock: SimClock.accelerated(start, 600) });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await city?.stop();
+    await store?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    process.stdout.write(`# screenshots kept in ${shots}\n`);
+  });
+
+  async function open(token: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('requestfailed', (r) => {
+      // The event stream is aborted on purpose when the page closes.
+      if (!r.url().endsWith('/api/v1/stream')) problems.push(`failed ${r.url()}: ${r.failure()?.errorText}`);
+    });
+    await page.goto(`${city.dashboardUrl}/?refresh=1000`);
+    await page.fill('#token', token);
+    await page.click('#login-form button');
+    await page.waitForSelector('#app:not(.hidden)');
+    return page;
+  }
+
+  it('an admin sees the charts, overrides a luminaire (the ack shows) and acknowledges a fault', async () => {
+    const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+    // Every reading up to now in the store: the charts need data.
+    await city.settle(city.clock.now());
+    const page = await open(admin);
+    await page.waitForFunction(() => Number(document.getElementById('luminaires-online')?.dataset.value) > 0, undefined, {
+      timeout: 30_000,
+    });
+    await page.waitForFunction(
+      () => Number(document.getElementById('energy-chart')?.dataset.points) > 0 && document.querySelector('#energy-chart canvas'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.waitForFunction(() => Number(document.getElementById('wifi-chart')?.dataset.points) > 0, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => Number(document.getElementById('map')?.dataset.poles) === 26, undefined, { timeout: 30_000 });
+    const measured = Number(await page.getAttribute('#today-kwh', 'data-value'));
+    assert.ok(measured > 0, `energy in the last 24 h is shown (${measured} kWh)`);
+    await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
+
+    const lum = city.generated.luminaires[3]!.id;
+    await page.fill('#ov-luminaire', lum);
+    await page.fill('#ov-level', '37');
+    await page.click('#ov-submit');
+    await page.waitForSelector('#commands tr[data-state="done"]', { timeout: 30_000 });
+    const row = await page.textContent('#commands tr[data-state="done"]');
+    assert.match(row ?? '', new RegExp(`nível 37% em ${lum}.*concluído`));
+
+    city.fleet.injectFault(city.generated.luminaires[5]!.id, 'lampFailure');
+    await page.waitForSelector('#faults button.ack', { timeout: 30_000 });
+    await page.click('#faults button.ack');
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('#faults td')].some((td) => td.textContent === 'reconhecida'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.screenshot({ path: join(shots, 'after-override-and-ack.png'), fullPage: true });
+    await page.close();
+    assert.deepEqual(problems, [], 'no console error, no failed or refused request');
+  });
+
+  it('a viewer reads but cannot issue a command', async () => {
+    const { token } = await city.api.tokens.create({ name: 'painel da sala', role: 'viewer' });
+    const page = await open(token);
+    assert.equal(await page.isDisabled('#ov-submit'), true);
+    assert.match((await page.textContent('#command-note')) ?? '', /só permite consultar/);
+    const status = await page.evaluate(
+      async (t) =>
+        (
+          await fetch('/api/v1/commands', {
+            method: 'POST',
+            headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ kind: 'override', target: { municipality: 'campinas' }, level: 0, expiry: 9e12 }),
+          })
+        ).status,
+      token,
+    );
+    assert.equal(status, 403);
+    await page.screenshot({ path: join(shots, 'viewer.png'), fullPage: true });
+    await page.close();
+  });
+});
