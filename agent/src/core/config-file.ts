@@ -26,6 +26,11 @@ export function loadAgentConfig(file: string): LoadedConfig {
   } catch (err) {
     return { ok: false, error: `${file}: cannot read: ${(err as Error).message}` };
   }
+  return parseAgentConfig(text, file);
+}
+
+/** The parsing half of loadAgentConfig: `text` as read from `file` (named in errors; relative paths in it resolve beside it). */
+export function parseAgentConfig(text: string, file: string): LoadedConfig {
   const json = parseJson(text);
   if (!json.ok) return { ok: false, error: `${file}: ${formatPayloadError(json.error)}` };
   const migrated = migrateAgentSettings(json.value);
