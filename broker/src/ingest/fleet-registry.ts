@@ -42,7 +42,7 @@ export interface DeviceEntry {
   ap: ApCounters | undefined;
 }
 
-export type QuarantineReason = 'unannounced' | 'assigned-elsewhere' | 'over-fleet-cap';
+export type QuarantineReason = 'unannounced' | 'assigned-elsewhere' | 'gateway-not-in-inventory';
 
 /**
  * Per-gateway fleet state as ingest sees it: the devices each gateway announced (retained device
@@ -93,11 +93,14 @@ export class FleetRegistry {
   /** The device a reading belongs to, or why its readings are quarantined. */
   forReading(gateway: string, device: string): DeviceEntry | QuarantineReason {
     if (this.assignedElsewhere(gateway, device)) return 'assigned-elsewhere';
+    if (this.opts.inventory?.devicesOf && this.opts.inventory.devicesOf(gateway) === undefined) return 'gateway-not-in-inventory';
     const known = this.gateways.get(gateway)?.get(device);
     if (known) return known.announced || !this.opts.requireAnnouncement ? known : 'unannounced';
     if (this.opts.requireAnnouncement) return 'unannounced';
-    // Without announcements, a device seen in telemetry takes a place in the bounded fleet state.
-    return this.entry(gateway, device) ?? 'over-fleet-cap';
+    // Without announcements a device seen in telemetry takes a place in the bounded fleet state;
+    // past the cap its readings are still taken, judged by the absolute bounds only (no step state
+    // is kept for it): quarantining them is what requireAnnouncement is for.
+    return this.entry(gateway, device) ?? untracked();
   }
 
   /** The entry of a device already known (events' birth check), never creating one. */
@@ -119,15 +122,13 @@ export class FleetRegistry {
       devices = new Map();
       this.gateways.set(gateway, devices);
     }
-    const created: DeviceEntry = {
-      kind: undefined,
-      announced: false,
-      birthTs: undefined,
-      nominalPowerW: undefined,
-      luminaire: undefined,
-      ap: undefined,
-    };
+    const created = untracked();
     devices.set(device, created);
     return created;
   }
+}
+
+/** An entry nobody keeps: for a reading judged without its device's history. */
+function untracked(): DeviceEntry {
+  return { kind: undefined, announced: false, birthTs: undefined, nominalPowerW: undefined, luminaire: undefined, ap: undefined };
 }

@@ -173,7 +173,17 @@ describe('ingest plausibility', () => {
     await r.publish([reading('L1', 0)]);
     assert.equal(await r.store.countPoints('luminaire', T0, T0 + DAY), 0);
     assert.equal(r.ingest.stats().rejectedByReason['fleet-cap'], 1);
-    assert.equal(r.ingest.stats().quarantine.byReason.unannounced, 1);
+    assert.equal(r.ingest.stats().quarantine.byReason['gateway-not-in-inventory'], 1);
+  });
+
+  test('without required announcements, devices past the fleet cap are still written (no step state kept for them)', async () => {
+    const r = await rig({ fleet: { maxDevicesPerGateway: 2 } });
+    await r.publish([reading('L1', 0), reading('L2', 0), reading('L3', 0), reading('L3', 1, { activeEnergy: 1e6 })]);
+    // L3 has no step state: its jump is judged by the absolute bounds only
+    assert.equal(await r.store.countPoints('luminaire', T0, T0 + DAY), 4);
+    assert.equal(r.ingest.stats().quarantine.total, 0);
+    await r.publish([reading('L1', 1, { activeEnergy: 1e6 })]);
+    assert.equal(r.ingest.stats().rejectedByReason['implausible-step'], 1, 'L1 is tracked');
   });
 
   test('a 200,000-deep payload is refused before parsing, acknowledged (PUBACK), and the gateway keeps ingesting', async () => {
