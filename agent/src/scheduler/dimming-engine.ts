@@ -8,6 +8,7 @@ import { parseOverride, parseSchedulerConfig } from './config-schema';
 import { ProgramCompiler, cloFactor } from './program-table';
 import type { ControlState } from './dynamic-control';
 import { envelope, grow } from './dynamic-control';
+import { IdTable } from './id-table';
 
 export interface LuminaireSpec {
   id: string;
@@ -40,16 +41,16 @@ export class DimmingEngine {
   // ---- per luminaire (SoA) ----
   private n = 0;
   private capacity: number;
-  private ids: string[] = [];
-  private readonly indexById = new Map<string, number>();
+  /** ids interned in typed arrays: a string + Map entry per luminaire would cost more than the rest */
+  private readonly ids: IdTable;
   private group: Int32Array;
   private lightClass: Uint8Array;
   private priority: Uint8Array;
   private flags: Uint8Array; // bit0: own override this tick
-  private nominalW: Float32Array;
+  /** driver power at level 100 in 0.1 W (0–6,553.5 W): 2 B, not 4, and finer than any datasheet */
+  private nominalDeciW: Uint16Array;
   private hours: Float32Array;
   private clo: Float32Array;
-  private target: Float32Array;
   private lastCmd: Float32Array; // NaN = never commanded
   private outIndex: Int32Array;
   private outLevel: Float32Array;
@@ -65,6 +66,9 @@ export class DimmingEngine {
   private tierFloor = new Float64Array(16 * TIERS);
   private tierScale = new Float32Array(16 * TIERS);
   private groupOverrideIssued = new Float64Array(16);
+  private groupSize = new Int32Array(16);
+  /** 1 = a dynamic control drives the group: only these need a member list (sensor fast path) */
+  private groupSensed = new Uint8Array(16);
   // ---- per lighting class ----
   private readonly classIndex = new Map<string, number>();
   private classMin = new Float32Array(256);
@@ -87,20 +91,23 @@ export class DimmingEngine {
   private memberStart = new Int32Array(1);
   private members = new Int32Array(0);
   private visitList = new Int32Array(16);
-  /** luminaires of power-capped groups, decided after their group's total is known */
+  /** luminaires of power-capped groups and their unshed level, decided after their group's total is known */
   private deferred = new Int32Array(1024);
+  private deferredLevel = new Float32Array(1024);
+  /** level of each luminaire with its own override this tick (sparse; flags bit0 marks them) */
+  private readonly ownLevel = new Map<number, number>();
 
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
     const c = this.capacity;
+    this.ids = new IdTable(c);
     this.group = new Int32Array(c);
     this.lightClass = new Uint8Array(c);
     this.priority = new Uint8Array(c);
     this.flags = new Uint8Array(c);
-    this.nominalW = new Float32Array(c);
+    this.nominalDeciW = new Uint16Array(c);
     this.hours = new Float32Array(c);
     this.clo = new Float32Array(c);
-    this.target = new Float32Array(c);
     this.lastCmd = new Float32Array(c).fill(Number.NaN);
     this.outIndex = new Int32Array(c);
     this.outLevel = new Float32Array(c);
@@ -111,7 +118,7 @@ export class DimmingEngine {
   }
 
   idOf(index: number): string {
-    return this.ids[index] ?? '';
+    return this.ids.idOf(index);
   }
 
   /** Last level sent for a luminaire (NaN before the first command). */
@@ -120,20 +127,23 @@ export class DimmingEngine {
   }
 
   indexOf(id: string): number {
-    return this.indexById.get(id) ?? -1;
+    return this.ids.indexOf(id);
   }
 
-  /** Bytes of typed-array state per luminaire (group/class tables amortised in). */
+  /**
+   * Bytes of state held for the luminaires: every typed array (per-group and per-class tables
+   * included, capacity slack included) and the interned id table with its index. Divide by size for
+   * bytes per luminaire. Config objects (programs, calendars, group definitions) are not per luminaire.
+   */
   stateBytes(): number {
     const arrays = [
       this.group,
       this.lightClass,
       this.priority,
       this.flags,
-      this.nominalW,
+      this.nominalDeciW,
       this.hours,
       this.clo,
-      this.target,
       this.lastCmd,
       this.outIndex,
       this.outLevel,
@@ -146,6 +156,8 @@ export class DimmingEngine {
       this.tierFloor,
       this.tierScale,
       this.groupOverrideIssued,
+      this.groupSize,
+      this.groupSensed,
       this.classMin,
       this.slotLevel,
       this.dirtyGroup,
@@ -154,8 +166,9 @@ export class DimmingEngine {
       this.members,
       this.visitList,
       this.deferred,
+      this.deferredLevel,
     ];
-    return arrays.reduce((s, a) => s + a.byteLength, 0);
+    return arrays.reduce((s, a) => s + a.byteLength, this.ids.byteLength());
   }
 
   private groupOf(name: string): number {
@@ -171,6 +184,8 @@ export class DimmingEngine {
       this.groupMode = grow(this.groupMode, size);
       this.groupCapped = grow(this.groupCapped, size);
       this.groupOverrideIssued = grow(this.groupOverrideIssued, size);
+      this.groupSize = grow(this.groupSize, size);
+      this.groupSensed = grow(this.groupSensed, size);
       this.dirtyGroup = grow(this.dirtyGroup, size);
       this.dirtyList = grow(this.dirtyList, size);
       this.tierPower = grow(this.tierPower, size * TIERS);
@@ -194,27 +209,30 @@ export class DimmingEngine {
 
   /** Register (or update) a luminaire; returns its dense index. */
   register(spec: LuminaireSpec): number {
-    let i = this.indexById.get(spec.id);
-    if (i === undefined) {
-      i = this.n++;
+    const i = this.ids.add(spec.id);
+    const gi = this.groupOf(spec.group);
+    if (i === this.n) {
+      this.n++;
       if (i >= this.capacity) this.resize(this.capacity * 2);
-      this.indexById.set(spec.id, i);
-      this.ids[i] = spec.id;
       this.lastCmd[i] = Number.NaN;
+    } else {
+      const old = this.group[i] as number;
+      this.groupSize[old] = (this.groupSize[old] as number) - 1;
     }
-    this.group[i] = this.groupOf(spec.group);
+    this.groupSize[gi] = (this.groupSize[gi] as number) + 1;
+    this.group[i] = gi;
     this.membersStale = true;
     this.lightClass[i] = this.classOf(spec.lightingClass);
     this.priority[i] = Math.min(TIERS - 1, Math.max(0, Math.trunc(spec.priority ?? 2)));
-    this.nominalW[i] = spec.nominalW;
+    this.nominalDeciW[i] = Math.min(65_535, Math.max(0, Math.round(spec.nominalW * 10)));
     this.hours[i] = spec.operatingHours ?? 0;
     this.clo[i] = cloFactor(this.cfg?.clo, this.hours[i] as number);
     return i;
   }
 
   setOperatingHours(id: string, hours: number): void {
-    const i = this.indexById.get(id);
-    if (i === undefined) return;
+    const i = this.ids.indexOf(id);
+    if (i < 0) return;
     this.hours[i] = hours;
     this.clo[i] = cloFactor(this.cfg?.clo, hours);
   }
@@ -225,10 +243,9 @@ export class DimmingEngine {
     this.lightClass = grow(this.lightClass, size);
     this.priority = grow(this.priority, size);
     this.flags = grow(this.flags, size);
-    this.nominalW = grow(this.nominalW, size);
+    this.nominalDeciW = grow(this.nominalDeciW, size);
     this.hours = grow(this.hours, size);
     this.clo = grow(this.clo, size);
-    this.target = grow(this.target, size);
     this.lastCmd = grow(this.lastCmd, size, Number.NaN);
     this.outIndex = new Int32Array(size);
     this.outLevel = new Float32Array(size);
@@ -262,7 +279,10 @@ export class DimmingEngine {
       holdUntilMs: -Infinity,
     }));
     this.controlsBySensor = new Map();
+    this.groupSensed.fill(0);
+    this.membersStale = true;
     for (const c of this.controls) {
+      for (let k = 0; k < c.groups.length; k++) this.groupSensed[c.groups[k] as number] = 1;
       for (const s of c.cfg.sensors) {
         const list = this.controlsBySensor.get(s) ?? [];
         list.push(c);
@@ -412,20 +432,21 @@ export class DimmingEngine {
     return this.evaluate(nowMs, this.visitList, m);
   }
 
-  /** Group → luminaire lists (CSR), rebuilt after registrations; only the sensor fast path needs it. */
+  /**
+   * Group → luminaire lists (CSR), rebuilt after registrations or a config; only the sensor fast path
+   * needs it, and only for groups a dynamic control drives, so other luminaires cost nothing here.
+   */
   private ensureMembers(): void {
     if (!this.membersStale) return;
     const G = this.g;
+    const { group, groupSensed } = this;
     const starts = new Int32Array(G + 1);
-    for (let i = 0; i < this.n; i++) {
-      const at = (this.group[i] as number) + 1;
-      starts[at] = (starts[at] as number) + 1;
-    }
-    for (let gi = 0; gi < G; gi++) starts[gi + 1] = (starts[gi + 1] as number) + (starts[gi] as number);
+    for (let gi = 0; gi < G; gi++) starts[gi + 1] = (starts[gi] as number) + (groupSensed[gi] === 1 ? (this.groupSize[gi] as number) : 0);
     const fill = starts.slice(0, G);
-    const members = new Int32Array(this.n);
+    const members = new Int32Array(starts[G] as number);
     for (let i = 0; i < this.n; i++) {
-      const gi = this.group[i] as number;
+      const gi = group[i] as number;
+      if (groupSensed[gi] !== 1) continue;
       const slot = fill[gi] as number;
       fill[gi] = slot + 1;
       members[slot] = i;
@@ -447,9 +468,8 @@ export class DimmingEngine {
       lightClass,
       priority,
       flags,
-      nominalW,
+      nominalDeciW,
       clo,
-      target,
       lastCmd,
       groupLevel,
       groupMode,
@@ -462,9 +482,16 @@ export class DimmingEngine {
     } = this;
     const anyCap = this.anyCap;
     const hyst = this.hysteresis;
-    // Sized before the loop (at most `count` entries) so the hot loop has no growth check.
-    if (anyCap && this.deferred.length < count) this.deferred = new Int32Array(Math.max(count, this.deferred.length * 2));
-    const deferred = this.deferred;
+    // Sized before the loop (at most one entry per luminaire of a capped group) so the hot loop has
+    // no growth check, and no bigger: it is memory held per luminaire.
+    if (anyCap) {
+      const need = Math.min(count, this.cappedLuminaires());
+      if (this.deferred.length < need) {
+        this.deferred = new Int32Array(need);
+        this.deferredLevel = new Float32Array(need);
+      }
+    }
+    const { deferred, deferredLevel, ownLevel } = this;
     let nDeferred = 0;
     let out = 0;
     for (let k = 0; k < count; k++) {
@@ -473,7 +500,7 @@ export class DimmingEngine {
       let t: number;
       let floor: number;
       if (flags[i] === 1) {
-        t = target[i] as number; // own override: exact, never shed
+        t = ownLevel.get(i) as number; // own override: exact, never shed
         floor = t;
       } else {
         t = groupLevel[g] as number;
@@ -486,10 +513,10 @@ export class DimmingEngine {
         }
       }
       if (anyCap && (groupCapW[g] as number) > 0) {
-        target[i] = t;
+        deferredLevel[nDeferred] = t;
         const p = priority[i] as number;
         const tk = g * TIERS + p;
-        const w = (nominalW[i] as number) * 0.01; // LED driver power ≈ linear in dim level
+        const w = (nominalDeciW[i] as number) * 0.001; // W per level point: LED driver power ≈ linear in dim level
         tierPower[tk] = (tierPower[tk] as number) + t * w;
         tierFloor[tk] = (tierFloor[tk] as number) + (p === 0 ? t : floor) * w;
         deferred[nDeferred++] = i;
@@ -510,7 +537,7 @@ export class DimmingEngine {
       const { groupCapped, tierScale } = this;
       for (let k = 0; k < nDeferred; k++) {
         const i = deferred[k] as number;
-        let t = target[i] as number;
+        let t = deferredLevel[k] as number;
         if (Number.isNaN(t)) continue;
         const g = group[i] as number;
         if (t > 0 && groupCapped[g] === 1 && groupMode[g] === MODE_PROGRAM && flags[i] === 0) {
@@ -529,28 +556,36 @@ export class DimmingEngine {
       }
     }
     for (const i of overridden) flags[i] = 0;
+    ownLevel.clear();
     return { count: out, index: outIndex.subarray(0, out), level: outLevel.subarray(0, out) };
   }
 
   /** Per-luminaire overrides are sparse; newest wins against the group's override. Marks them in flags. */
   private applyLuminaireOverrides(now: number): number[] {
     if (this.overrides.length === 0) return [];
-    const { target, flags, group, groupOverrideIssued } = this;
+    const { ownLevel, flags, group, groupOverrideIssued } = this;
     const chosen = new Map<number, Override>();
     for (const o of this.overrides) {
       if (o.luminaire === undefined || o.startMs > now) continue;
-      const i = this.indexById.get(o.luminaire);
-      if (i === undefined) continue;
+      const i = this.ids.indexOf(o.luminaire);
+      if (i < 0) continue;
       const prev = chosen.get(i);
       if (prev && prev.issuedAtMs > o.issuedAtMs) continue;
       if (o.issuedAtMs < (groupOverrideIssued[group[i] as number] as number)) continue;
       chosen.set(i, o);
     }
     for (const [i, o] of chosen) {
-      target[i] = o.level;
+      ownLevel.set(i, Math.fround(o.level)); // float32 like every level the engine holds
       flags[i] = 1;
     }
     return [...chosen.keys()];
+  }
+
+  /** Luminaires in power-capped groups: the most a tick can defer. */
+  private cappedLuminaires(): number {
+    let total = 0;
+    for (let gi = 0; gi < this.g; gi++) if ((this.groupCapW[gi] as number) > 0) total += this.groupSize[gi] as number;
+    return total;
   }
 
   /** Per capped group, scale per tier so the projected total fits: tier 3 shed first, tier 0 never. */

@@ -11,7 +11,7 @@ export interface ControlState {
   holdUntilMs: number;
 }
 
-export function grow<T extends Float32Array | Float64Array | Int32Array | Uint8Array>(a: T, size: number, fill?: number): T {
+export function grow<T extends Float32Array | Float64Array | Int32Array | Uint16Array | Uint8Array>(a: T, size: number, fill?: number): T {
   const ctor = a.constructor as new (n: number) => T;
   const b = new ctor(size);
   b.set(a);
