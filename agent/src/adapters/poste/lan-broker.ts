@@ -200,6 +200,7 @@ export class LanBroker {
       if (err instanceof LanRefusedError) return;
       if (typeof err.code === 'string' && err.code.startsWith('E')) return;
       if (/connect did not arrive in time/i.test(err.message)) refusals.count('connect-timeout');
+      else if (/keep ?alive timeout/i.test(err.message)) refusals.count('keepalive-timeout');
       else if (/not stored on the gateway/.test(err.message)) return;
       else refusals.count('malformed');
       log.debug({ client: client?.id, err: err.message }, 'LAN client error');

@@ -15,6 +15,7 @@ export const LAN_REFUSALS = [
   'rate',
   'connections',
   'connect-timeout',
+  'keepalive-timeout',
   'malformed',
 ] as const;
 export type LanRefusal = (typeof LAN_REFUSALS)[number];
