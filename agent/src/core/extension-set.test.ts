@@ -156,9 +156,10 @@ test('extensions: duplicate names and a foreign "dimming" are refused before any
     /invalid agent options: extensions\[0\]: an extension/,
   );
 
-  // An explicit dimmingExtension replaces the one `dimming.enabled` would add (no duplicate).
+  // An explicit dimmingExtension replaces the one `dimming.enabled` would add (no duplicate); the
+  // bandwidth extension is added after it by `bandwidth.enabled` (default true).
   const explicit = await startAgent({ ...base, extensions: [dimmingExtension({ leaseMs: 60_000 })] });
-  assert.deepEqual(Object.keys(explicit.stats().extensions), ['dimming']);
+  assert.deepEqual(Object.keys(explicit.stats().extensions), ['dimming', 'bandwidth']);
   await explicit.stop({ abrupt: true });
 
   const probe = createServer();
