@@ -1,13 +1,14 @@
 import { PartialWriteError, refusedPointsError, StoreWriteError, type RefusedPoint } from '../errors';
 import { MEASUREMENTS, SERIES_KEY_TAGS } from '../measurements';
 import { energyFromRollups } from '../rollups/energy';
-import { type IndexedPoint, RollupMaintainer, type RollupStorage } from '../rollups/maintainer';
+import { type IndexedPoint, RollupMaintainer, type RollupStorage, type WritePlan } from '../rollups/maintainer';
 import {
   type ApRow,
   type LuminaireRow,
   type RolledMeasurement,
   type RollupRow,
   compareRows,
+  keyId,
   toApHour,
   toLuminaireHour,
 } from '../rollups/rows';
@@ -22,17 +23,32 @@ const LOOKUP_CHUNK = 200;
 /** A point as the InfluxDB backends write it (rollup points have their own measurement names). */
 export type InfluxPoint = Omit<Point, 'measurement'> & { measurement: string };
 
+/** Store writes whose HTTP requests may overlap (ingest keeps two under way: influxd uses both cores). */
+const WRITES_IN_FLIGHT = 2;
+
+/** Series and hours whose rollup rows must be recomputed from raw, keyed like the maintainer's series. */
+type RepairSet = Map<string, { m: RolledMeasurement; key: readonly string[]; hours: Set<number> }>;
+
 /**
  * Hourly rollups and duplicate refusal for the InfluxDB backends, written by the store itself
  * ("ingest-side" rollup points, see influxdb1/README.md for why not continuous queries): each
  * write is planned by the shared RollupMaintainer — new raw points plus the rollup points of the
- * hours they change — and sent as one request. Writes are serialised (the plan of one write must
- * see the rows of the one before).
+ * hours they change — and sent as one request.
+ *
+ * Planning is serialised (in memory and quick), the requests are not: a plan is committed to the
+ * maintainer as soon as it is made, so the next batch is planned on top of it while its request is
+ * in flight (up to WRITES_IN_FLIGHT at once). A plan that must read the store (late readings,
+ * possible duplicates) first waits for every request in flight, so it reads what they wrote. When
+ * a request fails, the writes planned on top of it may have stored rows counting its readings:
+ * once everything in flight has settled, the layer reloads each series' latest row and
+ * recomputes the failed plan's hours from raw before planning anything else.
  */
 export class InfluxRollupLayer {
   private readonly maintainer: RollupMaintainer;
   private tail: Promise<unknown> = Promise.resolve();
   private loaded: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly repair: RepairSet = new Map();
 
   constructor(
     private readonly run: RunInfluxQL,
@@ -42,24 +58,25 @@ export class InfluxRollupLayer {
   }
 
   write(points: readonly Point[]): Promise<void> {
-    const next = this.tail.then(() => this.writeNow(points));
-    this.tail = next.catch(() => undefined);
-    return next;
+    // The planning step resolves once the request is sent; the write resolves when it is answered.
+    const started = this.tail.then(() => this.planAndSend(points));
+    this.tail = started.catch(() => undefined);
+    return started.then((s) => s.done);
   }
 
-  private async writeNow(points: readonly Point[]): Promise<void> {
-    if (!this.loaded) {
-      const attempt = this.maintainer.load();
-      this.loaded = attempt;
-      attempt.catch(() => {
-        if (this.loaded === attempt) this.loaded = undefined;
-      });
-    }
+  private async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private async planAndSend(points: readonly Point[]): Promise<{ done: Promise<void> }> {
     const refused: RefusedPoint[] = [];
     const valid: IndexedPoint[] = [];
     let plan: Awaited<ReturnType<RollupMaintainer['plan']>>;
     try {
-      await this.loaded;
+      if (!this.loaded || this.repair.size > 0) {
+        await this.drain();
+        await this.reloadAndRepair();
+      }
       // Field types are InfluxDB's to check (per shard: a type conflict in last month's shard is
       // none in this week's), so it can drop a point the plan counted: see below.
       points.forEach((point, index) => {
@@ -67,30 +84,75 @@ export class InfluxRollupLayer {
         if (problem) refused.push({ index, reason: problem });
         else valid.push({ index, point });
       });
+      if (this.maintainer.readsStore(valid)) await this.drain();
+      while (this.inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(this.inFlight);
+      // A request that failed meanwhile: plan nothing on top of it.
+      if (!this.loaded || this.repair.size > 0) {
+        await this.drain();
+        await this.reloadAndRepair();
+      }
       plan = await this.maintainer.plan(valid);
     } catch (err) {
       // Reading the store failed: it is down or unreachable, nothing is wrong with the points.
       if (err instanceof StoreWriteError) throw err;
       throw new StoreWriteError(`influx: reading before the write failed: ${(err as Error).message}`, true, 0, { cause: err });
     }
+    plan.commit();
+    const done = this.sendPlan(points.length, plan, refused);
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return { done };
+  }
+
+  private async sendPlan(total: number, plan: WritePlan, refused: RefusedPoint[]): Promise<void> {
     const out: InfluxPoint[] = [...plan.points, ...plan.rows.map(({ measurement, row }) => rowToPoint(measurement, row))];
     try {
       if (out.length > 0) await this.send(out);
     } catch (err) {
-      if (!(err instanceof PartialWriteError)) throw err;
-      // InfluxDB dropped some points we could not foresee: the rollups it got may count them, so
-      // the next write reloads every series' latest row from what was really written.
+      // The plan was committed: whatever was planned on top of it may count its readings.
+      this.markForRepair(plan);
       this.loaded = undefined;
+      if (!(err instanceof PartialWriteError)) throw err;
+      // InfluxDB dropped some points we could not foresee: the rollups it got may count them too.
       const notWritten = err.refused;
       throw new PartialWriteError(
         err.message,
-        { written: Math.max(0, plan.points.length - notWritten), refused: points.length - Math.max(0, plan.points.length - notWritten) },
+        { written: Math.max(0, plan.points.length - notWritten), refused: total - Math.max(0, plan.points.length - notWritten) },
         { cause: err },
       );
     }
-    plan.commit();
     const all = [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
-    if (all.length > 0) throw refusedPointsError('influx', points.length, all);
+    if (all.length > 0) throw refusedPointsError('influx', total, all);
+  }
+
+  private markForRepair(plan: WritePlan): void {
+    for (const { measurement, row } of plan.rows) {
+      const k = `${measurement}|${keyId(row.key)}`;
+      const entry = this.repair.get(k) ?? { m: measurement, key: row.key, hours: new Set<number>() };
+      this.repair.set(k, entry);
+      entry.hours.add(row.hourStart);
+    }
+  }
+
+  /** With nothing in flight: each series' latest row from what was really written, then the repairs. */
+  private async reloadAndRepair(): Promise<void> {
+    if (!this.loaded) {
+      const attempt = this.maintainer.load();
+      this.loaded = attempt;
+      attempt.catch(() => {
+        if (this.loaded === attempt) this.loaded = undefined;
+      });
+    }
+    await this.loaded;
+    if (this.repair.size === 0) return;
+    const plan = await this.maintainer.planRepair(this.repair);
+    if (plan.rows.length > 0) await this.send(plan.rows.map(({ measurement, row }) => rowToPoint(measurement, row)));
+    plan.commit();
+    this.repair.clear();
   }
 
   async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {

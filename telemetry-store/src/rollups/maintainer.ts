@@ -1,6 +1,17 @@
 import type { RefusedPoint } from '../errors';
 import type { Point } from '../types';
-import { addReading, cloneRow, hourOf, HOUR_MS, keyId, reduceHour, type RolledMeasurement, type RollupRow, seriesId } from './rows';
+import {
+  addReading,
+  cloneRow,
+  hourOf,
+  HOUR_MS,
+  keyId,
+  reduceHour,
+  ROLLED_COUNTERS,
+  type RolledMeasurement,
+  type RollupRow,
+  seriesId,
+} from './rows';
 import { samePoint } from './same-point';
 
 /** What the maintainer reads from a store's committed data. */
@@ -66,6 +77,50 @@ export class RollupMaintainer {
   /** Forgets every series (the store was emptied). */
   reset(): void {
     this.latest.clear();
+  }
+
+  /**
+   * Whether planning `batch` would read the store: true when any point might already be stored
+   * (it is not later than its series' latest reading, or its measurement has no rollups). A store
+   * that overlaps writes must let the writes before settle first, so the reads see them.
+   */
+  readsStore(batch: readonly IndexedPoint[]): boolean {
+    for (const { point } of batch) {
+      if (!ROLLED.has(point.measurement)) return true;
+      const row = this.latest.get(`${point.measurement}|${seriesId(point)}`);
+      if (row !== undefined && point.ts <= row.lastTs) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Rows that make the given hours of each series equal to the raw points stored again, and every
+   * following hour whose starting chain changes with them. For a store whose writes overlap: a
+   * write planned on top of one that then failed holds rollup rows counting readings that were
+   * never stored. Hours with no stored reading get no row.
+   */
+  async planRepair(
+    hours: ReadonlyMap<string, { m: RolledMeasurement; key: readonly string[]; hours: ReadonlySet<number> }>,
+  ): Promise<WritePlan> {
+    const rows: WritePlan['rows'] = [];
+    const nextLatest = new Map<string, RollupRow>();
+    for (const [k, { m, hours: seeds }] of hours) {
+      const current = this.latest.get(k);
+      // No stored row for the series: nothing was written that could count a lost reading.
+      if (current === undefined) continue;
+      const series = await this.recompute(m, current, [], seeds);
+      for (const row of series.rows) rows.push({ measurement: m, row });
+      nextLatest.set(k, series.latest);
+    }
+    return {
+      points: [],
+      rows,
+      conflicts: [],
+      duplicates: 0,
+      commit: () => {
+        for (const [k, row] of nextLatest) this.latest.set(k, row);
+      },
+    };
   }
 
   async plan(batch: readonly IndexedPoint[]): Promise<WritePlan> {
@@ -172,6 +227,7 @@ export class RollupMaintainer {
     m: RolledMeasurement,
     current: RollupRow,
     points: readonly Point[],
+    extraHours: Iterable<number> = [],
   ): Promise<{ rows: RollupRow[]; latest: RollupRow }> {
     const key = current.key;
     const working = new Map<number, RollupRow>();
@@ -182,23 +238,25 @@ export class RollupMaintainer {
       batchByHour.set(h, list);
       list.push(p);
     }
-    const queue = new Set<number>(batchByHour.keys());
+    const queue = new Set<number>([...batchByHour.keys(), ...extraHours]);
     while (queue.size > 0) {
       const h = Math.min(...queue);
       queue.delete(h);
       const prev = await this.nearest(m, key, h, working, 'before');
       const fromStore = await this.storage.seriesPoints(m, key, h, h + HOUR_MS);
       const readings = [...fromStore, ...(batchByHour.get(h) ?? [])].sort((a, b) => a.ts - b.ts);
-      const row = reduceHour(m, prev?.chain, readings);
-      working.set(h, row);
+      // An hour with no reading (only in a repair) has no row; the chain passes through it unchanged.
+      const chainAfter = readings.length > 0 ? reduceHour(m, prev?.chain, readings) : undefined;
+      if (chainAfter) working.set(h, chainAfter);
+      const endChain = chainAfter?.chain ?? prev?.chain ?? ROLLED_COUNTERS[m].map(() => null);
       const next = await this.nearest(m, key, h, working, 'after');
       if (next === undefined || queue.has(next.hourStart)) continue;
       // The next hour's figures change only if the chain it starts from did.
-      if (!sameChain(next.startChain, row.chain)) queue.add(next.hourStart);
+      if (!sameChain(next.startChain, endChain)) queue.add(next.hourStart);
     }
     const rows = [...working.values()].sort((a, b) => a.hourStart - b.hourStart);
-    const last = rows[rows.length - 1]!;
-    return { rows, latest: last.hourStart >= current.hourStart ? last : current };
+    const last = rows[rows.length - 1];
+    return { rows, latest: last !== undefined && last.hourStart >= current.hourStart ? last : current };
   }
 
   /** The nearest row before/after `hour`: this plan's recomputed rows take precedence over stored ones. */
