@@ -23,6 +23,8 @@ import type { TelemetryStore } from '@poste/telemetry-store';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { inProcessBus } from './rollouts/ota-bus';
+import { openRolloutManager, type RolloutManager } from './rollouts/rollout-manager';
 import { DEFAULT_SERVICE_USER, ensureServiceCredential, type ServiceCredential } from './service-credential';
 
 export interface CloudOptions {
@@ -79,6 +81,8 @@ export interface Cloud {
   readonly ingest: Ingest;
   readonly fleetTracker: ConnectedFleetTracker;
   readonly api: DashboardApi;
+  /** staged firmware rollouts (kept in `<dataDir>/rollouts`, in memory without a data dir) */
+  readonly rollouts: RolloutManager;
   readonly credentials: CredentialsStore;
   readonly metricsRegistry: Registry;
   /** `mqtt://HOST:PORT` as listened on */
@@ -191,6 +195,12 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       ...opts.ingest,
     });
     cleanup.push(() => ingest.close());
+    const rollouts = await openRolloutManager({
+      bus: inProcessBus(broker),
+      log: logger.child({ component: 'rollouts' }),
+      ...(opts.dataDir ? { dir: join(opts.dataDir, 'rollouts') } : {}),
+    });
+    cleanup.push(() => rollouts.close());
 
     const fleetTracker = await connectFleetTracker({
       url: `mqtt://${urlHost(loopbackFor(host))}:${mqttPort}`,
@@ -215,6 +225,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       logger: logger.child({ component: 'dashboard' }),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.queryLimits ? { limits: opts.queryLimits } : {}),
+      rollouts,
     });
     cleanup.push(() => api.close());
     const dashboardUrl = await api.listen({ port: opts.httpPort ?? 0, host: opts.httpHost ?? host });
@@ -224,6 +235,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
     return {
       broker,
       ingest,
+      rollouts,
       fleetTracker,
       api,
       credentials,

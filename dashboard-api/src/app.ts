@@ -37,6 +37,7 @@ import { registerTokenRoutes, tokenRouteDocs } from './routes/tokens';
 import { polesRouteDoc, registerPolesRoute } from './routes/poles';
 import { registerWebRoute, webRouteDocs } from './routes/web';
 import { registerWifiRoutes, wifiRouteDocs } from './routes/wifi';
+import { registerRolloutRoutes, rolloutRouteDocs, type RolloutService } from './routes/rollouts';
 
 export const DASHBOARD_API_VERSION = '0.1.0';
 
@@ -69,6 +70,8 @@ export interface DashboardApiOptions {
   publicReads?: boolean;
   /** real ms a command part waits for its ack or reported config before it is `timeout` (default 30,000) */
   commandAckTimeoutMs?: number;
+  /** staged firmware rollouts (given by poste-cloud, which holds the broker); without it /api/v1/rollouts answers 503 */
+  rollouts?: RolloutService;
 }
 
 export interface DashboardApi {
@@ -173,6 +176,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     ...householdRouteDocs,
     ...financeRouteDocs,
     ...wifiRouteDocs,
+    ...rolloutRouteDocs,
     polesRouteDoc,
     openApiRouteDoc,
   ];
@@ -191,6 +195,7 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
   registerHouseholdRoutes(app, ctx);
   registerFinanceRoutes(app, ctx);
   registerWifiRoutes(app, ctx);
+  registerRolloutRoutes(app, opts.rollouts);
   registerPolesRoute(app, ctx);
   registerOpenApiRoute(app, docs, DASHBOARD_API_VERSION);
   const stopFleetFeed = startFleetFeed(fleet, hub);

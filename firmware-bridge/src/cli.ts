@@ -7,10 +7,19 @@ import type { Command, CommandContext } from './cli/command';
 import { CliError, EXIT } from './cli/exit-codes';
 import { flashCommand, keygenCommand, signCommand, verifyCommand } from './cli/image-commands';
 import { stderrProgress } from './cli/progress';
+import { rolloutCommand } from './cli/rollout-command';
 import { checkCommand } from './gateway/check-command';
 import { provisionCommand } from './provision/provision-command';
 
-const COMMANDS: readonly Command[] = [keygenCommand, signCommand, verifyCommand, flashCommand, provisionCommand, checkCommand];
+const COMMANDS: readonly Command[] = [
+  keygenCommand,
+  signCommand,
+  verifyCommand,
+  flashCommand,
+  provisionCommand,
+  checkCommand,
+  rolloutCommand,
+];
 const ALIASES: Record<string, string> = { 'verify-gateway': 'check' };
 
 export const USAGE = `poste-firmware — technician CLI: signed firmware images, flashing, provisioning, gateway checks

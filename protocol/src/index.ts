@@ -12,3 +12,4 @@ export * from './time-zone';
 export * from './ota';
 export * from './json-bounds';
 export * from './plausibility';
+export * from './rollout';

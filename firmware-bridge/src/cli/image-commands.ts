@@ -126,7 +126,7 @@ async function trustedKeys(values: Record<string, unknown>) {
 }
 
 /** Manifest signature, then the image's size and hash, streamed. Throws CliError(refused) naming what failed. */
-async function verifyImageFile(image: string, values: Record<string, unknown> & { [k: string]: unknown }, ctx: CommandContext) {
+export async function verifyImageFile(image: string, values: Record<string, unknown> & { [k: string]: unknown }, ctx: CommandContext) {
   const keys = await trustedKeys(values);
   const manifestFile = need(values as Record<string, string | undefined>, 'manifest');
   const r = verifyManifest(await readJsonFile(manifestFile, 'manifest'), keys);
