@@ -6,7 +6,7 @@ describe('IdTable', () => {
   it('gives dense stable indices through growth and rehashing, non-ASCII ids included', () => {
     const t = new IdTable(4, 2); // tiny on purpose: bytes, offsets and slots all grow
     const ids = Array.from({ length: 5000 }, (_, i) => (i % 7 === 0 ? `poste-São-Paulo-${i}-ç` : `lum-${i}`));
-    ids.forEach((id, i) => assert.equal(t.add(id), i));
+    for (const [i, id] of ids.entries()) assert.equal(t.add(id), i);
     assert.equal(t.size, ids.length);
     ids.forEach((id, i) => {
       assert.equal(t.indexOf(id), i);

@@ -42,7 +42,9 @@ export interface LevelCommand {
 }
 
 export class PerObjectDimming {
-  private readonly luminaires = new Map<string, LuminaireObject>();
+  /** iteration order = registration order, like the engine's dense indices; the Map finds by id */
+  private readonly luminaires: LuminaireObject[] = [];
+  private readonly byId = new Map<string, LuminaireObject>();
   private cfg: SchedulerConfig | null = null;
   private compiler: ProgramCompiler | null = null;
   private groups = new Map<string, GroupObject>();
@@ -50,7 +52,7 @@ export class PerObjectDimming {
 
   /** Register (or update) a luminaire. */
   register(spec: LuminaireSpec): void {
-    const existing = this.luminaires.get(spec.id);
+    const existing = this.byId.get(spec.id);
     const lum: LuminaireObject = existing ?? {
       id: spec.id,
       groupName: spec.group,
@@ -65,7 +67,10 @@ export class PerObjectDimming {
     lum.lightingClass = spec.lightingClass;
     lum.operatingHours = spec.operatingHours ?? 0;
     this.bind(lum);
-    if (!existing) this.luminaires.set(spec.id, lum);
+    if (!existing) {
+      this.byId.set(spec.id, lum);
+      this.luminaires.push(lum);
+    }
   }
 
   applyConfig(input: unknown): boolean {
@@ -89,7 +94,7 @@ export class PerObjectDimming {
       ]),
     );
     this.classMin = new Map(cfg.lightingClasses.map((c) => [c.name, c.minLevel]));
-    for (const lum of this.luminaires.values()) this.bind(lum);
+    for (const lum of this.luminaires) this.bind(lum);
     return true;
   }
 
@@ -120,7 +125,7 @@ export class PerObjectDimming {
       g.exact = true;
     }
     const hysteresis = cfg.hysteresisPercent;
-    for (const lum of this.luminaires.values()) {
+    for (const lum of this.luminaires) {
       const g = lum.group;
       if (!g) continue;
       let level = g.level;
