@@ -21,8 +21,12 @@ const GW = 'gw-storm';
 const DEVICES = 5_000;
 /** The agent's resident memory may not exceed this at any scrape, during or after the storm. */
 const RSS_BOUND_BYTES = 350 * 1024 * 1024;
-/** Every device connected, born and subscribed within this after the first connect (generous: a loaded 2-core CI machine). */
-const ABSORBED_WITHIN_MS = 60_000;
+/**
+ * Every device connected, born and subscribed within this after the first connect. Typically ~15 s
+ * on 2 cores; the bound is generous for a CI machine shared with other test files (the storm is
+ * three busy processes: this swarm, the agent, mosquitto).
+ */
+const ABSORBED_WITHIN_MS = 120_000;
 /** Then a command's ack is back at the cloud within this. */
 const COMMAND_WITHIN_MS = 5_000;
 

@@ -102,8 +102,11 @@ export interface SteadyDevice {
   commands: Array<{ id: string }>;
   /** Readings acknowledged (PUBACK) so far. */
   readonly acked: number;
-  /** Acknowledged readings per second while `during` runs. */
-  rateDuring(during: () => Promise<unknown>): Promise<{ perSecond: number; offered: number }>;
+  /**
+   * Acknowledged readings per second while `during` runs, and over the second just before it (the
+   * baseline, under the same machine load: other work on a shared CI machine slows both alike).
+   */
+  rateDuring(during: () => Promise<unknown>): Promise<{ perSecond: number; baseline: number; offered: number }>;
   closed: boolean;
   stop(): void;
 }
@@ -155,6 +158,10 @@ export async function steadyDevice(port: number, id: string, perSecond: number, 
   }, 1_000 / perSecond);
   return Object.assign(dev, {
     async rateDuring(during: () => Promise<unknown>) {
+      const b0 = dev.acked;
+      const bt0 = performance.now();
+      await new Promise((r) => setTimeout(r, 1_000));
+      const baseline = (dev.acked - b0) / ((performance.now() - bt0) / 1_000);
       const a0 = dev.acked;
       const t0 = performance.now();
       await during();
@@ -162,7 +169,7 @@ export async function steadyDevice(port: number, id: string, perSecond: number, 
       const left = 1_000 - (performance.now() - t0);
       if (left > 0) await new Promise((r) => setTimeout(r, left));
       const seconds = (performance.now() - t0) / 1_000;
-      return { perSecond: (dev.acked - a0) / seconds, offered: perSecond };
+      return { perSecond: (dev.acked - a0) / seconds, baseline, offered: perSecond };
     },
     stop() {
       clearInterval(timer);
