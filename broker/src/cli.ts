@@ -7,6 +7,8 @@ import { createBroker } from './broker/broker';
 import { followCredentialsFile } from './broker/follow-credentials';
 import { addGateway, addService, loadCredentials, revokeCredential, rotateCredential, UnknownCredentialError } from './credentials/store';
 import { createIngest } from './ingest/ingest';
+import { parseClusterOptions, type ParsedClusterOptions } from './cluster/cluster-options';
+import { redactedUrl } from './cluster/redis-engines';
 import { runIfEntryPoint, stdio, UsageError, type Io } from '@poste/cli-kit';
 import { openStore, parseStoreSpec, storeSpecHelp } from '@poste/telemetry-store';
 
@@ -25,7 +27,7 @@ Usage:
   poste-broker revoke --credentials FILE (--id ID | --username U)
       Revokes a gateway or service user: a running broker disconnects it and refuses it from then on.
       The entry stays in the file (the id remains reserved); add-gateway re-enables it with a new password.
-  poste-broker serve --credentials FILE --store SPEC [--data DIR] [--port N] [--host H]
+  poste-broker serve --credentials FILE --store SPEC [--data DIR] [--redis URL] [--port N] [--host H]
       Runs the broker (auth + ACL) with ingest into the store. SPEC is one of
 ${storeSpecHelp()
   .map((line) => `        ${line}`)
@@ -43,6 +45,11 @@ ${storeSpecHelp()
       fsynced there and acknowledged, then drained to the store in order. Default DATA/spool with
       --data DATA; without either, a store outage holds the PUBACKs instead.
       --spool-max-bytes N caps it (default 1073741824); when full, PUBACKs wait (back-pressure).
+      --redis URL (redis://HOST:PORT[/DB]): run as one node of a cluster — every node given the same
+      Redis shares sessions, subscriptions, queued messages, retained messages and wills there and
+      forwards messages through it; each node ingests what its own clients publish. The broker
+      state then lives in Redis, not in --data (which still holds the spool). Run Redis with
+      appendonly yes so that state survives a Redis restart.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no such gateway or service user (rotate, revoke).
 `;
@@ -77,6 +84,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-port': { type: 'string' },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -160,12 +168,17 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
     throw new UsageError((err as Error).message);
   }
   const tls = tlsOption(values);
+  const cluster = clusterOption(values);
   const credentialsFile = need(values, 'credentials');
   let credentials = await loadCredentials(credentialsFile);
   const logger = pino({ name: 'poste-broker', level: process.env.POSTE_LOG_LEVEL ?? 'info' });
   const store = await openStore(storeConfig);
   const dataDir = typeof values.data === 'string' && values.data !== '' ? values.data : undefined;
-  const broker = await createBroker({ credentials, logger, ...(dataDir ? { persistence: { dir: dataDir } } : {}) });
+  const broker = await createBroker({
+    credentials,
+    logger,
+    ...(cluster ? { cluster } : dataDir ? { persistence: { dir: dataDir } } : {}),
+  });
   const spool = spoolOption(values, dataDir);
   // A function, not a snapshot: the directory follows the credentials file as it is reloaded.
   const ingest = createIngest({
@@ -184,7 +197,7 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   const bound = await broker.listen(port, host);
   const tlsBound = tls ? await broker.listenTls({ port: tls.port, host, cert: tls.cert, key: tls.key }) : undefined;
   io.out(
-    `poste-broker listening on mqtt://${host}:${bound} (store ${store.kind}, ${credentials.data.gateways.length} gateways, broker state ${dataDir ?? 'in memory'})`,
+    `poste-broker listening on mqtt://${host}:${bound} (store ${store.kind}, ${credentials.data.gateways.length} gateways, broker state ${cluster ? `in ${redactedUrl(cluster.redisUrl)}, cluster node ${broker.aedes.id}` : (dataDir ?? 'in memory')})`,
   );
   if (tlsBound !== undefined) io.out(`poste-broker listening on mqtts://${host}:${tlsBound}`);
   await new Promise<void>((resolve) => {
@@ -196,6 +209,16 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
   await broker.close();
   await store.close();
   return 0;
+}
+
+/** --redis URL: this broker is a cluster node on that Redis (validated before anything starts). */
+function clusterOption(values: Record<string, string | boolean | undefined>): ParsedClusterOptions | undefined {
+  if (values.redis === undefined) return undefined;
+  try {
+    return parseClusterOptions({ redisUrl: values.redis });
+  } catch (err) {
+    throw new UsageError(`--redis: ${(err as Error).message}`);
+  }
 }
 
 /** Default cap on ingest's spool: a day of a large city's telemetry at the target rates fits. */

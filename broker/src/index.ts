@@ -18,6 +18,13 @@ export {
   type FilePersistenceStats,
 } from './persistence/file-persistence';
 export * from './credentials/index';
+export {
+  ClusterOptionsSchema,
+  parseClusterOptions,
+  redactedUrl,
+  type ClusterOptions,
+  type ParsedClusterOptions,
+} from './cluster/index';
 export { createIngest, type Ingest, type IngestOptions, type IngestStats } from './ingest/ingest';
 export type { DeadLetterReason, DeadLetterSample } from './ingest/dead-letter';
 export { DEFAULT_MAX_DEVICES_PER_GATEWAY, type DeviceInventory, type FleetOptions, type QuarantineReason } from './ingest/fleet-registry';

@@ -31,12 +31,16 @@ export const ReconnectSchema = z
   })
   .strict();
 
+/** One broker URL of the northbound link. */
+export const BrokerUrlSchema = z.string().regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'url: mqtt://, mqtts://, ws:// or wss://');
+
 export const NorthOptionsSchema = z
   .object({
     url: z
-      .string()
-      .regex(/^(mqtt|mqtts|tcp|tls|ws|wss):\/\//, 'url: mqtt://, mqtts://, ws:// or wss://')
-      .describe('cloud broker: mqtt://, mqtts://, ws:// or wss://'),
+      .union([BrokerUrlSchema, z.array(BrokerUrlSchema).min(1).max(32)])
+      .describe(
+        'cloud broker: mqtt://, mqtts://, ws:// or wss://; or the nodes of a broker cluster as a list — the gateway starts on one (by its id, so a city spreads over the nodes) and moves to another when it cannot connect or loses its connection',
+      ),
     username: z.string().min(1).optional().describe('per-gateway credentials'),
     password: z.string().optional().describe('with username'),
     tls: NorthTlsSchema.optional(),

@@ -3,6 +3,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { parseTopic, topic } from '@poste/protocol';
 import { backoffDelayMs } from './backoff';
+import { brokerOrder, brokerUrls } from './broker-order';
 import type { NorthOptionsSchema } from '../core/options';
 import type { Timers } from '../core/timers';
 import type { z } from 'zod';
@@ -66,6 +67,10 @@ export class NorthLink {
   /** the client that completed connect + subscribe; null while down */
   #ready: MqttClient | null = null;
   #attempt = 0;
+  /** the broker URLs in this gateway's order (one, or a cluster's nodes: broker-order.ts) */
+  readonly #urls: string[];
+  /** index in #urls of the node dialled last */
+  #urlIndex = 0;
   #reconnectTimer: unknown = null;
   #stopping = false;
   readonly #stats: NorthStats = {
@@ -87,6 +92,12 @@ export class NorthLink {
     this.#timers = timers;
     this.#log = log;
     this.#hooks = hooks;
+    this.#urls = brokerOrder(gatewayId, brokerUrls(opts.url));
+  }
+
+  /** the broker URL dialled last (the one in use while connected) */
+  get url(): string {
+    return this.#urls[this.#urlIndex]!;
   }
 
   start(): void {
@@ -110,7 +121,7 @@ export class NorthLink {
       ...(opts.password !== undefined && { password: opts.password }),
       ...tlsOptions(opts),
     };
-    const client = connect(opts.url, clientOpts);
+    const client = connect(this.url, clientOpts);
     this.#client = client;
     client.on('connect', () => this.#onConnect(client));
     client.on('close', () => this.#onClose(client));
@@ -159,7 +170,7 @@ export class NorthLink {
     if (this.#stats.connects > 0) this.#stats.reconnects++;
     this.#stats.connects++;
     this.#stats.connected = true;
-    this.#log.info({ url: this.#opts.url }, 'north link connected');
+    this.#log.info({ url: this.url }, 'north link connected');
     this.#hooks.onConnected();
     for (const w of this.#connectWaiters.splice(0)) w();
   }
@@ -179,6 +190,11 @@ export class NorthLink {
       this.#stats.connectFailures++;
     }
     if (this.#stopping || this.#reconnectTimer !== null) return;
+    // A cluster: the node that failed or was lost is not tried again before the others.
+    if (this.#urls.length > 1) {
+      this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
+      this.#log.info({ next: this.url }, 'north link: trying the next broker node');
+    }
     const delay = backoffDelayMs(this.#attempt++, this.#opts.reconnect.initialDelayMs, this.#opts.reconnect.maxDelayMs);
     this.#log.debug({ delay, attempt: this.#attempt }, 'north reconnect scheduled');
     this.#reconnectTimer = this.#timers.setTimeout(() => {

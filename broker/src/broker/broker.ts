@@ -6,12 +6,15 @@ import type { Registry } from 'prom-client';
 import type { CredentialsStore, Principal, VerifyResult } from '../credentials/store';
 import { posteMetrics, type PosteMetrics } from '../metrics';
 import { FilePersistence, type FilePersistenceOptions } from '../persistence/file-persistence';
+import { Packet, type StoredPacket } from '../persistence/broker-state';
 import { checkClientId } from '../guard/client-id';
 import { createBrokerGuard, remoteAddressOf, seedRetainedQuota, type BrokerGuard } from '../guard/broker-guard';
 import type { BrokerGuardOptions } from '../guard/guard-config';
 import { credentialCacheDigest, LoginCacheFile } from '../guard/login-cache-file';
 import { canPublish, canSubscribe } from './acl';
 import { countProtocolErrors } from './protocol-errors';
+import { parseClusterOptions, type ClusterOptions } from '../cluster/cluster-options';
+import { createRedisEngines, type RedisEngines } from '../cluster/redis-engines';
 
 /** Default cap on a PUBLISH payload: a full 5,000-reading batch is ~1.5 MB of JSON. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
@@ -48,6 +51,12 @@ export interface BrokerOptions {
    * restart or a crash (see persistence/README.md). Without it, Aedes keeps them in memory.
    */
   persistence?: FilePersistenceOptions;
+  /**
+   * Runs this broker as one node of a cluster: the message fan-out between nodes and the broker
+   * state (sessions, subscriptions, queued packets, retained messages, wills) live in the shared
+   * Redis instead of `persistence` (see cluster/ and the README's cluster section).
+   */
+  cluster?: ClusterOptions;
   /** the defences' limits (connections, stream guard, logins, publish rate, retained quota); defaults in guard-config.ts */
   guard?: BrokerGuardOptions;
   /** passed through to Aedes (id, concurrency, mq / persistence for a cluster …) */
@@ -129,14 +138,18 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
     logger.warn({ clientId: client.id, username, reason, remote: remoteOf(client) }, 'mqtt connect refused');
   };
 
-  if (opts.persistence && opts.aedes?.persistence) throw new Error('createBroker: give either persistence or aedes.persistence, not both');
+  const stateStores = [opts.persistence, opts.cluster, opts.aedes?.persistence].filter((x) => x !== undefined).length;
+  if (stateStores > 1) throw new Error('createBroker: give one of persistence, cluster or aedes.persistence');
   const persistence = opts.persistence
     ? new FilePersistence({ logger: logger.child({ component: 'persistence' }), ...opts.persistence })
     : undefined;
+  const cluster = opts.cluster ? parseClusterOptions(opts.cluster) : undefined;
+  const engines: RedisEngines | undefined = cluster ? createRedisEngines(cluster, logger.child({ component: 'cluster' })) : undefined;
 
   const aedes = await Aedes.createBroker({
     ...opts.aedes,
     ...(persistence ? { persistence } : {}),
+    ...(engines && cluster ? { mq: engines.mq, persistence: engines.persistence, heartbeatInterval: cluster.heartbeatIntervalMs } : {}),
     preConnect: (client, packet, done) => {
       if (packet.cmd === 'connect' && !packet.clientId) assignedIds.add(client);
       done(null, true);
@@ -179,6 +192,9 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
         );
     },
     authorizePublish: (client, packet: PublishPacket, done) => {
+      // Aedes passes no client only for a will left by a broker that is gone (a dead cluster
+      // node): its client was authorized when it connected.
+      if (!client && engines && isOrphanWill(packet, aedes.id)) return done(null);
       const principal = client ? principals.get(client) : undefined;
       if (!client || !principal) return done(new Error('not authenticated'));
       const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
@@ -197,7 +213,14 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
       if (overLimit) return done(new Error(overLimit));
       const ingested = gate && principal.role === 'gateway' ? gate(packet, principal) : undefined;
       // Aedes stores a retained message only after the PUBACK: store it here, before it.
-      const retained = persistence && packet.retain && packet.qos > 0 ? persistence.storeRetainedBeforeAck(packet) : undefined;
+      const retained =
+        packet.retain && packet.qos > 0
+          ? persistence
+            ? persistence.storeRetainedBeforeAck(packet)
+            : engines?.persistence.storeRetained(
+                new Packet(packet as unknown as StoredPacket, aedes as unknown as { id: string; counter: number }),
+              )
+          : undefined;
       if (!ingested && !retained) return done(null);
       Promise.all([ingested, retained]).then(
         () => done(null),
@@ -301,12 +324,17 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
       );
     },
     async close() {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => aedes.close(() => resolve()));
+      // With Redis down, Aedes' close waits for ever on the emitter's QUIT: drop it after a while.
+      const dropping = engines ? setTimeout(() => engines.dropEmitter(), 3_000) : undefined;
+      await closed;
+      clearTimeout(dropping);
       for (const s of sockets) s.destroy();
       for (const srv of servers) if (srv.listening) await new Promise<void>((resolve) => srv.close(() => resolve()));
       await loginCacheFile?.close();
       // Aedes does not close its persistence; this flushes the journal and releases the directory.
       await persistence?.destroy();
+      if (engines) await Promise.race([engines.persistence.destroy(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     },
   };
 }
@@ -314,6 +342,12 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
 /** Aedes' connected clients by client id (public at runtime, missing from its typings). */
 function liveClients(aedes: Aedes): Record<string, Client> {
   return (aedes as unknown as { clients: Record<string, Client> }).clients;
+}
+
+/** A will stamped by another broker (Aedes republishes those when that broker stops beating). */
+function isOrphanWill(packet: PublishPacket, ownId: string): boolean {
+  const stamped = packet as PublishPacket & { brokerId?: unknown; clientId?: unknown };
+  return typeof stamped.brokerId === 'string' && stamped.brokerId !== ownId && typeof stamped.clientId === 'string';
 }
 
 function remoteOf(client: Client): string | undefined {
