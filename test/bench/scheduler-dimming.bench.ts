@@ -91,6 +91,7 @@ export const schedulerDimmingBench: BenchModule = {
       {
         N: n,
         median_ms: med,
+        min_ms: Math.min(...engineMs),
         max_ms: Math.max(...engineMs),
         ns_per_lum: (med * 1e6) / n,
         state_B_per_lum: fmt(engine.stateBytes() / n, 1),
@@ -102,11 +103,17 @@ export const schedulerDimmingBench: BenchModule = {
     report('dimming tick (per-object)', {
       N: n,
       median_ms: baseMed,
+      min_ms: Math.min(...baseMs),
       max_ms: Math.max(...baseMs),
       ns_per_lum: (baseMed * 1e6) / n,
       same_commands: 'yes',
     });
-    report('dimming ratio', { speedup: `${fmt(baseMed / med, 1)}x` }, '≥ 30x');
+    // The ratio of minima too: on a shared machine the fastest tick of each is the least disturbed.
+    report(
+      'dimming ratio',
+      { speedup_median: `${fmt(baseMed / med, 1)}x`, speedup_min: `${fmt(Math.min(...baseMs) / Math.min(...engineMs), 1)}x` },
+      '≥ 30x',
+    );
 
     // Same engine with every feature on: power caps on 10 % of groups, motion controls, an override.
     const fullBefore = heldBytes();
