@@ -13,6 +13,11 @@ import { startCity, type City } from '@poste/city';
 import { SimClock, type CityScenarioInput } from '@poste/simulators';
 import { openStore, type TelemetryStore } from '@poste/telemetry-store';
 
+/** The little of the DOM the browser-side checks use (this package's TypeScript has no DOM types). */
+interface Dom {
+  getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
+}
+
 const start = Date.parse('2024-06-04T00:30:00Z'); // 21:30 in São Paulo: the lights are on
 const scenario: CityScenarioInput = {
   seed: 5,
@@ -68,7 +73,7 @@ describe('operators page in Chromium against a city', () => {
       // The event stream is aborted on purpose when the page closes.
       if (!r.url().endsWith('/api/v1/stream')) problems.push(`failed ${r.url()}: ${r.failure()?.errorText}`);
     });
-    await page.goto(`${city.dashboardUrl}/?refresh=1000`);
+    await page.goto(`${city.dashboardUrl}/?refresh=5000`);
     await page.fill('#token', token);
     await page.click('#login-form button');
     await page.waitForSelector('#app:not(.hidden)');
@@ -80,16 +85,20 @@ describe('operators page in Chromium against a city', () => {
     // Every reading up to now in the store: the charts need data.
     await city.settle(city.clock.now());
     const page = await open(admin);
-    await page.waitForFunction(() => Number(document.getElementById('luminaires-online')?.dataset.value) > 0, undefined, {
-      timeout: 30_000,
-    });
-    await page.waitForFunction(
-      () => Number(document.getElementById('energy-chart')?.dataset.points) > 0 && document.querySelector('#energy-chart canvas'),
-      undefined,
-      { timeout: 30_000 },
-    );
-    await page.waitForFunction(() => Number(document.getElementById('wifi-chart')?.dataset.points) > 0, undefined, { timeout: 30_000 });
-    await page.waitForFunction(() => Number(document.getElementById('map')?.dataset.poles) === 26, undefined, { timeout: 30_000 });
+    // Browser-side checks (functions, not strings: the page's CSP forbids eval). Each reads a data-
+    // attribute the page sets from the API's answer; the arguments are the element id and the least value.
+    const wait = (id: string, key: string, least: number) =>
+      page.waitForFunction(
+        ([i, k, n]) =>
+          Number((globalThis as unknown as { document: Dom }).document.getElementById(i as string)?.dataset[k as string]) >= (n as number),
+        [id, key, least] as const,
+        { timeout: 30_000 },
+      );
+    await wait('luminaires-online', 'value', 1);
+    await wait('energy-chart', 'points', 1);
+    await wait('wifi-chart', 'points', 1);
+    await wait('map', 'poles', 26);
+    assert.equal(await page.locator('#energy-chart canvas').count(), 1, 'uPlot drew the energy chart');
     const measured = Number(await page.getAttribute('#today-kwh', 'data-value'));
     assert.ok(measured > 0, `energy in the last 24 h is shown (${measured} kWh)`);
     await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
@@ -105,11 +114,7 @@ describe('operators page in Chromium against a city', () => {
     city.fleet.injectFault(city.generated.luminaires[5]!.id, 'lampFailure');
     await page.waitForSelector('#faults button.ack', { timeout: 30_000 });
     await page.click('#faults button.ack');
-    await page.waitForFunction(
-      () => [...document.querySelectorAll('#faults td')].some((td) => td.textContent === 'reconhecida'),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await page.waitForSelector('#faults td:text-is("reconhecida")', { timeout: 30_000 });
     await page.screenshot({ path: join(shots, 'after-override-and-ack.png'), fullPage: true });
     await page.close();
     assert.deepEqual(problems, [], 'no console error, no failed or refused request');

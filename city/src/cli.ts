@@ -16,6 +16,7 @@ import {
   type CityCheckpoint,
 } from './checkpoint';
 import { startCity, type City } from './city';
+import { type DashboardDemo, startDashboardDemo } from './dashboard-demo';
 import { sizedCityScenario } from './city-size';
 import { CITY_HELP, parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
 import { verifyAgainstGroundTruth } from './verify';
@@ -177,6 +178,19 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  // The dashboard comes alive (dashboard-demo.ts): revenue, households ceding Wi-Fi, faults at a steady rate.
+  let demo: DashboardDemo | undefined;
+  if (city.cloud.adminToken) {
+    startDashboardDemo(city, { adminTokenFile: city.cloud.adminToken.file }).then(
+      (d) => {
+        demo = d;
+        process.stdout.write(
+          `demo: ${d.households} households ceding Wi-Fi, 12 months of CIP/COSIP revenue, a luminaire fault every 20 sim min\n`,
+        );
+      },
+      (err: Error) => process.stderr.write(`poste city: dashboard demo data not entered: ${err.message}\n`),
+    );
+  }
 
   const tty = process.stdout.isTTY;
   // Offered (readings the devices published) against written (points in the store), per second
@@ -205,6 +219,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     clearInterval(ticker);
+    demo?.stop();
     process.stdout.write(`\n${signal}: stopping — devices, agents, dashboard, ingest, broker…\n`);
     // Safety net: whatever hangs, the process is gone within 10 s; the last checkpoint is consistent anyway.
     setTimeout(

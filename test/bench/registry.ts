@@ -8,6 +8,7 @@ import { spoolBench } from './spool.bench';
 import { brokerBench } from './broker.bench';
 import { ingestBench } from './ingest.bench';
 import { gatewayWindowBench } from './gateway-window.bench';
+import { dashboardApiBench } from './dashboard-api.bench';
 
 export const benchmarks: BenchModule[] = [
   schedulerDimmingBench,
@@ -18,4 +19,5 @@ export const benchmarks: BenchModule[] = [
   brokerBench,
   ingestBench,
   gatewayWindowBench,
+  dashboardApiBench,
 ];

@@ -50,13 +50,13 @@ export const PAGE_SCRIPT = String.raw`(function () {
   // One poller per panel: at most one request in flight, the next round only after the answer.
   var pollers = [];
   function poller(load, everyMs) {
-    var timer = null, busy = false, again = false, failures = 0, stopped = false;
+    var timer = null, busy = false, again = false, failures = 0, stopped = false, lastStart = 0;
     function run() {
       clearTimeout(timer); timer = null;
       if (stopped) return;
       if (busy) { again = true; return; }
       if (document.hidden) { timer = setTimeout(run, everyMs); return; }
-      busy = true; again = false;
+      busy = true; again = false; lastStart = Date.now();
       load().then(function () { failures = 0; return everyMs; }, function (err) {
         failures += 1;
         if (err.status === 401) { logout('Sessão expirada ou token revogado.'); return everyMs; }
@@ -64,7 +64,13 @@ export const PAGE_SCRIPT = String.raw`(function () {
         return Math.max(err.retryAfterMs || 0, Math.min(60000, everyMs * Math.pow(2, failures))) * (1 + Math.random() * 0.2);
       }).then(function (delay) { busy = false; if (!stopped) timer = setTimeout(run, again ? 0 : delay); });
     }
-    var p = { kick: run, stop: function () { stopped = true; clearTimeout(timer); } };
+    // soon(): what the event stream calls — at most one extra round per 3 s, however busy the fleet is.
+    function soon() {
+      if (busy) { again = true; return; }
+      clearTimeout(timer);
+      timer = setTimeout(run, Math.max(0, lastStart + 3000 - Date.now()));
+    }
+    var p = { kick: run, soon: soon, stop: function () { stopped = true; clearTimeout(timer); } };
     pollers.push(p);
     return p;
   }
@@ -232,9 +238,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
       if (line.indexOf('id: ') === 0) lastEventId = Number(line.slice(4));
       if (line.indexOf('event: ') === 0) type = line.slice(7);
     });
-    if (type === 'fleet') { overview.kick(); mapPoller.kick(); }
-    if (type === 'fault') { faults.kick(); overview.kick(); mapPoller.kick(); }
-    if (type === 'command') commands.kick();
+    if (type === 'fleet') { overview.soon(); mapPoller.soon(); }
+    if (type === 'fault') { faults.soon(); overview.soon(); mapPoller.soon(); }
+    if (type === 'command') commands.soon();
   }
 
   function enter() {
