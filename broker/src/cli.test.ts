@@ -43,6 +43,12 @@ test('add-gateway writes a hashed entry (0600) and prints a password that verifi
   }
 });
 
+test('serve --redis: a URL that is not redis:// is a usage error naming the flag and the path', async () => {
+  const bad = capture();
+  assert.equal(await main(['serve', '--credentials', 'x.json', '--store', 'memory:', '--redis', '127.0.0.1:6379'], bad.io), 2);
+  assert.match(bad.err.join('\n'), /--redis: invalid cluster options: redisUrl: a redis:\/\/ or rediss:\/\/ URL/);
+});
+
 test('serve --store: --help lists every backend; every kind parses, a bad spec is a usage error naming it', async () => {
   const c = capture();
   assert.equal(await main(['--help'], c.io), 0);

@@ -41,6 +41,7 @@ test('poste-cloud: every argument error exits 2 with a message naming the flag',
     [[...serve, '--host', '0.0.0.0'], /--public-reads/],
     [[...serve, '--host', '0.0.0.0', '--http-host', '10.0.0.5'], /--host 10\.0\.0\.5 is not a loopback address/],
     [[...serve, '--service-user', 'no spaces'], /--service-user "no spaces"/],
+    [[...serve, '--redis', 'http://127.0.0.1:6379'], /--redis: invalid cluster options: redisUrl: a redis:\/\/ or rediss:\/\/ URL/],
   ];
   for (const [argv, message] of cases) {
     const c = capture();

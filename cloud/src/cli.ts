@@ -18,6 +18,7 @@ import {
   type ArgValues,
   type Io,
 } from '@poste/cli-kit';
+import { parseClusterOptions, redactedUrl, type ParsedClusterOptions } from '@poste/broker';
 import { startCloud, type Cloud } from './cloud';
 import { DEFAULT_SERVICE_USER } from './service-credential';
 
@@ -37,6 +38,10 @@ Options:
   --credentials FILE    gateway and service credentials (poste-broker add-gateway / add-service)
   --data DIR            broker state (retained desired configs and states, persistent sessions)
                         and ingest's disk spool; without it both live in memory only
+  --redis URL           run the broker as one node of a cluster (redis://HOST:PORT[/DB]): every node
+                        given the same Redis shares sessions, subscriptions, queued and retained
+                        messages there and fans messages out through it; each node ingests what
+                        its own gateways publish (run Redis with appendonly yes)
   --spool-max-bytes N   cap on ingest's spool (default 1073741824); when full, PUBACKs wait
   --mqtt-port N         broker port (default 1883; 0 = any free port)
   --http-port N         dashboard port (default 8080; 0 = any free port)
@@ -80,6 +85,7 @@ interface ServeArgs {
   queryLimits: QueryLimitsInput;
   dataDir?: string;
   spoolMaxBytes?: number;
+  cluster?: ParsedClusterOptions;
 }
 
 function parseServeArgs(values: ArgValues): ServeArgs {
@@ -108,7 +114,18 @@ function parseServeArgs(values: ArgValues): ServeArgs {
     serviceUser,
     queryLimits: queryLimitsFromFlags(values, (m) => new UsageError(m)),
     ...dataOptions(values),
+    ...clusterOption(optional(values, 'redis')),
   };
+}
+
+/** --redis URL: the broker is a cluster node on that Redis (validated before anything starts). */
+function clusterOption(redisUrl: string | undefined): { cluster?: ParsedClusterOptions } {
+  if (redisUrl === undefined) return {};
+  try {
+    return { cluster: parseClusterOptions({ redisUrl }) };
+  } catch (err) {
+    throw new UsageError(`--redis: ${(err as Error).message}`);
+  }
 }
 
 function dataOptions(values: ArgValues): { dataDir?: string; spoolMaxBytes?: number } {
@@ -150,6 +167,7 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
         publicReads: values['public-reads'] === true,
         ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
         ...(args.spoolMaxBytes !== undefined ? { spoolMaxBytes: args.spoolMaxBytes } : {}),
+        ...(args.cluster !== undefined ? { cluster: args.cluster } : {}),
         logger,
       });
     } catch (err) {
@@ -166,7 +184,7 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
       [
         `poste-cloud running — ${cloud.credentials.data.gateways.length} gateways in ${args.credentialsFile}, ${inventory.municipalities.length} municipalities`,
         `  dashboard  ${cloud.dashboardUrl}`,
-        `  mqtt       ${cloud.mqttUrl}`,
+        `  mqtt       ${cloud.mqttUrl}${args.cluster ? ` (cluster node ${cloud.broker.aedes.id} on ${redactedUrl(args.cluster.redisUrl)})` : ''}`,
         `  store      ${store.kind} (${args.storeSpec})`,
         `  fleet link as ${cloud.service.username}${created}`,
         cloud.adminToken
@@ -197,6 +215,7 @@ export async function main(argv: string[], partial: Partial<CliContext> = {}): P
       credentials: { type: 'string' },
       data: { type: 'string' },
       'spool-max-bytes': { type: 'string' },
+      redis: { type: 'string' },
       'mqtt-port': { type: 'string' },
       'http-port': { type: 'string' },
       host: { type: 'string' },

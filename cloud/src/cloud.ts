@@ -2,6 +2,7 @@ import {
   createBroker,
   createIngest,
   followCredentialsFile,
+  type ClusterOptions,
   loadCredentials,
   type CredentialsStore,
   type Ingest,
@@ -63,6 +64,13 @@ export interface CloudOptions {
    * broker state lives in memory and ingest holds PUBACKs while the store is down.
    */
   dataDir?: string;
+  /**
+   * Runs the broker as one node of a cluster on this Redis (every node given the same): sessions,
+   * subscriptions, queued and retained messages live there instead of `dataDir/broker`, and
+   * messages fan out between nodes through it. Ingest still writes what this node's gateways
+   * publish, with its spool in `dataDir`.
+   */
+  cluster?: ClusterOptions;
   /** Cap on ingest's spool, bytes (default 1 GiB); when full, PUBACKs wait (back-pressure). */
   spoolMaxBytes?: number;
   /** The dashboard's bounds on expensive reads (range, series, time-out, concurrency, cache): they share the store and this process with ingest. */
@@ -168,7 +176,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       credentials,
       registry: metricsRegistry,
       logger: logger.child({ component: 'broker' }),
-      ...(opts.dataDir ? { persistence: { dir: join(opts.dataDir, 'broker') } } : {}),
+      ...(opts.cluster ? { cluster: opts.cluster } : opts.dataDir ? { persistence: { dir: join(opts.dataDir, 'broker') } } : {}),
     });
     cleanup.push(() => broker.close());
     // Revoke, rotate and add-gateway apply without a restart; ingest's directory follows too.
