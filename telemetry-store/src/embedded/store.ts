@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { z } from 'zod';
 import { dirname } from 'node:path';
-import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { refusedPointsError, StoreWriteError } from '../errors';
 import { MEASUREMENTS } from '../measurements';
 import { energyFromRollups } from '../rollups/energy';
@@ -13,7 +13,9 @@ import { type EmbeddedStoreConfig, EmbeddedStoreConfigSchema } from './config';
 import { classifyDuckDBError, duckDBWriteError } from './duckdb-errors';
 import { hourFilter, luminaireSumsSql, pointsSql } from './reads';
 import { DuckDBRollupStorage, pointFromRow } from './rollup-storage';
-import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rollupColumnTypes, rowFrom, rowValues } from './rollup-tables';
+import { appendValue } from './append-value';
+import { RollupBuffer, ROLLUP_FLUSH_INTERVAL_MS } from './rollup-buffer';
+import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rowFrom } from './rollup-tables';
 import { type ColumnType, createTableSql, quote } from './sql';
 import { validatePoints } from './validate';
 
@@ -38,8 +40,11 @@ export class EmbeddedStore implements TelemetryStore {
   /** the newest ts written and the newest at the last retention pass (see applyRetention) */
   private newestTs = Number.NEGATIVE_INFINITY;
   private lastRetentionRun = Number.NEGATIVE_INFINITY;
-  /** temporary staging tables created on this connection */
-  private readonly stagingReady = new Set<string>();
+  /** rollup rows between saves (see rollup-buffer.ts) */
+  private readonly buffer = new RollupBuffer();
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** a save asked for by reads, shared by every read that arrives meanwhile */
+  private readFlush: Promise<void> | undefined;
 
   private readonly config: EmbeddedStoreConfig;
 
@@ -75,8 +80,22 @@ export class EmbeddedStore implements TelemetryStore {
       await conn.run(createRollupTableSql(m));
       if (Number(existed?.n ?? 0) === 0) await this.backfill(conn, m);
     }
+    await RollupBuffer.createTables(conn);
     this.maintainer = new RollupMaintainer(new DuckDBRollupStorage(() => this.connection()));
     await this.maintainer.load();
+    await this.buffer.recover(conn, this.maintainer);
+    this.flushTimer ??= setInterval(() => {
+      if (this.buffer.due(Date.now())) void this.enqueue(() => this.buffer.flush(this.connection())).catch(() => undefined);
+    }, ROLLUP_FLUSH_INTERVAL_MS);
+    // The timer never keeps the process alive: close() saves what is held.
+    this.flushTimer.unref();
+  }
+
+  /** Runs `task` on the writer connection after every write and save queued before it. */
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(task);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   /** A file written before rollups existed: build them from its raw points once, at open. */
@@ -86,7 +105,7 @@ export class EmbeddedStore implements TelemetryStore {
       m,
       reader.getRowObjectsJS().map((o) => pointFromRow(m, o)),
     );
-    await this.upsertRows(
+    await this.buffer.upsert(
       conn,
       rows.map((row) => ({ measurement: m, row })),
     );
@@ -107,7 +126,7 @@ export class EmbeddedStore implements TelemetryStore {
     this.writer = undefined;
     this.reader = undefined;
     this.instance = undefined;
-    this.stagingReady.clear();
+    this.buffer.forgetConnection();
     await this.open();
     this.needsReopen = false;
   }
@@ -120,9 +139,7 @@ export class EmbeddedStore implements TelemetryStore {
    * indices. Disk full, I/O and lock errors are retryable StoreWriteErrors (duckdb-errors.ts).
    */
   write(points: readonly Point[]): Promise<void> {
-    const run = this.tail.then(() => this.writeNow(points));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.enqueue(() => this.writeNow(points));
   }
 
   private async writeNow(points: readonly Point[]): Promise<void> {
@@ -132,7 +149,10 @@ export class EmbeddedStore implements TelemetryStore {
     try {
       if (this.needsReopen) await this.reopen();
       const conn = this.connection();
-      plan = await this.maintainer!.plan(indexed(points, accepted));
+      const batch = indexed(points, accepted);
+      // The maintainer's reads of rollup rows must see the rows held.
+      if (this.maintainer!.readsStore(batch)) await this.buffer.flush(conn);
+      plan = await this.maintainer!.plan(batch);
       // Columns first, each in its own statement: a column must never be remembered as existing
       // when the transaction that added it was rolled back.
       for (const { measurement, name, type } of newColumns) {
@@ -143,7 +163,7 @@ export class EmbeddedStore implements TelemetryStore {
         await conn.run('BEGIN TRANSACTION');
         try {
           await this.appendPoints(conn, plan.points);
-          await this.upsertRows(conn, plan.rows);
+          await this.buffer.markPending(conn, plan.rows);
           await conn.run('COMMIT');
         } catch (err) {
           await conn.run('ROLLBACK').catch(() => undefined);
@@ -151,6 +171,9 @@ export class EmbeddedStore implements TelemetryStore {
         }
       }
       plan.commit();
+      const now = Date.now();
+      this.buffer.hold(plan.rows, now);
+      if (this.buffer.due(now)) await this.buffer.flush(conn);
       await this.applyRetention(conn, plan.points);
     } catch (err) {
       if (classifyDuckDBError(err) === 'reopen') this.needsReopen = true;
@@ -184,38 +207,6 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   /**
-   * Rollup rows through the appender too: into a temporary staging table (same columns, no key),
-   * then one INSERT OR REPLACE … SELECT. A parameterised VALUES list of thousands of rows cost more
-   * than the points themselves.
-   */
-  private async upsertRows(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
-    for (const m of ['luminaire', 'ap'] as const) {
-      const mine = rows.filter((r) => r.measurement === m);
-      if (mine.length === 0) continue;
-      const staging = `${ROLLUP_TABLE[m]}_staging`;
-      if (!this.stagingReady.has(staging)) {
-        await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${staging} AS SELECT * FROM ${ROLLUP_TABLE[m]} LIMIT 0`);
-        this.stagingReady.add(staging);
-      }
-      await conn.run(`DELETE FROM ${staging}`);
-      const types = rollupColumnTypes(m);
-      const appender = await conn.createAppender(staging, 'main', 'temp');
-      try {
-        for (const { row } of mine) {
-          rowValues(m, row).forEach((v, i) => {
-            appendValue(appender, types[i]!, v === null ? undefined : (v as number | string));
-          });
-          appender.endRow();
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-      await conn.run(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`);
-    }
-  }
-
-  /**
    * Raw points older than the retention go, at most once an hour of data; rollups stay. "Now" is
    * the newest point written, not the wall clock: a simulated city or a replay of last year's
    * spool keeps its raw points for the period that matters to it.
@@ -228,15 +219,25 @@ export class EmbeddedStore implements TelemetryStore {
     for (const m of MEASUREMENTS) await conn.run(`DELETE FROM ${quote(m)} WHERE ts < $cutoff`, { cutoff });
   }
 
-  /** Reads wait only for a reopen in progress, never for writes (their own connection). */
-  private async readConnection(): Promise<DuckDBConnection> {
+  /**
+   * Raw reads wait only for a reopen in progress, never for writes (their own connection). Rollup
+   * reads first have the rows held saved (one save queued behind the writes already queued, shared
+   * by the reads that arrive meanwhile), so they see every write that finished before them.
+   */
+  private async readConnection(rollups = false): Promise<DuckDBConnection> {
     if (this.needsReopen) await this.tail;
+    if (rollups && this.buffer.size > 0) {
+      this.readFlush ??= this.enqueue(() => this.buffer.flush(this.connection())).finally(() => {
+        this.readFlush = undefined;
+      });
+      await this.readFlush;
+    }
     if (!this.reader) throw new Error('embedded store not initialised (call init())');
     return this.reader;
   }
 
   async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
-    const conn = await this.readConnection();
+    const conn = await this.readConnection(true);
     return energyFromRollups(
       {
         luminaireRows: (hq) => this.rows('luminaire', hq) as Promise<LuminaireRow[]>,
@@ -262,7 +263,7 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   private async rows(m: RolledMeasurement, q: HourQuery): Promise<RollupRow[]> {
-    const conn = await this.readConnection();
+    const conn = await this.readConnection(true);
     const { where, params } = hourFilter(m, q);
     const order = ['hour_start', ...rollupColumnNames(m).slice(0, m === 'luminaire' ? 3 : 3)].map(quote).join(', ');
     const reader = await conn.runAndReadAll(`SELECT * FROM ${ROLLUP_TABLE[m]} WHERE ${where} ORDER BY ${order}`, params);
@@ -277,6 +278,10 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    // A failed save loses nothing: its hours are still pending and are rebuilt at the next open.
+    if (this.writer && !this.needsReopen) await this.enqueue(() => this.buffer.flush(this.connection())).catch(() => undefined);
     await this.tail;
     this.reader?.closeSync();
     this.writer?.closeSync();
@@ -303,12 +308,4 @@ function indexed(all: readonly Point[], accepted: readonly Point[]): IndexedPoin
     }
   }
   return out;
-}
-
-function appendValue(appender: DuckDBAppender, type: ColumnType | string, v: number | string | boolean | undefined): void {
-  if (v === undefined) appender.appendNull();
-  else if (type === 'BIGINT') appender.appendBigInt(BigInt(v as number));
-  else if (type === 'DOUBLE') appender.appendDouble(v as number);
-  else if (type === 'BOOLEAN') appender.appendBoolean(v as boolean);
-  else appender.appendVarchar(String(v));
 }

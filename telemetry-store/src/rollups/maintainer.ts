@@ -97,20 +97,18 @@ export class RollupMaintainer {
    * Rows that make the given hours of each series equal to the raw points stored again, and every
    * following hour whose starting chain changes with them. For a store whose writes overlap: a
    * write planned on top of one that then failed holds rollup rows counting readings that were
-   * never stored. Hours with no stored reading get no row.
+   * never stored. Also how a store that buffers its rollup rows rebuilds the rows it had not saved
+   * when it stopped (a series may then have no stored row yet). Hours with no stored reading get no row.
    */
   async planRepair(
     hours: ReadonlyMap<string, { m: RolledMeasurement; key: readonly string[]; hours: ReadonlySet<number> }>,
   ): Promise<WritePlan> {
     const rows: WritePlan['rows'] = [];
     const nextLatest = new Map<string, RollupRow>();
-    for (const [k, { m, hours: seeds }] of hours) {
-      const current = this.latest.get(k);
-      // No stored row for the series: nothing was written that could count a lost reading.
-      if (current === undefined) continue;
-      const series = await this.recompute(m, current, [], seeds);
+    for (const [k, { m, key, hours: seeds }] of hours) {
+      const series = await this.recompute(m, key, this.latest.get(k), [], seeds);
       for (const row of series.rows) rows.push({ measurement: m, row });
-      nextLatest.set(k, series.latest);
+      if (series.latest) nextLatest.set(k, series.latest);
     }
     return {
       points: [],
@@ -176,9 +174,9 @@ export class RollupMaintainer {
       const series =
         current === undefined || points[0]!.ts > current.lastTs
           ? this.appendInOrder(m, current, points)
-          : await this.recompute(m, current, points);
+          : await this.recompute(m, current.key, current, points);
       for (const row of series.rows) rows.push({ measurement: m, row });
-      nextLatest.set(k, series.latest);
+      if (series.latest) nextLatest.set(k, series.latest);
     }
     return {
       points: fresh.map((c) => c.point),
@@ -225,11 +223,11 @@ export class RollupMaintainer {
    */
   private async recompute(
     m: RolledMeasurement,
-    current: RollupRow,
+    key: readonly string[],
+    current: RollupRow | undefined,
     points: readonly Point[],
     extraHours: Iterable<number> = [],
-  ): Promise<{ rows: RollupRow[]; latest: RollupRow }> {
-    const key = current.key;
+  ): Promise<{ rows: RollupRow[]; latest: RollupRow | undefined }> {
     const working = new Map<number, RollupRow>();
     const batchByHour = new Map<number, Point[]>();
     for (const p of points) {
@@ -256,7 +254,7 @@ export class RollupMaintainer {
     }
     const rows = [...working.values()].sort((a, b) => a.hourStart - b.hourStart);
     const last = rows[rows.length - 1];
-    return { rows, latest: last !== undefined && last.hourStart >= current.hourStart ? last : current };
+    return { rows, latest: last !== undefined && (current === undefined || last.hourStart >= current.hourStart) ? last : current };
   }
 
   /** The nearest row before/after `hour`: this plan's recomputed rows take precedence over stored ones. */

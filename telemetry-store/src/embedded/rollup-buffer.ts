@@ -1,0 +1,148 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { SERIES_KEY_TAGS } from '../measurements';
+import type { RollupMaintainer, WritePlan } from '../rollups/maintainer';
+import { HOUR_MS, keyId, type RolledMeasurement, type RollupRow } from '../rollups/rows';
+import { appendValue } from './append-value';
+import { ROLLUP_TABLE, rollupColumnTypes, rowValues } from './rollup-tables';
+import { quote } from './sql';
+
+/** Rollup rows held before a save forces one (each is one row per series and hour: a city's hour fits). */
+export const ROLLUP_BUFFER_MAX_ROWS = 50_000;
+/** Rows changed longer ago than this are saved at the next write or by the store's timer. */
+export const ROLLUP_FLUSH_INTERVAL_MS = 2_000;
+
+/** Hours whose rollup rows may be unsaved: written with the raw points, emptied by each save. */
+const PENDING_TABLE = 'rollup_pending';
+
+/**
+ * The embedded store's rollup rows between saves. At 1 reading per luminaire per second every
+ * batch changes the current hour's row of nearly every series; saving them per batch cost more
+ * than the raw points (9.6k points/s). Rows are kept here, newest version per series and hour,
+ * and saved in one transaction every ROLLUP_FLUSH_INTERVAL_MS, when ROLLUP_BUFFER_MAX_ROWS are
+ * held, before a read of rollups, before the maintainer reads the store (late readings), and at
+ * close.
+ *
+ * Rollups are derived data: what a crash loses is rebuilt from raw, which is durable. Each write's
+ * transaction records its (measurement, hour) pairs in rollup_pending; a save empties it in its own
+ * transaction; at open, every series with raw points in a pending hour is recomputed (and the
+ * following hours whose chain changes) before anything else.
+ */
+export class RollupBuffer {
+  private readonly rows = new Map<string, { measurement: RolledMeasurement; row: RollupRow }>();
+  private readonly stagingReady = new Set<string>();
+  private oldest = Number.POSITIVE_INFINITY;
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** Whether the rows held should be saved now (too many, or held too long). */
+  due(now: number): boolean {
+    return this.rows.size >= ROLLUP_BUFFER_MAX_ROWS || (this.rows.size > 0 && now - this.oldest >= ROLLUP_FLUSH_INTERVAL_MS);
+  }
+
+  static async createTables(conn: DuckDBConnection): Promise<void> {
+    await conn.run(
+      `CREATE TABLE IF NOT EXISTS ${PENDING_TABLE} (measurement VARCHAR NOT NULL, hour_start BIGINT NOT NULL, PRIMARY KEY (measurement, hour_start))`,
+    );
+  }
+
+  /** Inside the write's transaction: the hours its rows change, so a crash before the save is repaired at open. */
+  async markPending(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
+    const hours = new Set<string>();
+    for (const { measurement, row } of rows) hours.add(`${measurement}|${row.hourStart}`);
+    if (hours.size === 0) return;
+    const values = [...hours].map((h) => {
+      const [m, hour] = h.split('|');
+      return `('${m}', ${Number(hour)})`;
+    });
+    await conn.run(`INSERT OR IGNORE INTO ${PENDING_TABLE} VALUES ${values.join(', ')}`);
+  }
+
+  /** After the write's commit: its rows replace older versions of the same series and hour. */
+  hold(rows: WritePlan['rows'], now: number): void {
+    if (this.rows.size === 0) this.oldest = now;
+    for (const r of rows) this.rows.set(`${r.measurement}|${keyId(r.row.key)}|${r.row.hourStart}`, r);
+  }
+
+  /** Saves every row held and clears the pending hours, in one transaction; on failure the rows stay held. */
+  async flush(conn: DuckDBConnection, evenIfEmpty = false): Promise<void> {
+    if (this.rows.size === 0 && !evenIfEmpty) return;
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      await this.upsert(conn, [...this.rows.values()]);
+      await conn.run(`DELETE FROM ${PENDING_TABLE}`);
+      await conn.run('COMMIT');
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    this.rows.clear();
+    this.oldest = Number.POSITIVE_INFINITY;
+  }
+
+  /** At open, after maintainer.load(): rebuilds the rows of pending hours from raw and saves them. */
+  async recover(conn: DuckDBConnection, maintainer: RollupMaintainer): Promise<void> {
+    const pending = (await conn.runAndReadAll(`SELECT measurement, hour_start FROM ${PENDING_TABLE}`)).getRowObjectsJS();
+    if (pending.length === 0) return;
+    const repair = new Map<string, { m: RolledMeasurement; key: string[]; hours: Set<number> }>();
+    for (const p of pending) {
+      const m = String(p.measurement) as RolledMeasurement;
+      const hour = Number(p.hour_start);
+      const tags = SERIES_KEY_TAGS[m];
+      const series = await conn.runAndReadAll(
+        `SELECT DISTINCT ${tags.map(quote).join(', ')} FROM ${quote(m)} WHERE ts >= $from AND ts < $to`,
+        { from: hour, to: hour + HOUR_MS },
+      );
+      for (const o of series.getRowObjectsJS()) {
+        const key = tags.map((t) => String(o[t]));
+        const k = `${m}|${keyId(key)}`;
+        const entry = repair.get(k) ?? { m, key, hours: new Set<number>() };
+        repair.set(k, entry);
+        entry.hours.add(hour);
+      }
+    }
+    const plan = await maintainer.planRepair(repair);
+    this.hold(plan.rows, 0);
+    // Saved even when no row changed: the pending hours are cleared with it.
+    await this.flush(conn, true);
+    plan.commit();
+  }
+
+  /** A connection was replaced: its temporary staging tables are gone. */
+  forgetConnection(): void {
+    this.stagingReady.clear();
+  }
+
+  /**
+   * Rows through the appender into a temporary staging table (same columns, no key), then one
+   * INSERT OR REPLACE … SELECT: a parameterised VALUES list of thousands of rows cost more than
+   * the points themselves.
+   */
+  async upsert(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
+    for (const m of ['luminaire', 'ap'] as const) {
+      const mine = rows.filter((r) => r.measurement === m);
+      if (mine.length === 0) continue;
+      const staging = `${ROLLUP_TABLE[m]}_staging`;
+      if (!this.stagingReady.has(staging)) {
+        await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${staging} AS SELECT * FROM ${ROLLUP_TABLE[m]} LIMIT 0`);
+        this.stagingReady.add(staging);
+      }
+      await conn.run(`DELETE FROM ${staging}`);
+      const types = rollupColumnTypes(m);
+      const appender = await conn.createAppender(staging, 'main', 'temp');
+      try {
+        for (const { row } of mine) {
+          rowValues(m, row).forEach((v, i) => {
+            appendValue(appender, types[i]!, v as number | string | null);
+          });
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      await conn.run(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`);
+    }
+  }
+}
