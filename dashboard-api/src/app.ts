@@ -12,6 +12,7 @@ import type { RouteContext } from './context';
 import { createEventHub, type EventHub } from './events/event-hub';
 import { startFleetFeed } from './events/fleet-feed';
 import { openFaultBook } from './faults/fault-book';
+import { startApQualityWatch } from './faults/ap-quality';
 import { startFaultSources } from './faults/fault-sources';
 import { openFinanceBook } from './finance/finance-book';
 import { startHouseholdService } from './households/household-service';
@@ -70,6 +71,8 @@ export interface DashboardApiOptions {
   publicReads?: boolean;
   /** real ms a command part waits for its ack or reported config before it is `timeout` (default 30,000) */
   commandAckTimeoutMs?: number;
+  /** real ms between checks of the free Wi-Fi points against their quality threshold (default 60,000) */
+  apQualityIntervalMs?: number;
   /** staged firmware rollouts (given by poste-cloud, which holds the broker); without it /api/v1/rollouts answers 503 */
   rollouts?: RolloutService;
 }
@@ -207,7 +210,17 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     now: () => clock.now(),
     logger: app.log,
   });
+  const stopApQuality = startApQualityWatch({
+    store: opts.store,
+    inventory: opts.inventory,
+    book: faults,
+    hub,
+    clock,
+    logger: app.log,
+    ...(opts.apQualityIntervalMs !== undefined ? { intervalMs: opts.apQualityIntervalMs } : {}),
+  });
   app.addHook('onClose', async () => {
+    stopApQuality();
     stopFleetFeed();
     stopFaultSources();
     await households.stop();

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encode, topic } from '@poste/protocol';
+import { createDashboardApi } from '../app';
 import { startTestApi, type TestApi } from '../test-support/app';
-import { NOW } from '../test-support/fixtures';
+import { apReadingPoint, NOW, seededStore, testInventory } from '../test-support/fixtures';
 
 const events = (gateway: string, seq: number, list: object[]) =>
   [topic('events', { gateway }), encode({ v: 1, seq, events: list })] as const;
@@ -106,6 +107,43 @@ describe('faults', () => {
       assert.deepEqual(total, { open: 0, acknowledged: 0, cleared: 2 });
     } finally {
       await t.api.close();
+    }
+  });
+
+  it('a free Wi-Fi point below its quality threshold raises apBelowQuality, cleared once it recovers', async () => {
+    const store = await seededStore();
+    const MIN = 60_000;
+    const bytes = (n: number) => ({ household: n, telemedicine: n, public: n });
+    await store.write([apReadingPoint(NOW - 90 * MIN, bytes(0)), apReadingPoint(NOW - 30 * MIN, bytes(1e6), 2_000)]);
+    const api = await createDashboardApi({
+      store,
+      inventory: testInventory(),
+      clock: { now: () => NOW },
+      logger: false,
+      defaultMetrics: false,
+      apQualityIntervalMs: 50,
+    });
+    try {
+      const { token } = await api.tokens.create({ name: 'v', role: 'viewer' });
+      const active = async () =>
+        (
+          await api.app.inject({ url: '/api/v1/faults?type=apBelowQuality&state=active', headers: { authorization: `Bearer ${token}` } })
+        ).json().items as { device: string; detail: string }[];
+      let items = await active();
+      for (let i = 0; i < 100 && items.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        items = await active();
+      }
+      assert.equal(items[0]?.device, 'ap-1');
+      assert.match(items[0]!.detail, /kbit\/s spare, threshold 3000 kbit\/s/);
+      await store.write([apReadingPoint(NOW - 10 * MIN, bytes(1.001e6), 50_000)]);
+      for (let i = 0; i < 100 && items.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        items = await active();
+      }
+      assert.deepEqual(items, []);
+    } finally {
+      await api.close();
     }
   });
 });
