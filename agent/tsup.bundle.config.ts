@@ -1,0 +1,26 @@
+import { defineConfig } from 'tsup';
+
+// The installable agent: dist/bundle/poste-agent.mjs, everything (workspace packages and npm
+// dependencies) bundled into one file that runs with a plain `node` ≥ 20 — what agent/packaging
+// ships (systemd unit, OpenWrt procd script, Debian package by scripts/build-agent-deb.sh).
+export default defineConfig({
+  entry: { 'poste-agent': 'src/cli.ts' },
+  outDir: 'dist/bundle',
+  outExtension: () => ({ js: '.mjs' }),
+  format: ['esm'],
+  dts: false,
+  clean: true,
+  splitting: false,
+  target: 'node20',
+  platform: 'node',
+  noExternal: [/.*/],
+  // workspace packages from their sources: the bundle never depends on their dist being fresh
+  esbuildOptions(o) {
+    o.conditions = ['source'];
+  },
+  // The CommonJS dependencies (mqtt, aedes, pino) call require() for Node built-ins; an ES module
+  // has none, so the bundle gets one.
+  banner: {
+    js: "import { createRequire as posteCreateRequire } from 'node:module';\nconst require = posteCreateRequire(import.meta.url);",
+  },
+});

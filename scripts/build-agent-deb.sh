@@ -1,0 +1,52 @@
+#!/bin/sh
+# Builds the Debian package of the Poste gateway agent: poste-agent_<version>_all.deb.
+#   scripts/build-agent-deb.sh [OUT_DIR]        (default OUT_DIR: agent/dist)
+# Contents: /usr/lib/poste-agent/poste-agent.mjs (the single-file bundle, dependencies included:
+# runs with the system's node ≥ 20), /usr/bin/poste-agent, /lib/systemd/system/poste-agent.service,
+# /etc/poste/agent.example.json (the unit reads /etc/poste/agent.json), the README, and a postinst
+# that creates the `poste` system user and /var/lib/poste-agent. Needs node, npm and dpkg-deb.
+set -eu
+cd "$(dirname "$0")/.."
+OUT="${1:-agent/dist}"
+VERSION="$(node -p "require('./agent/package.json').version")"
+# The bundle alone (seconds): not the whole `npm run build`.
+(cd agent && npx tsup --config tsup.bundle.config.ts >/dev/null)
+BUNDLE=agent/dist/bundle/poste-agent.mjs
+[ -s "$BUNDLE" ] || { echo "build-agent-deb: $BUNDLE was not built" >&2; exit 1; }
+
+STAGE="$(mktemp -d)"
+trap 'rm -rf "$STAGE"' EXIT
+chmod 0755 "$STAGE"
+install -d "$STAGE/DEBIAN" "$STAGE/usr/lib/poste-agent" "$STAGE/usr/bin" "$STAGE/lib/systemd/system" \
+	"$STAGE/etc/poste" "$STAGE/usr/share/doc/poste-agent"
+install -m 0644 "$BUNDLE" "$STAGE/usr/lib/poste-agent/poste-agent.mjs"
+cat >"$STAGE/usr/bin/poste-agent" <<'WRAPPER'
+#!/bin/sh
+exec node /usr/lib/poste-agent/poste-agent.mjs "$@"
+WRAPPER
+chmod 0755 "$STAGE/usr/bin/poste-agent"
+install -m 0644 agent/packaging/systemd/poste-agent.service "$STAGE/lib/systemd/system/poste-agent.service"
+install -m 0644 agent/packaging/agent.example.json "$STAGE/etc/poste/agent.example.json"
+install -m 0644 agent/README.md "$STAGE/usr/share/doc/poste-agent/README.md"
+install -m 0755 agent/packaging/debian/postinst agent/packaging/debian/prerm "$STAGE/DEBIAN/"
+SIZE_KB="$(du -sk "$STAGE" | cut -f1)"
+cat >"$STAGE/DEBIAN/control" <<CONTROL
+Package: poste-agent
+Version: $VERSION
+Architecture: all
+Maintainer: Poste maintainers <maintainers@poste.invalid>
+Depends: nodejs (>= 20)
+Recommends: adduser
+Installed-Size: $SIZE_KB
+Section: net
+Priority: optional
+Homepage: https://github.com/poste
+Description: Poste gateway agent (municipal LED street lighting and community Wi-Fi)
+ Relays luminaire controllers and Wi-Fi access points on a gateway's LAN to the Poste
+ cloud over MQTT: telemetry spooled on disk, commands, dimming schedules, OTA updates.
+ One bundled file run by the system's Node.js, a systemd unit, and a poste system user.
+CONTROL
+mkdir -p "$OUT"
+DEB="$OUT/poste-agent_${VERSION}_all.deb"
+dpkg-deb --root-owner-group --build "$STAGE" "$DEB" >/dev/null
+echo "$DEB"
