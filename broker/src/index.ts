@@ -20,6 +20,7 @@ export {
 export * from './credentials/index';
 export {
   ClusterOptionsSchema,
+  ClusterPersistence,
   parseClusterOptions,
   redactedUrl,
   type ClusterOptions,

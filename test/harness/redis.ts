@@ -41,7 +41,7 @@ function pong(port: number): Promise<boolean> {
  * per write (the setting the broker README asks of a cluster's Redis): a restart keeps the broker
  * state, as it would in production.
  */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(opts: { databases?: number } = {}): Promise<RunningRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'poste-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -49,7 +49,8 @@ export async function startRedis(): Promise<RunningRedis> {
   let stderr = '';
   const launch = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'];
-    const c = spawn(REDIS_SERVER, [...args, '--save', '', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const databases = ['--databases', String(opts.databases ?? 16)];
+    const c = spawn(REDIS_SERVER, [...args, ...databases, '--save', '', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     let gone = false;
     exited = new Promise<void>((resolve) =>

@@ -30,6 +30,8 @@ declare module 'aedes-persistence-redis/asyncPersistence.js' {
     /** wills whose broker is not in `brokers` (all wills without it) */
     streamWill(brokers?: Record<string, number>): AsyncIterable<StoredWill>;
     delWill(client: { id: string; brokerId: string }): Promise<StoredWill | null>;
+    /** the packets queued for a persistent session */
+    outgoingStream(client: { id: string }): AsyncIterable<RetainedPacket>;
     countOffline(): Promise<{ subsCount: number; clientsCount: number }>;
     destroy(): Promise<void>;
   }

@@ -20,6 +20,13 @@ const MAX_RETRIES_PER_REQUEST = 20;
  * gateway offline. The stale will is deleted instead.
  */
 export class ClusterPersistence extends AsyncRedisPersistence {
+  readonly #conn: Redis;
+
+  constructor(opts: { conn: Redis; maxSessionDelivery?: number }) {
+    super(opts);
+    this.#conn = opts.conn;
+  }
+
   // Aedes 1.x pipes the retained stream (`.pipe`), and this persistence returns a bare async
   // generator (its callback wrapper for Aedes 0.x makes the stream): a Readable over it.
   override createRetainedStreamCombi(patterns: string[]): Readable {
@@ -28,6 +35,24 @@ export class ClusterPersistence extends AsyncRedisPersistence {
 
   override createRetainedStream(pattern: string): Readable {
     return this.createRetainedStreamCombi([pattern]);
+  }
+
+  override outgoingStream(client: { id: string }): Readable {
+    return Readable.from(super.outgoingStream(client));
+  }
+
+  /**
+   * A clean session drops the QoS 2 packets its client sent and never released (Aedes 1.x calls
+   * this when present; aedes-persistence-redis predates it, so they would linger in Redis).
+   */
+  async cleanIncoming(client: { id: string }): Promise<void> {
+    const match = `incoming:${encodeURIComponent(client.id)}:*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#conn.scan(cursor, 'MATCH', match, 'COUNT', 500);
+      if (keys.length > 0) await this.#conn.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
   }
 
   override async *streamWill(brokers?: Record<string, number>): AsyncIterable<StoredWill> {
