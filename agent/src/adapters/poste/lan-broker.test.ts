@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { silentLogger } from '../../core/test-support';
+import type { SinkResult } from '../types';
 import { LanBroker } from './lan-broker';
 
 test('LAN broker: a burst of 50,000 commands behind a device that stopped reading completes without recursing', async () => {
-  const accept = (): 'accepted' => 'accepted';
+  const accept = (): SinkResult => 'accepted';
   const broker = await LanBroker.start(
     '127.0.0.1',
     0,
@@ -21,6 +22,7 @@ test('LAN broker: a burst of 50,000 commands behind a device that stopped readin
       localTelemetry: accept,
       localEvent: accept,
       localAck: accept,
+      localOtaStatus: accept,
     },
     silentLogger,
   );
@@ -38,10 +40,8 @@ test('LAN broker: a burst of 50,000 commands behind a device that stopped readin
     const sends: Array<Promise<void>> = [];
     // Padded, so the stuck device's socket buffers fill and its deliveries stay in flight.
     for (let i = 0; i < 200; i++)
-      sends.push(
-        broker.sendCommand('lum-stuck', { v: 1, id: `s-${i}`, issuedAt: 1, expiresAt: 2, ...big, pad: 'x'.repeat(4_000) } as never),
-      );
-    for (let i = 0; i < 50_000; i++) sends.push(broker.sendCommand(`lum-${i}`, { v: 1, id: `c-${i}`, issuedAt: 1, expiresAt: 2, ...big }));
+      sends.push(broker.sendCommand('lum-stuck', { v: 1, id: `s-${i}`, expiresAt: 2, ...big, pad: 'x'.repeat(4_000) } as never));
+    for (let i = 0; i < 50_000; i++) sends.push(broker.sendCommand(`lum-${i}`, { v: 1, id: `c-${i}`, expiresAt: 2, ...big }));
     const settled = await Promise.allSettled(sends.slice(200));
     assert.equal(settled.filter((s) => s.status === 'rejected').length, 0, 'every command to an absent device was handed over');
   } finally {
