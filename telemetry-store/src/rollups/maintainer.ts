@@ -124,62 +124,63 @@ export class RollupMaintainer {
   async plan(batch: readonly IndexedPoint[]): Promise<WritePlan> {
     const conflicts: RefusedPoint[] = [];
     let duplicates = 0;
-    // 1. Within the batch: the first copy of an identity stands.
-    const firstOf = new Map<string, Point>();
-    const candidates: Array<IndexedPoint & { sid: string; id: string }> = [];
+    // 1. By series (one key string per point: this runs for every point ingest writes), in ts
+    //    order; sort is stable, so of equal ts the batch's first copy comes first and stands.
+    const bySeries = new Map<string, IndexedPoint[]>();
     for (const ip of batch) {
-      const sid = seriesId(ip.point);
-      const id = identity(ip.point, sid);
-      const seen = firstOf.get(id);
-      if (seen) {
-        if (samePoint(seen, ip.point)) duplicates++;
+      const k = `${ip.point.measurement}|${seriesId(ip.point)}`;
+      const list = bySeries.get(k);
+      if (list) list.push(ip);
+      else bySeries.set(k, [ip]);
+    }
+    const seriesList: Array<{ k: string; points: IndexedPoint[]; current: RollupRow | undefined }> = [];
+    const maybeStored: Point[] = [];
+    for (const [k, list] of bySeries) {
+      if (!inTsOrder(list)) list.sort((a, b) => a.point.ts - b.point.ts);
+      const unique: IndexedPoint[] = [];
+      for (const ip of list) {
+        const first = unique[unique.length - 1];
+        if (first === undefined || first.point.ts !== ip.point.ts) unique.push(ip);
+        else if (samePoint(first.point, ip.point)) duplicates++;
         else conflicts.push({ index: ip.index, reason: conflictReason(ip.point) });
-        continue;
       }
-      firstOf.set(id, ip.point);
-      candidates.push({ ...ip, sid, id });
+      const rolled = ROLLED.has(unique[0]!.point.measurement);
+      const current = rolled ? this.latest.get(k) : undefined;
+      // 2. Against the store: only points not later than their series' latest reading can exist.
+      for (const { point } of unique) if (!rolled || (current !== undefined && point.ts <= current.lastTs)) maybeStored.push(point);
+      seriesList.push({ k, points: unique, current });
     }
-    // 2. Against the store: only points not later than their series' latest reading can exist.
-    const maybeStored = candidates.filter((c) => {
-      if (!ROLLED.has(c.point.measurement)) return true;
-      const row = this.latest.get(`${c.point.measurement}|${c.sid}`);
-      return row !== undefined && c.point.ts <= row.lastTs;
-    });
     const stored = new Map<string, Point>();
-    if (maybeStored.length > 0) {
-      for (const p of await this.storage.existing(maybeStored.map((c) => c.point))) stored.set(identity(p), p);
-    }
-    const fresh: typeof candidates = [];
-    for (const c of candidates) {
-      const old = stored.get(c.id);
-      if (old === undefined) fresh.push(c);
-      else if (samePoint(old, c.point)) duplicates++;
-      else conflicts.push({ index: c.index, reason: conflictReason(c.point) });
-    }
+    if (maybeStored.length > 0) for (const p of await this.storage.existing(maybeStored)) stored.set(identity(p), p);
     // 3. Rollups, series by series.
-    const bySeries = new Map<string, { m: RolledMeasurement; points: Point[] }>();
-    for (const c of fresh) {
-      if (!ROLLED.has(c.point.measurement)) continue;
-      const m = c.point.measurement as RolledMeasurement;
-      const k = `${m}|${c.sid}`;
-      const s = bySeries.get(k) ?? { m, points: [] };
-      bySeries.set(k, s);
-      s.points.push(c.point);
-    }
+    const fresh: IndexedPoint[] = [];
     const rows: WritePlan['rows'] = [];
     const nextLatest = new Map<string, RollupRow>();
-    for (const [k, { m, points }] of bySeries) {
-      points.sort((a, b) => a.ts - b.ts);
-      const current = this.latest.get(k);
+    for (const { k, points, current } of seriesList) {
+      let kept = points;
+      if (stored.size > 0) {
+        kept = [];
+        for (const ip of points) {
+          const old = stored.get(identity(ip.point));
+          if (old === undefined) kept.push(ip);
+          else if (samePoint(old, ip.point)) duplicates++;
+          else conflicts.push({ index: ip.index, reason: conflictReason(ip.point) });
+        }
+      }
+      for (const ip of kept) fresh.push(ip);
+      const m = points[0]!.point.measurement;
+      if (kept.length === 0 || !ROLLED.has(m)) continue;
+      const readings = kept.map((ip) => ip.point);
       const series =
-        current === undefined || points[0]!.ts > current.lastTs
-          ? this.appendInOrder(m, current, points)
-          : await this.recompute(m, current.key, current, points);
-      for (const row of series.rows) rows.push({ measurement: m, row });
+        current === undefined || readings[0]!.ts > current.lastTs
+          ? this.appendInOrder(m as RolledMeasurement, current, readings)
+          : await this.recompute(m as RolledMeasurement, current.key, current, readings);
+      for (const row of series.rows) rows.push({ measurement: m as RolledMeasurement, row });
       if (series.latest) nextLatest.set(k, series.latest);
     }
+    if (!inIndexOrder(fresh)) fresh.sort((a, b) => a.index - b.index);
     return {
-      points: fresh.map((c) => c.point),
+      points: fresh.map((ip) => ip.point),
       rows,
       conflicts: conflicts.sort((a, b) => a.index - b.index),
       duplicates,
@@ -274,6 +275,16 @@ export class RollupMaintainer {
     }
     return best;
   }
+}
+
+function inTsOrder(list: readonly IndexedPoint[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i]!.point.ts < list[i - 1]!.point.ts) return false;
+  return true;
+}
+
+function inIndexOrder(list: readonly IndexedPoint[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i]!.index < list[i - 1]!.index) return false;
+  return true;
 }
 
 function sameChain(a: readonly (number | null)[], b: readonly (number | null)[]): boolean {
