@@ -3,7 +3,7 @@
 // stage: the record on disk brings it back at that stage, the agent resumes its download from the
 // last good chunk, and the rollout completes.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -119,6 +119,9 @@ describe('rollout through the CLI and the API, across a cloud restart', () => {
     assert.match(watch.stdout, /3 committed, 0 failed/);
     assert.deepEqual(watch.bars, [`rollout ${id}`]);
     for (const d of fleet.devices) assert.equal(d.device.running, '2.0.0', d.id);
+    // Finished: the record stays, the image is no longer kept.
+    assert.ok((await stat(join(dir, 'cloud', 'rollouts', `${id}.json`))).size > 0);
+    await assert.rejects(stat(join(dir, 'cloud', 'rollouts', `${id}.img`)));
     // The second stage was resumed, not restarted: it fetched fewer chunks after the restart than the image has.
     assert.ok(cloud.rollouts.ota.stats().chunksServed < Math.ceil(manifest.size / manifest.chunkSize), 'download resumed');
 

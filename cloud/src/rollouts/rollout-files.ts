@@ -1,7 +1,7 @@
 // A rollout on disk, in the cloud's data dir (`<dataDir>/rollouts/`): `<id>.img` (the image,
-// written once) and `<id>.json` (the record: state, stage, every target's outcome), each replaced
+// written once, removed when the rollout finishes: the record keeps its manifest) and `<id>.json` (the record: state, stage, every target's outcome), each replaced
 // atomically (temp file, fsync, rename) so a crash leaves the old or the new version, never half.
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   FirmwareManifestSchema,
@@ -51,7 +51,8 @@ async function writeAtomically(file: string, data: Buffer | string): Promise<voi
 
 export interface LoadedRollout {
   record: RolloutRecord;
-  image: Buffer;
+  /** null for a finished rollout (its image is no longer kept) */
+  image: Buffer | null;
 }
 
 export class RolloutFiles {
@@ -63,6 +64,10 @@ export class RolloutFiles {
 
   saveImage(id: string, image: Buffer): Promise<void> {
     return writeAtomically(join(this.dir, `${id}.img`), image);
+  }
+
+  removeImage(id: string): Promise<void> {
+    return rm(join(this.dir, `${id}.img`), { force: true });
   }
 
   saveRecord(record: RolloutRecord): Promise<void> {
@@ -82,7 +87,8 @@ export class RolloutFiles {
           onBad(file, `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
           continue;
         }
-        out.push({ record: parsed.data, image: await readFile(join(this.dir, `${parsed.data.id}.img`)) });
+        const finished = ['completed', 'halted', 'aborted'].includes(parsed.data.state);
+        out.push({ record: parsed.data, image: finished ? null : await readFile(join(this.dir, `${parsed.data.id}.img`)) });
       } catch (err) {
         onBad(file, (err as Error).message);
       }

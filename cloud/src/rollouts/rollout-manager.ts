@@ -46,7 +46,8 @@ export interface RolloutManager {
 
 interface Live {
   record: RolloutRecord;
-  image: Buffer;
+  /** held while the rollout may still serve chunks; null once it finished (bounded memory and disk) */
+  image: Buffer | null;
   /** a write is in flight / another is wanted after it */
   saving: Promise<void>;
 }
@@ -134,7 +135,7 @@ export async function openRolloutManager(o: RolloutManagerOptions): Promise<Roll
     imageOf: (jobId) => {
       const ref = jobs.get(jobId);
       const l = ref && live.get(ref.rollout);
-      return l ? { manifest: l.record.manifest, image: l.image } : undefined;
+      return l?.image ? { manifest: l.record.manifest, image: l.image } : undefined;
     },
     serving: (jobId) => {
       const ref = jobs.get(jobId);
@@ -181,6 +182,8 @@ export async function openRolloutManager(o: RolloutManagerOptions): Promise<Roll
     r.updatedAt = now();
     await save(l);
     for (const j of stageJobs(r, r.stage)) await ota.clearJob(j.gateway);
+    l.image = null;
+    await files?.removeImage(r.id);
     o.log.info({ rollout: r.id, state, reason }, 'rollouts: stopped');
   }
 
