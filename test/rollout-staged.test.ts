@@ -220,5 +220,16 @@ describe('staged rollouts through agents to simulated devices', () => {
       'tess',
     );
     assert.deepEqual(r.ok ? 'ok' : [r.status, r.message], [400, 'image sha256 does not match the manifest']);
+    const agent = signedImage(key, '1.5.0');
+    const self = await manager.create(
+      RolloutRequestSchema.parse({
+        manifest: agent.manifest,
+        image: agent.image.toString('base64'),
+        targets: [{ gateway: 'gw-a', device: '$gateway' }],
+        policy: { canary: 1 },
+      }),
+      'tess',
+    );
+    assert.deepEqual(self.ok ? 'ok' : self.status, 400, 'the agent itself is not a rollout target yet');
   });
 });

@@ -271,6 +271,11 @@ export async function openRolloutManager(o: RolloutManagerOptions): Promise<Roll
       if (createHash('sha256').update(image).digest('hex') !== req.manifest.sha256) {
         return { ok: false, status: 400, message: 'image sha256 does not match the manifest' };
       }
+      // The agent's OTA extension relays to devices only; a `$gateway` target would wait for an outcome that never comes.
+      const agentTarget = req.targets.find((t) => t.device === '$gateway');
+      if (agentTarget) {
+        return { ok: false, status: 400, message: `${agentTarget.gateway}/$gateway: agents do not update themselves over OTA yet` };
+      }
       const seen = new Set<string>();
       for (const t of req.targets) {
         const key = `${t.gateway}/${t.device}`;
