@@ -30,6 +30,8 @@ const PENDING_TABLE = 'rollup_pending';
 export class RollupBuffer {
   private readonly rows = new Map<string, { measurement: RolledMeasurement; row: RollupRow }>();
   private readonly stagingReady = new Set<string>();
+  /** (measurement|hour) pairs committed to rollup_pending since the last save: not inserted again */
+  private readonly pendingKnown = new Set<string>();
   private oldest = Number.POSITIVE_INFINITY;
 
   get size(): number {
@@ -50,7 +52,11 @@ export class RollupBuffer {
   /** Inside the write's transaction: the hours its rows change, so a crash before the save is repaired at open. */
   async markPending(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
     const hours = new Set<string>();
-    for (const { measurement, row } of rows) hours.add(`${measurement}|${row.hourStart}`);
+    for (const { measurement, row } of rows) {
+      const h = `${measurement}|${row.hourStart}`;
+      if (!this.pendingKnown.has(h)) hours.add(h);
+    }
+    // Usually none: a statement per batch for the same hour cost as much as the commit.
     if (hours.size === 0) return;
     const values = [...hours].map((h) => {
       const [m, hour] = h.split('|');
@@ -59,10 +65,13 @@ export class RollupBuffer {
     await conn.run(`INSERT OR IGNORE INTO ${PENDING_TABLE} VALUES ${values.join(', ')}`);
   }
 
-  /** After the write's commit: its rows replace older versions of the same series and hour. */
+  /** After the write's commit (its pending hours committed too): its rows replace older versions of the same series and hour. */
   hold(rows: WritePlan['rows'], now: number): void {
     if (this.rows.size === 0) this.oldest = now;
-    for (const r of rows) this.rows.set(`${r.measurement}|${keyId(r.row.key)}|${r.row.hourStart}`, r);
+    for (const r of rows) {
+      this.rows.set(`${r.measurement}|${keyId(r.row.key)}|${r.row.hourStart}`, r);
+      this.pendingKnown.add(`${r.measurement}|${r.row.hourStart}`);
+    }
   }
 
   /** Saves every row held and clears the pending hours, in one transaction; on failure the rows stay held. */
@@ -78,6 +87,7 @@ export class RollupBuffer {
       throw err;
     }
     this.rows.clear();
+    this.pendingKnown.clear();
     this.oldest = Number.POSITIVE_INFINITY;
   }
 
@@ -112,6 +122,8 @@ export class RollupBuffer {
   /** A connection was replaced: its temporary staging tables are gone. */
   forgetConnection(): void {
     this.stagingReady.clear();
+    // Reopened: recover() rebuilds from rollup_pending as committed.
+    this.pendingKnown.clear();
   }
 
   /**
