@@ -133,6 +133,18 @@ describe('rollout through the CLI and the API, across a cloud restart', () => {
       parsed.targets.map((t) => t.outcome),
       ['committed', 'committed', 'committed'],
     );
+    // The list (without per-target detail) is a viewer's; starting or pausing needs a technician.
+    const viewer = (await cloud.api.tokens.create({ name: 'vera', role: 'viewer' })).token;
+    const list = await fetch(`${api}/api/v1/rollouts`, { headers: { authorization: `Bearer ${viewer}` } });
+    assert.equal(list.status, 200);
+    const rows = (await list.json()) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.state, 'targets' in r]),
+      [[id, 'completed', false]],
+    );
+    const denied = await firmware(['rollout', 'abort', id, '--api', api], viewer);
+    assert.equal(denied.code, 6, 'a viewer token cannot act on a rollout');
+    assert.match(denied.stderr, /403.*needs role technician/);
     const late = await firmware(['rollout', 'pause', id, '--api', api], token);
     assert.equal(late.code, 1, 'a completed rollout cannot be paused');
     assert.match(late.stderr, /409.*completed/);
