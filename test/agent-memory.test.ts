@@ -109,6 +109,14 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     const heapBefore = (await scrape(metricsPort)).get('nodejs_heap_size_used_bytes');
 
     proxy.cut();
+    // The agent notices the reset socket on its own event loop, busy with 1,000 devices: wait
+    // for it to call the link down rather than assume it did.
+    await waitFor(
+      'the agent sees its uplink down',
+      () => scrape(metricsPort).then((m) => m.get('poste_agent_north_connected') === 0),
+      30_000,
+      100,
+    );
     await untilSim(100 * MIN);
     const during = await scrape(metricsPort);
     const after = await settledRss(metricsPort);
