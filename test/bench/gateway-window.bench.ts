@@ -71,7 +71,9 @@ async function makeBacklog(gateway: string, dataDir: string, perDevice: number):
         for (let k = 0; k < perDevice; k += 20)
           await Promise.all(
             Array.from({ length: Math.min(20, perDevice - k) }, (_, i) =>
-              client.publishAsync(topic('localTelemetry', { device }), encode({ kind: 'luminaire', ...reading(device, k + i) }), { qos: 1 }),
+              client.publishAsync(topic('localTelemetry', { device }), encode({ kind: 'luminaire', ...reading(device, k + i) }), {
+                qos: 1,
+              }),
             ),
           );
         await client.endAsync();
