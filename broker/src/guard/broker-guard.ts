@@ -6,7 +6,7 @@ import type { PosteMetrics } from '../metrics';
 import { canPublish } from '../broker/acl';
 import { ConnectionLimits, connectionCapUnderFdLimit, fileDescriptorSoftLimit } from './connection-limits';
 import { parseGuardConfig, type BrokerGuardConfig, type BrokerGuardOptions } from './guard-config';
-import { GuardedConnection } from './guarded-connection';
+import { GuardedConnection } from '@poste/protocol/mqtt-guard';
 import { LoginGuard, type LoginCacheOptions } from './login-guard';
 import { PublishRate, RetainedQuota } from './publish-limits';
 
@@ -59,6 +59,8 @@ export function createBrokerGuard(opts: {
     preAuthBytes: config.frames.preAuthBytes,
     // a PUBLISH's remaining length = topic (≤ 64 KiB + 2) + packet id (2) + payload
     maxPacketBytes: config.frames.maxPacketBytes ?? opts.maxPayloadBytes + 64 * 1024 + 8,
+    // before CONNECT is accepted, preAuthBytes caps the total too, and a deadline runs
+    preAuthTotal: true,
     connectDeadlineMs: config.frames.connectDeadlineMs,
   };
   const bytesBurst = config.publish.bytesBurst ?? Math.max(config.publish.bytesPerSecond, 2 * opts.maxPayloadBytes);

@@ -5,20 +5,20 @@ import { checkClientId } from './client-id';
 import { ConnectionLimits, connectionCapUnderFdLimit, fileDescriptorSoftLimit } from './connection-limits';
 import { defaultConcurrentChecks, parseGuardConfig } from './guard-config';
 import { LoginGuard } from './login-guard';
-import { MqttFrameScanner } from './mqtt-frame-scanner';
+import { MqttFrameScanner } from '@poste/protocol/mqtt-guard';
 import { RetainedQuota } from './publish-limits';
 import { TokenBucket } from './token-bucket';
 
 describe('MqttFrameScanner', () => {
   test('follows packets split across chunks and refuses an oversized announce at its length bytes', () => {
-    const s = new MqttFrameScanner(() => 100);
+    const s = new MqttFrameScanner({ limit: () => 100 });
     assert.equal(s.feed(Buffer.from([0x30, 5, 1, 2])), undefined);
     assert.equal(s.feed(Buffer.from([3, 4, 5, 0xc0, 0])), undefined); // rest of the body, then a PINGREQ
     assert.deepEqual(s.feed(Buffer.from([0x10, 0x80])), undefined); // 0 so far, continuation
     assert.deepEqual(s.feed(Buffer.from([0x80, 0x77])), { reason: 'packet-too-large', announced: 0x77 * 128 * 128, limit: 100 });
   });
   test('a 5-byte remaining length is malformed', () => {
-    const s = new MqttFrameScanner(() => Number.MAX_SAFE_INTEGER);
+    const s = new MqttFrameScanner({ limit: () => Number.MAX_SAFE_INTEGER });
     assert.deepEqual(s.feed(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80])), { reason: 'malformed-length' });
   });
 });

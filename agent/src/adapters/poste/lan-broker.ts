@@ -5,7 +5,7 @@ import { encode, parseTopic, topic, type DeviceCommand, type LocalOta } from '@p
 import type { SinkResult } from '../types';
 import type { LanLimits } from './config';
 import type { DeviceCredentials } from './device-credentials';
-import { GuardedConnection } from './frame-guard';
+import { GuardedConnection } from '@poste/protocol/mqtt-guard';
 import { clientIdAcceptable, emptyClientIdAllowed, LanRefusals, mayPublish, maySubscribe, type LanRefusal } from './lan-policy';
 import { PublishRate } from './publish-rate';
 import { RetainedStore } from './retained-store';
@@ -70,7 +70,7 @@ export class LanBroker {
       socket.on('close', () => this.#sockets.delete(socket));
       const guarded = new GuardedConnection(
         socket,
-        { preAuthBytes: PRE_AUTH_PACKET_BYTES, maxPacketBytes: limits.maxPayloadBytes + HEADER_ALLOWANCE_BYTES },
+        { preAuthBytes: PRE_AUTH_PACKET_BYTES, maxPacketBytes: limits.maxPayloadBytes + HEADER_ALLOWANCE_BYTES, checkPacketTypes: true },
         (v) => refusals.count(v.reason === 'packet-too-large' ? 'packet-too-large' : 'malformed'),
       );
       broker.handle(guarded);

@@ -1,14 +1,18 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { MqttFrameScanner, type FrameViolation } from './mqtt-frame-scanner';
+import { MqttFrameScanner, type FrameViolation } from './frame-scanner';
 
 export interface FrameLimits {
-  /** largest remaining length of one packet, and total bytes, accepted before authentication */
+  /** largest remaining length of one packet accepted before authentication */
   preAuthBytes: number;
   /** largest remaining length of one packet after authentication */
   maxPacketBytes: number;
-  /** the connection is closed if it is not authenticated this long after it was accepted */
-  connectDeadlineMs: number;
+  /** with it, preAuthBytes also caps the total bytes received before authentication */
+  preAuthTotal?: boolean;
+  /** with it, the connection is closed if it is not authenticated this long after it was accepted */
+  connectDeadlineMs?: number;
+  /** refuse packet types out of place (see MqttFrameScanner) */
+  checkPacketTypes?: boolean;
 }
 
 export type GuardViolation = FrameViolation | { reason: 'connect-deadline'; ms: number };
@@ -16,8 +20,9 @@ export type GuardViolation = FrameViolation | { reason: 'connect-deadline'; ms: 
 /**
  * What Aedes reads from and writes to instead of the raw socket (TCP or TLS): every chunk passes
  * MqttFrameScanner first, and the connection is destroyed on a violation, before the bytes reach
- * the MQTT parser. Until `authenticated()` only a few kB are allowed and a deadline runs; after,
- * the configured packet cap. Back-pressure is kept: the socket pauses when Aedes stops reading.
+ * the MQTT parser. Until `authenticated()` only small packets are allowed (and, if configured, few
+ * bytes in all and a deadline runs); after, the configured packet cap. Back-pressure is kept both
+ * ways: the socket pauses while Aedes does not read, and writes wait for the socket's drain.
  */
 export class GuardedConnection extends Duplex {
   readonly remoteAddress: string | undefined;
@@ -35,10 +40,13 @@ export class GuardedConnection extends Duplex {
     super({ allowHalfOpen: false });
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
-    const scanner = new MqttFrameScanner(() => (this.#authenticated ? limits.maxPacketBytes : limits.preAuthBytes));
+    const scanner = new MqttFrameScanner({
+      limit: () => (this.#authenticated ? limits.maxPacketBytes : limits.preAuthBytes),
+      checkPacketTypes: limits.checkPacketTypes ?? false,
+    });
     socket.on('data', (chunk: Buffer) => {
       if (this.destroyed) return;
-      if (!this.#authenticated) {
+      if (!this.#authenticated && limits.preAuthTotal) {
         this.#receivedBeforeAuth += chunk.length;
         if (this.#receivedBeforeAuth > limits.preAuthBytes) {
           return this.#violate({ reason: 'too-much-before-auth', received: this.#receivedBeforeAuth, limit: limits.preAuthBytes });
@@ -51,18 +59,18 @@ export class GuardedConnection extends Duplex {
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
-    this.#deadline = setTimeout(
-      () => this.#violate({ reason: 'connect-deadline', ms: limits.connectDeadlineMs }),
-      limits.connectDeadlineMs,
-    );
-    this.#deadline.unref();
+    if (limits.connectDeadlineMs !== undefined) {
+      const ms = limits.connectDeadlineMs;
+      this.#deadline = setTimeout(() => this.#violate({ reason: 'connect-deadline', ms }), ms);
+      this.#deadline.unref();
+    }
   }
 
   get authenticatedYet(): boolean {
     return this.#authenticated;
   }
 
-  /** CONNECT accepted: lift the pre-auth allowance to the packet cap and stop the deadline. */
+  /** CONNECT accepted: packets up to the full cap from now on, and no deadline. */
   authenticated(): void {
     this.#authenticated = true;
     clearTimeout(this.#deadline);
