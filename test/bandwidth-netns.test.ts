@@ -130,7 +130,13 @@ test('bandwidth plans on real qdiscs: HTB from the OpenWrt adapter, traffic from
     row('all busy', busy, g1);
     within(g1.household, busy.household.rateKbps, 'household');
     within(g1.telemedicine, busy.telemedicine.rateKbps, 'telemedicine');
-    within(g1.public, busy.public.rateKbps, 'public');
+    // HTB is work-conserving: when the household's TCP leaves part of its rate unused for a moment
+    // (a loaded machine), public may borrow exactly that much, never more.
+    const householdUnused = Math.max(0, busy.household.rateKbps - g1.household);
+    assert.ok(
+      g1.public >= 0.9 * busy.public.rateKbps && g1.public <= 1.1 * busy.public.rateKbps + householdUnused,
+      `public: measured ${g1.public.toFixed(0)} kbit/s, allocation ${busy.public.rateKbps} kbit/s (−10 %, +10 % + the ${householdUnused.toFixed(0)} kbit/s the household left unused)`,
+    );
 
     // 2. The household is idle: the new plan lets public use the slack, up to the ceded share.
     const idle = planFor(POLICY, { household: 0, telemedicine: TELEMEDICINE_KBPS, public: POLICY.capacityKbps });
@@ -140,7 +146,7 @@ test('bandwidth plans on real qdiscs: HTB from the OpenWrt adapter, traffic from
     const publicShare = POLICY.publicCapKbps - TELEMEDICINE_KBPS; // what the allocation gives public here
     within(g2.public, publicShare, 'public using the slack');
     within(g2.telemedicine, TELEMEDICINE_KBPS, 'telemedicine');
-    assert.ok(g2.public > 2 * g1.public, 'work-conserving: public takes the idle household share');
+    assert.ok(g2.public > 2 * busy.public.rateKbps, 'work-conserving: public takes the idle household share');
     assert.ok(g2.telemedicine + g2.public <= POLICY.publicCapKbps * 1.05, 'never above the ceded share');
 
     // 3. The household wants its reserve back before the next plan: HTB gives it at once.
