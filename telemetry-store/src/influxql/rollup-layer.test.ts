@@ -67,7 +67,7 @@ test('successive writes overlap; a failed one is repaired out of the rollups and
     if (n === 3) thirdSent.resolve();
     await post(points);
   };
-  const layer = new InfluxRollupLayer(run, send);
+  const layer = new InfluxRollupLayer(run, send, 2);
   const hours = async () => layer.luminaireHours({ from: T0 - HOUR_MS, to: T0 + 4 * HOUR_MS });
   const expected = (points: Point[]) => (rowsFromReadings('luminaire', points) as LuminaireRow[]).map(toLuminaireHour);
 

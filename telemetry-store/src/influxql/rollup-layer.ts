@@ -23,8 +23,12 @@ const LOOKUP_CHUNK = 200;
 /** A point as the InfluxDB backends write it (rollup points have their own measurement names). */
 export type InfluxPoint = Omit<Point, 'measurement'> & { measurement: string };
 
-/** Store writes whose HTTP requests may overlap (ingest keeps two under way: influxd uses both cores). */
-const WRITES_IN_FLIGHT = 2;
+/**
+ * Store writes whose HTTP requests may overlap. Two would let influxd use both cores, but with two
+ * the fault test of an agent SIGKILLed during an outage once ended with rollups 5.2 % below the raw
+ * points (every reading stored): the overlap's repair path has a hole not yet found. One until then.
+ */
+const WRITES_IN_FLIGHT = 1;
 
 /** Series and hours whose rollup rows must be recomputed from raw, keyed like the maintainer's series. */
 type RepairSet = Map<string, { m: RolledMeasurement; key: readonly string[]; hours: Set<number> }>;
@@ -53,6 +57,8 @@ export class InfluxRollupLayer {
   constructor(
     private readonly run: RunInfluxQL,
     private readonly send: (points: readonly InfluxPoint[]) => Promise<void>,
+    /** requests under way at once; its test runs the overlap (and its repair) with 2 */
+    private readonly writesInFlight = WRITES_IN_FLIGHT,
   ) {
     this.maintainer = new RollupMaintainer(new InfluxQLRollupStorage(run));
   }
@@ -85,7 +91,7 @@ export class InfluxRollupLayer {
         else valid.push({ index, point });
       });
       if (this.maintainer.readsStore(valid)) await this.drain();
-      while (this.inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(this.inFlight);
+      while (this.inFlight.size >= this.writesInFlight) await Promise.race(this.inFlight);
       // A request that failed meanwhile: plan nothing on top of it.
       if (!this.loaded || this.repair.size > 0) {
         await this.drain();
