@@ -54,6 +54,31 @@ describe('plausibility: absolute bounds', () => {
     assert.match(checkLuminaireBounds(lum({ activeEnergy: 1e308 }))!.reason, /implausible: 1e\+308 Wh is over 1000000000 Wh/);
   });
 
+  it('bounds the optional coproduction figures by the reading’s uptime and capacity', () => {
+    const co = {
+      v: 1 as const,
+      telemedicineSessions: 12,
+      telemedicineSessionsActive: 1,
+      reserveKbps: 25_000,
+      reserveMeasuredS: 3_600,
+      reserveHonouredS: 3_500,
+    };
+    assert.equal(checkApBounds(ap({ coproduction: co })), null);
+    const path = (over: Partial<typeof co>) => checkApBounds(ap({ coproduction: { ...co, ...over } }))?.path;
+    assert.equal(path({ telemedicineSessions: 3_600 + AP_BOUNDS.sessionStartAllowance + 1 }), 'coproduction.telemedicineSessions');
+    assert.equal(path({ telemedicineSessionsActive: 5_000 }), 'coproduction.telemedicineSessionsActive');
+    assert.equal(path({ reserveKbps: 60_000 }), 'coproduction.reserveKbps');
+    assert.equal(
+      path({ reserveMeasuredS: 3_600 + AP_BOUNDS.reserveSecondsAllowanceS + 1, reserveHonouredS: 0 }),
+      'coproduction.reserveMeasuredS',
+    );
+    assert.equal(path({ reserveHonouredS: 3_601 }), 'coproduction.reserveHonouredS');
+    assert.match(
+      checkApBounds(ap({ coproduction: { ...co, reserveHonouredS: 3_601 } }))!.reason,
+      /implausible: 3601 s \(reserveMeasuredS\) is over 3600 s/,
+    );
+  });
+
   it('bounds AP figures per class, and event magnitudes', () => {
     assert.equal(checkApBounds(ap()), null);
     assert.equal(checkApBounds(ap({ clients: { household: 1, telemedicine: 5_000, public: 0 } }))?.path, 'clients.telemedicine');

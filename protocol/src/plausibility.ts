@@ -1,5 +1,5 @@
 import type { PayloadError } from './decode';
-import type { ApReading, LuminaireReading } from './telemetry';
+import type { ApCoproduction, ApReading, LuminaireReading } from './telemetry';
 
 /**
  * What a street light and a pole-top access point can physically report. The zod schemas say what
@@ -46,6 +46,13 @@ export const AP_BOUNDS = {
    * Wi-Fi 6 radios (2 × 2.4 Gbit/s at 160 MHz, 2×2) — what bounds a counter's step.
    */
   maxLinkBytesPerS: 10e9 / 8,
+  /**
+   * Telemedicine sessions started since boot: at most one per second of uptime (a consult takes
+   * minutes; a clinic's app retrying once a second is already a fault), plus this many.
+   */
+  sessionStartAllowance: 100,
+  /** s: the reserve's seconds are counted while the AP is up, so at most its uptime plus this (clock jitter, rounding). */
+  reserveSecondsAllowanceS: 60,
 } as const;
 
 /** An event's optional magnitude (traffic count, dropped readings …). */
@@ -113,6 +120,22 @@ export function checkApBounds(r: ApReading): PayloadError | null {
     if (r.clients[c] > b.maxClientsPerClass) return over(`clients.${c}`, r.clients[c], b.maxClientsPerClass, 'clients');
     if (r.bytes[c] > b.maxBytesPerClass) return over(`bytes.${c}`, r.bytes[c], b.maxBytesPerClass, 'bytes');
   }
+  return r.coproduction ? checkCoproduction(r.coproduction, r.uptime, r.capacityKbps) : null;
+}
+
+/** The coproduction figures against the reading's own uptime and capacity (no state needed). */
+function checkCoproduction(c: ApCoproduction, uptimeS: number, capacityKbps: number): PayloadError | null {
+  const b = AP_BOUNDS;
+  const maxSessions = uptimeS + b.sessionStartAllowance;
+  if (c.telemedicineSessions > maxSessions)
+    return over('coproduction.telemedicineSessions', c.telemedicineSessions, maxSessions, 'sessions (one per second of uptime)');
+  if (c.telemedicineSessionsActive > b.maxClientsPerClass)
+    return over('coproduction.telemedicineSessionsActive', c.telemedicineSessionsActive, b.maxClientsPerClass, 'sessions');
+  if (c.reserveKbps > capacityKbps) return over('coproduction.reserveKbps', c.reserveKbps, capacityKbps, 'kbit/s (the capacity)');
+  const maxMeasured = uptimeS + b.reserveSecondsAllowanceS;
+  if (c.reserveMeasuredS > maxMeasured) return over('coproduction.reserveMeasuredS', c.reserveMeasuredS, maxMeasured, 's (uptime)');
+  if (c.reserveHonouredS > c.reserveMeasuredS)
+    return over('coproduction.reserveHonouredS', c.reserveHonouredS, c.reserveMeasuredS, 's (reserveMeasuredS)');
   return null;
 }
 

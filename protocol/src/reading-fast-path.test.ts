@@ -91,6 +91,20 @@ const apLike = fc.record(
     uptime: edgyNumber,
     clients: perClass,
     bytes: perClass,
+    coproduction: fc.oneof(
+      fc.record(
+        {
+          v: fc.oneof(fc.constant(1), edgyNumber),
+          telemedicineSessions: fc.oneof(fc.nat(), edgyNumber),
+          telemedicineSessionsActive: fc.oneof(fc.nat(), edgyNumber),
+          reserveKbps: edgyNumber,
+          reserveMeasuredS: edgyNumber,
+          reserveHonouredS: edgyNumber,
+        },
+        { requiredKeys: [] },
+      ),
+      junk,
+    ),
     extra: junk,
   },
   { requiredKeys: [] },
@@ -153,6 +167,15 @@ describe('reading fast paths', () => {
       bytes: { household: 10, telemedicine: 0, public: 20 },
     };
     assert.deepStrictEqual(fast({ ...valid, extra: 1 }), valid);
+    const coproduction = {
+      v: 1,
+      telemedicineSessions: 3,
+      telemedicineSessionsActive: 1,
+      reserveKbps: 5_000,
+      reserveMeasuredS: 5,
+      reserveHonouredS: 4,
+    };
+    assert.deepStrictEqual(fast({ ...valid, coproduction: { ...coproduction, extra: 1 } }), { ...valid, coproduction });
   });
 
   it('agree with zod on objects that are not plain JSON (undefined values, inherited keys)', () => {

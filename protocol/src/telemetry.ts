@@ -32,6 +32,27 @@ const PerClassCount = z.object({
   public: z.number().int().min(0),
 });
 
+/**
+ * What an AP that a household cedes reports about that cession (version 1), optional: APs and
+ * firmware without it send readings as before. Counters are cumulative since the AP booted (reset
+ * with `uptime`), so a lost reading loses no session and no second, and the store chains them like
+ * the byte counters (reset-aware deltas). Sessions are counted by the AP's telemedicine class
+ * (flows to the programme's clinics); the reserve is honoured in a second when the household got
+ * all it asked for, or at least its reserve.
+ */
+export const ApCoproductionSchema = z.object({
+  v: z.literal(1),
+  telemedicineSessions: z.number().int().min(0).describe('telemedicine sessions started since boot, cumulative'),
+  telemedicineSessionsActive: z.number().int().min(0).describe('telemedicine sessions open at the reading'),
+  reserveKbps: z.number().min(0).describe("kbit/s, the household's reserve in force at the reading"),
+  reserveMeasuredS: z.number().min(0).describe('s since boot in which the AP measured the household class, cumulative'),
+  reserveHonouredS: z
+    .number()
+    .min(0)
+    .describe('s since boot in which the household got its demand or at least its reserve, cumulative (≤ reserveMeasuredS)'),
+});
+export type ApCoproduction = z.infer<typeof ApCoproductionSchema>;
+
 /** One reading from one OpenWrt access point (ubus-shaped figures, no client MACs: privacy). */
 export const ApReadingSchema = z.object({
   device: DeviceIdSchema,
@@ -42,6 +63,7 @@ export const ApReadingSchema = z.object({
   bytes: PerClassCount.describe('bytes, cumulative counters per class (rx+tx)'),
   load1: z.number().min(0).max(10_000).optional().describe('1-minute load average (ubus system info)'),
   memAvailableBytes: z.number().int().min(0).optional().describe('bytes of memory available (ubus system info)'),
+  coproduction: ApCoproductionSchema.optional().describe('telemedicine sessions and the household reserve (APs a household cedes)'),
 });
 export type ApReading = z.infer<typeof ApReadingSchema>;
 
