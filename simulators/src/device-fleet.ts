@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { DeviceLink, type Held } from './device-link';
 import { FleetEngine, type GroundTruth } from './fleet-engine';
 import type { DeviceSpec } from './scenario';
+import { groupIntoSessions, type SharedSession } from './shared-session';
 import type { DeviceOutput, SimDevice, SimFault } from './sim-devices';
 import type { FleetSnapshot, HeldMessage } from './snapshot';
 
@@ -45,6 +46,13 @@ export interface DeviceFleetOptions {
   resume?: FleetSnapshot;
   /** Extra MQTT options (credentials, keepalive…); clientId, will and clean are set per device. */
   mqtt?: Partial<IClientOptions>;
+  /**
+   * Devices per MQTT connection (default 1: a session and a will per device). Above 1, the devices
+   * of one endpoint share sessions like RF-mesh nodes behind a concentrator (shared-session.ts): a
+   * large city needs far fewer connections; a node that loses power is reported offline on its
+   * state topic instead of by a will.
+   */
+  devicesPerSession?: number;
   onError?: (err: Error, deviceId: string) => void;
 }
 
@@ -79,6 +87,7 @@ export class DeviceFleet {
   readonly counters: FleetCounters = { telemetry: 0, events: 0, births: 0, commands: 0, acks: 0 };
   private readonly options: DeviceFleetOptions;
   private readonly links = new Map<string, DeviceLink>();
+  private readonly sessions: SharedSession[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   /** Computed, not yet committed by a checkpoint: not published yet. Bounded with `held`. */
@@ -109,6 +118,8 @@ export class DeviceFleet {
       const url = typeof options.url === 'string' ? options.url : options.url(d.spec);
       this.links.set(d.spec.id, new DeviceLink(d, url));
     }
+    const perSession = options.devicesPerSession ?? 1;
+    if (perSession > 1) this.sessions.push(...groupIntoSessions(this.links.values(), perSession, commandTopicOf));
     if (options.resume) {
       this.engine.restore(options.resume.engine);
       for (const msg of options.resume.held) {
@@ -221,6 +232,12 @@ export class DeviceFleet {
             1_000,
           );
         }
+        // A shared session ends once, after all its devices said goodbye (below).
+        if (l.shared) {
+          this.controlPending -= l.controlPending;
+          l.controlPending = 0;
+          return;
+        }
         await withTimeout(
           c.endAsync().catch(() => {}),
           1_000,
@@ -230,6 +247,18 @@ export class DeviceFleet {
         l.controlPending = 0;
       }),
     );
+    await Promise.all(
+      this.sessions.map(async (s) => {
+        const c = s.client;
+        s.client = undefined;
+        if (!c) return;
+        await withTimeout(
+          c.endAsync().catch(() => {}),
+          1_000,
+        );
+        if (!c.disconnected) c.end(true);
+      }),
+    );
     this.notifyDrained();
   }
 
@@ -237,7 +266,8 @@ export class DeviceFleet {
   kill(): void {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
-    for (const l of this.links.values()) this.dropConnection(l);
+    for (const l of this.links.values()) if (!l.shared) this.dropConnection(l);
+    for (const s of this.sessions) this.killShared(s);
   }
 
   injectFault(deviceId: string, fault: SimFault): void {
@@ -306,6 +336,7 @@ export class DeviceFleet {
   }
 
   private connect(l: DeviceLink): Promise<void> {
+    if (l.shared) return this.joinShared(l, l.shared);
     const id = l.device.spec.id;
     // The will carries the seq of the birth of the same session, so a consumer can pair them.
     const willPayload = (): Buffer => encode(l.device.birth(l.seq + 1, this.options.clock.now(), 'offline'));
@@ -319,7 +350,7 @@ export class DeviceFleet {
       will: { topic: this.stateTopic(l), payload: willPayload(), qos: 1, retain: true },
     });
     l.client = client;
-    const cmdTopic = topic('localCommand', { device: id });
+    const cmdTopic = commandTopicOf(id);
     client.on('reconnect', () => {
       if (client.options.will) client.options.will.payload = willPayload();
     });
@@ -431,6 +462,73 @@ export class DeviceFleet {
     this.controlPending -= l.controlPending;
     l.controlPending = 0;
     this.notifyDrained();
+    if (l.shared) {
+      // The concentrator reports the node gone: what its will would have said, on its state topic.
+      const off = l.device.birth(l.seq + 1, this.options.clock.now(), 'offline');
+      c.publish(this.stateTopic(l), encode(off), { qos: 1, retain: true });
+      return;
+    }
+    c.stream?.destroy();
+    c.end(true);
+  }
+
+  /** A device joins its shared session: at once when the session is up, else when it connects. */
+  private joinShared(l: DeviceLink, s: SharedSession): Promise<void> {
+    if (!s.client) return this.connectShared(s);
+    if (s.client.connected && !l.client) this.attachShared(l, s.client);
+    return s.ready ?? Promise.resolve();
+  }
+
+  /** One connection for all the session's devices; on every (re)connect each powered one is born again. */
+  private connectShared(s: SharedSession): Promise<void> {
+    const client = mqtt.connect(s.url, {
+      reconnectPeriod: 1_000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      ...this.options.mqtt,
+      clientId: s.clientId,
+      clean: true,
+    });
+    s.client = client;
+    client.on('connect', () => {
+      if (s.client !== client) return;
+      for (const l of s.members) if (l.device.powered) this.attachShared(l, client);
+      client.subscribe([...s.byCommandTopic.keys()], { qos: 1 }, (err) => {
+        if (err) this.options.onError?.(err, s.clientId);
+      });
+    });
+    client.on('message', (t, payload) => {
+      const l = s.byCommandTopic.get(t);
+      if (l === undefined || l.client !== client) return;
+      this.onCommand(l, client, payload);
+    });
+    client.on('error', (err) => this.options.onError?.(err, s.clientId));
+    s.ready = new Promise((resolve) => {
+      if (client.connected) resolve();
+      else client.once('connect', () => resolve());
+    });
+    return s.ready;
+  }
+
+  private attachShared(l: DeviceLink, client: MqttClient): void {
+    l.client = client;
+    l.seq++;
+    this.publishBirth(l, client);
+    l.resendHeld(() => this.onHeldAcked());
+  }
+
+  /** Abrupt end of a shared session: its socket destroyed; its devices' held readings wait for the next. */
+  private killShared(s: SharedSession): void {
+    const c = s.client;
+    if (!c) return;
+    s.client = undefined;
+    for (const l of s.members) {
+      if (l.client !== c) continue;
+      l.client = undefined;
+      this.controlPending -= l.controlPending;
+      l.controlPending = 0;
+    }
+    this.notifyDrained();
     c.stream?.destroy();
     c.end(true);
   }
@@ -440,4 +538,8 @@ function heldOf({ device, output }: Staged): HeldMessage | undefined {
   if (output.type === 'telemetry') return { type: 'telemetry', device: device.spec.id, payload: output.payload };
   if (output.type === 'event') return { type: 'event', device: device.spec.id, payload: output.payload };
   return undefined;
+}
+
+function commandTopicOf(deviceId: string): string {
+  return topic('localCommand', { device: deviceId });
 }

@@ -1,5 +1,6 @@
 import { encode, topic } from '@poste/protocol';
 import type { MqttClient } from 'mqtt';
+import type { SharedSession } from './shared-session';
 import type { SimDevice } from './sim-devices';
 import type { HeldMessage } from './snapshot';
 
@@ -27,6 +28,8 @@ export class DeviceLink {
   readonly held = new Set<Held>();
   /** Births and acks of this session awaiting PUBACK (not held across sessions). */
   controlPending = 0;
+  /** The session this device shares with others (DeviceFleetOptions.devicesPerSession > 1); undefined: its own. */
+  shared: SharedSession | undefined;
   constructor(
     readonly device: SimDevice,
     readonly url: string,
