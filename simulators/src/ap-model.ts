@@ -2,6 +2,7 @@ import type { ApBandwidthPlan, ApReading, TrafficClass } from '@poste/protocol';
 import { localMinuteOfDay } from './local-program';
 import { mulberry32, type Prng } from './prng';
 import type { ApModelSnapshot } from './snapshot';
+import { TelemedicineSessions } from './telemedicine';
 
 export const TRAFFIC_CLASSES: readonly TrafficClass[] = ['household', 'telemedicine', 'public'];
 
@@ -93,6 +94,21 @@ function perClass(v: number): Record<TrafficClass, number> {
   return { household: v, telemedicine: v, public: v };
 }
 
+/** Mean time between two backhaul dips, and how long one lasts (a DSL/LTE modem's link degrading). */
+const BACKHAUL_DIP_EVERY_MS = 90 * 60_000;
+const BACKHAUL_DIP_LASTS_MS = 5 * 60_000;
+
+/** Seconds the household's reserve was measured and honoured: since boot (reported) and in total (ground truth). */
+export interface ReserveSeconds {
+  measuredS: number;
+  honouredS: number;
+  totalMeasuredS: number;
+  totalHonouredS: number;
+}
+
+/** A second stream, for sessions and backhaul dips, so the classes' demand draws stay what they were. */
+const auxSeed = (rng: Prng) => (rng.state() ^ 0x7e1e_3ed1) >>> 0;
+
 /**
  * One OpenWrt access point. Pure and deterministic given its Prng: demand per class at each step
  * (diurnal curve × seeded noise), served throughput as its HTB tree shares the link under the plan
@@ -116,14 +132,23 @@ export class ApModel {
   /** The plan in force: the agent's last one, or the boot plan. */
   plan: ApBandwidthPlan;
   plansApplied = 0;
+  /** Telemedicine consultations: the class's demand, clients and per-session bytes. */
+  readonly sessions: TelemedicineSessions;
+  /** Share of the uplink's capacity available now: 1, or less during a backhaul dip. */
+  linkFactor = 1;
+  readonly reserve: ReserveSeconds = { measuredS: 0, honouredS: 0, totalMeasuredS: 0, totalHonouredS: 0 };
   private rng: Prng;
+  private aux: Prng;
 
   constructor(params: ApParams, startMs: number, rng: Prng) {
     this.params = params;
     this.nowMs = startMs;
     this.bootMs = startMs;
     this.rng = rng;
+    this.aux = mulberry32(auxSeed(rng));
     this.plan = bootPlan(params);
+    const concurrent = Math.max(0, params.peakClients.telemedicine);
+    this.sessions = new TelemedicineSessions(concurrent, params.peakDemandKbps.telemedicine / Math.max(1, concurrent));
   }
 
   /** Puts a plan in force, as `tc` would; null when taken, else why it is refused. */
@@ -149,6 +174,10 @@ export class ApModel {
       groundTruthBytes: { ...this.groundTruthBytes },
       rng: this.rng.state(),
       plan: structuredClone(this.plan),
+      auxRng: this.aux.state(),
+      linkFactor: this.linkFactor,
+      sessions: this.sessions.snapshot(),
+      reserve: { ...this.reserve },
     };
   }
 
@@ -163,6 +192,11 @@ export class ApModel {
     Object.assign(this.groundTruthBytes, s.groundTruthBytes);
     this.rng = mulberry32(s.rng);
     this.plan = s.plan !== undefined ? structuredClone(s.plan) : bootPlan(this.params);
+    // Checkpoints from before sessions: a fresh second stream, no sessions, no reserve seconds yet.
+    this.aux = mulberry32(s.auxRng ?? auxSeed(this.rng));
+    this.linkFactor = s.linkFactor ?? 1;
+    if (s.sessions) this.sessions.restore(s.sessions);
+    if (s.reserve) Object.assign(this.reserve, s.reserve);
   }
 
   injectFault(_f: ApFault): boolean {
@@ -171,6 +205,7 @@ export class ApModel {
     this.demandKbps = perClass(0);
     this.servedKbps = perClass(0);
     this.clients = perClass(0);
+    this.sessions.cut(this.nowMs);
     return true;
   }
 
@@ -181,6 +216,9 @@ export class ApModel {
     // A reboot loses the plan (tc state is not persistent): the boot plan until the agent resends.
     this.plan = bootPlan(this.params);
     for (const c of TRAFFIC_CLASSES) this.bytes[c] = 0;
+    this.sessions.rebooted();
+    this.reserve.measuredS = 0;
+    this.reserve.honouredS = 0;
     return true;
   }
 
@@ -195,7 +233,13 @@ export class ApModel {
         this.demandKbps[c] = this.params.peakDemandKbps[c] * share * noise;
         this.clients[c] = Math.max(0, Math.round(this.params.peakClients[c] * share + this.rng.normal() * 0.5));
       }
-      const served = serveUnderPlan(this.plan, this.demandKbps);
+      // Telemedicine is sessions (the class's draws above are kept so the other classes' stay the same).
+      this.sessions.step(this.nowMs, dtMs, diurnalShare('telemedicine', hour), this.aux);
+      this.demandKbps.telemedicine = this.sessions.demandKbps();
+      this.clients.telemedicine = this.sessions.active.length;
+      this.stepBackhaul(dtMs);
+      const link = this.linkFactor < 1 ? { ...this.plan, capacityKbps: this.plan.capacityKbps * this.linkFactor } : this.plan;
+      const served = serveUnderPlan(link, this.demandKbps);
       const seconds = dtMs / 1000;
       for (const c of TRAFFIC_CLASSES) {
         const kbps = Math.max(0, served[c] ?? 0);
@@ -204,8 +248,27 @@ export class ApModel {
         this.bytes[c] += b;
         this.groundTruthBytes[c] += b;
       }
+      this.sessions.credit(this.servedKbps.telemedicine, dtMs);
+      // Honoured: the household got what it asked for, or at least its reserve.
+      const owed = Math.min(this.demandKbps.household, this.params.householdReserveKbps);
+      const honoured = this.servedKbps.household >= owed - 1e-6;
+      this.reserve.measuredS += seconds;
+      this.reserve.totalMeasuredS += seconds;
+      if (honoured) {
+        this.reserve.honouredS += seconds;
+        this.reserve.totalHonouredS += seconds;
+      }
     }
     this.nowMs += dtMs;
+  }
+
+  /** A two-state link: now and then the backhaul degrades to 25–60 % of its capacity for a few minutes. */
+  private stepBackhaul(dtMs: number): void {
+    if (this.linkFactor < 1) {
+      if (this.aux.next() < 1 - Math.exp(-dtMs / BACKHAUL_DIP_LASTS_MS)) this.linkFactor = 1;
+    } else if (this.aux.next() < 1 - Math.exp(-dtMs / BACKHAUL_DIP_EVERY_MS)) {
+      this.linkFactor = this.aux.range(0.25, 0.6);
+    }
   }
 
   reading(device: string): ApReading | null {
@@ -220,6 +283,14 @@ export class ApModel {
         household: Math.floor(this.bytes.household),
         telemedicine: Math.floor(this.bytes.telemedicine),
         public: Math.floor(this.bytes.public),
+      },
+      coproduction: {
+        v: 1,
+        telemedicineSessions: this.sessions.startedSinceBoot,
+        telemedicineSessionsActive: this.sessions.active.length,
+        reserveKbps: this.params.householdReserveKbps,
+        reserveMeasuredS: this.reserve.measuredS,
+        reserveHonouredS: this.reserve.honouredS,
       },
     };
   }

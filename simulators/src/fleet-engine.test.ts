@@ -49,6 +49,51 @@ describe('FleetEngine', () => {
     assert.ok(Math.abs(byMun - gt.total.exactWh) < 1e-6);
   });
 
+  it('APs: the ledger holds what their reported counters measure, a reboot counting from zero; the baseline follows lit hours', () => {
+    const { engine, telemetry } = run(city, 3);
+    const id = 'cps-gw1-ap-001';
+    engine.injectFault(id, 'apDown');
+    engine.stepTo(city.startMs + 3.5 * HOUR);
+    engine.clearFault(id, 'apDown');
+    engine.stepTo(city.startMs + 6 * HOUR);
+    // Recompute from this AP's readings as a store would: reset-aware deltas, the first reading contributing nothing.
+    const sent: LocalTelemetry[] = [];
+    const again = new FleetEngine({ devices: city.devices, startMs: city.startMs }, (_d, o) => {
+      if (o.type === 'telemetry' && o.payload.device === id) sent.push(o.payload);
+    });
+    again.stepTo(city.startMs + 3 * HOUR);
+    again.injectFault(id, 'apDown');
+    again.stepTo(city.startMs + 3.5 * HOUR);
+    again.clearFault(id, 'apDown');
+    again.stepTo(city.startMs + 6 * HOUR);
+    assert.ok(telemetry.length > 0 && sent.length > 300);
+    const rise = (a: number, b: number) => (b >= a ? b - a : b);
+    const sum = { household: 0, telemedicine: 0, public: 0, sessions: 0, honouredS: 0, measuredS: 0 };
+    let resets = 0;
+    for (let i = 1; i < sent.length; i++) {
+      const [a, b] = [sent[i - 1]!, sent[i]!];
+      if (a.kind !== 'ap' || b.kind !== 'ap') throw new Error('AP readings only');
+      if (b.uptime < a.uptime) resets++;
+      for (const c of ['household', 'telemedicine', 'public'] as const) sum[c] += rise(a.bytes[c], b.bytes[c]);
+      sum.sessions += rise(a.coproduction!.telemedicineSessions, b.coproduction!.telemedicineSessions);
+      sum.measuredS += rise(a.coproduction!.reserveMeasuredS, b.coproduction!.reserveMeasuredS);
+      sum.honouredS += rise(a.coproduction!.reserveHonouredS, b.coproduction!.reserveHonouredS);
+    }
+    assert.equal(resets, 1);
+    const truth = engine.groundTruth().aps.find((a) => a.device === id)!;
+    assert.deepEqual(
+      { ...truth.bytes, sessions: truth.sessions, honouredS: truth.reserveHonouredS, measuredS: truth.reserveMeasuredS },
+      sum,
+    );
+    // Lost to the reboot: what was carried between the last reading before it and the fault (< one interval).
+    assert.ok(truth.exactBytes.household - truth.bytes.household >= 0);
+    const gt = engine.groundTruth();
+    assert.ok(gt.wifi.bytes.public >= truth.bytes.public && gt.aps.length === city.aps.length);
+    const lum = gt.devices[0]!;
+    assert.ok(Math.abs(lum.baselineWhBetweenReports - lum.baselineLampW * lum.litHoursBetweenReports) < 1e-9);
+    assert.ok(lum.litHoursBetweenReports > 0 && lum.litHoursBetweenReports <= lum.operatingHours);
+  });
+
   it('a counter reset keeps ground truth; the naive counter delta then differs', () => {
     const { engine } = run(city, 3);
     const id = 'cps-gw1-lum-0001';

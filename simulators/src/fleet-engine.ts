@@ -35,6 +35,39 @@ export interface DeviceEnergyTruth {
   lastReportTs: number | undefined;
   /** h lit since the simulation started. */
   operatingHours: number;
+  /** h lit between the first and the last published reading (exact), what the retrofit baseline counts. */
+  litHoursBetweenReports: number;
+  /** W of the sodium lamp + ballast it replaced. */
+  baselineLampW: number;
+  /** Wh the replaced lamp would have used over those hours: baselineLampW × litHoursBetweenReports. */
+  baselineWhBetweenReports: number;
+}
+
+/**
+ * What one AP's published readings let a correct store measure: the reset-aware deltas of its
+ * counters (the first reading contributes nothing), next to what it really carried.
+ */
+export interface ApTruth {
+  device: string;
+  gateway: string;
+  municipality: string;
+  reports: number;
+  /** bytes per class from the reported (floored) counters: a store must hold exactly these */
+  bytes: { household: number; telemedicine: number; public: number };
+  /** telemedicine sessions counted by the reported counters */
+  sessions: number;
+  reserveMeasuredS: number;
+  reserveHonouredS: number;
+  /** sessions the AP ever started, bytes it ever carried (including before its first and after its last reading) */
+  sessionsStartedTotal: number;
+  exactBytes: { household: number; telemedicine: number; public: number };
+}
+
+export interface WifiTotals {
+  bytes: { household: number; telemedicine: number; public: number };
+  sessions: number;
+  reserveMeasuredS: number;
+  reserveHonouredS: number;
 }
 
 export interface EnergyTotals {
@@ -42,6 +75,8 @@ export interface EnergyTotals {
   exactWhBetweenReports: number;
   counterDeltaWh: number;
   measuredWh: number;
+  /** Σ baselineWhBetweenReports: the retrofit baseline over the same spans */
+  baselineWhBetweenReports: number;
 }
 
 export interface GroundTruth {
@@ -50,10 +85,12 @@ export interface GroundTruth {
   total: EnergyTotals;
   byGateway: Record<string, EnergyTotals>;
   byMunicipality: Record<string, EnergyTotals>;
+  aps: ApTruth[];
+  wifi: WifiTotals;
 }
 
 function zeroTotals(): EnergyTotals {
-  return { exactWh: 0, exactWhBetweenReports: 0, counterDeltaWh: 0, measuredWh: 0 };
+  return { exactWh: 0, exactWhBetweenReports: 0, counterDeltaWh: 0, measuredWh: 0, baselineWhBetweenReports: 0 };
 }
 
 function addTo(t: EnergyTotals, d: DeviceEnergyTruth): void {
@@ -61,6 +98,23 @@ function addTo(t: EnergyTotals, d: DeviceEnergyTruth): void {
   t.exactWhBetweenReports += d.exactWhBetweenReports;
   t.counterDeltaWh += d.counterDeltaWh;
   t.measuredWh += d.measuredWh;
+  t.baselineWhBetweenReports += d.baselineWhBetweenReports;
+}
+
+function apTruth(d: SimAp): ApTruth {
+  const l = d.ledger;
+  return {
+    device: d.spec.id,
+    gateway: d.spec.gateway,
+    municipality: d.spec.municipality,
+    reports: l.reports,
+    bytes: { ...l.bytes },
+    sessions: l.sessions,
+    reserveMeasuredS: l.measuredS,
+    reserveHonouredS: l.honouredS,
+    sessionsStartedTotal: d.model.sessions.startedTotal,
+    exactBytes: { ...d.model.groundTruthBytes },
+  };
 }
 
 /**
@@ -208,10 +262,27 @@ export class FleetEngine {
 
   /** Exact energy per luminaire and in total, next to what the published readings let one measure. */
   groundTruth(): GroundTruth {
-    const gt: GroundTruth = { atMs: this.nowMs, devices: [], total: zeroTotals(), byGateway: {}, byMunicipality: {} };
+    const gt: GroundTruth = {
+      atMs: this.nowMs,
+      devices: [],
+      total: zeroTotals(),
+      byGateway: {},
+      byMunicipality: {},
+      aps: [],
+      wifi: { bytes: { household: 0, telemedicine: 0, public: 0 }, sessions: 0, reserveMeasuredS: 0, reserveHonouredS: 0 },
+    };
     for (const d of this.list) {
-      if (!(d instanceof SimLuminaire)) continue;
+      if (d instanceof SimAp) {
+        const a = apTruth(d);
+        gt.aps.push(a);
+        for (const c of ['household', 'telemedicine', 'public'] as const) gt.wifi.bytes[c] += a.bytes[c];
+        gt.wifi.sessions += a.sessions;
+        gt.wifi.reserveMeasuredS += a.reserveMeasuredS;
+        gt.wifi.reserveHonouredS += a.reserveHonouredS;
+        continue;
+      }
       const l = d.ledger;
+      const litHours = (l.lastOperatingH ?? 0) - (l.firstOperatingH ?? 0);
       const truth: DeviceEnergyTruth = {
         device: d.spec.id,
         gateway: d.spec.gateway,
@@ -226,6 +297,9 @@ export class FleetEngine {
         firstReportTs: l.firstTs,
         lastReportTs: l.lastTs,
         operatingHours: d.model.operatingHours,
+        litHoursBetweenReports: litHours,
+        baselineLampW: d.spec.baselineLampW,
+        baselineWhBetweenReports: d.spec.baselineLampW * litHours,
       };
       gt.devices.push(truth);
       addTo(gt.total, truth);

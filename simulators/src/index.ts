@@ -28,7 +28,9 @@ export {
   diurnalShare,
   type ApParams,
   type ApFault,
+  type ReserveSeconds,
 } from './ap-model';
+export { TelemedicineSessions, RECENT_SESSIONS, type TelemedicineSession, type TelemedicineSessionsSnapshot } from './telemedicine';
 export {
   CityScenarioSchema,
   ScenarioMunicipalitySchema,
@@ -58,6 +60,8 @@ export {
   type GroundTruth,
   type DeviceEnergyTruth,
   type EnergyTotals,
+  type ApTruth,
+  type WifiTotals,
 } from './fleet-engine';
 export { DeviceFleet, type DeviceFleetOptions, type FleetCounters, type FleetCheckpoint, type FleetStopOptions } from './device-fleet';
 export {
@@ -68,5 +72,6 @@ export {
   type DeviceSnapshot,
   type HeldMessage,
   type ProducedCounts,
+  type ApReportLedger,
 } from './snapshot';
 export * from './ota/index';

@@ -5,7 +5,7 @@ import { LuminaireController } from './local-program';
 import { DEFAULT_STANDBY_W, LuminaireModel, type LuminaireFault } from './luminaire-model';
 import { mulberry32, type Prng } from './prng';
 import type { ApSpec, DeviceSpec, LuminaireSpec } from './scenario';
-import type { ApSnapshot, LuminaireSnapshot } from './snapshot';
+import type { ApReportLedger, ApSnapshot, LuminaireSnapshot } from './snapshot';
 
 /** Faults injectable at runtime. `counterReset` is one-shot (a controller reboot). */
 export type SimFault = LuminaireFault | 'counterReset' | 'apDown';
@@ -32,6 +32,9 @@ export interface ReportLedger {
   /** Sum of positive counter deltas, a drop counting from zero (docs/architecture.md, energy and savings). */
   measuredWh: number;
   counterResets: number;
+  /** The model's exact lit hours at the first and at the last report (the retrofit baseline's hours). */
+  firstOperatingH?: number;
+  lastOperatingH?: number;
 }
 
 function emptyLedger(): ReportLedger {
@@ -143,6 +146,7 @@ export class SimLuminaire implements DeviceCommon {
       l.firstTs = r.ts;
       l.firstTruthWh = this.model.groundTruthWh;
       l.firstCounterWh = r.activeEnergy;
+      l.firstOperatingH = this.model.operatingHours;
     } else if (r.activeEnergy >= l.lastCounterWh) {
       l.measuredWh += r.activeEnergy - l.lastCounterWh;
     } else {
@@ -153,6 +157,9 @@ export class SimLuminaire implements DeviceCommon {
     l.lastTs = r.ts;
     l.lastTruthWh = this.model.groundTruthWh;
     l.lastCounterWh = r.activeEnergy;
+    // A ledger from a checkpoint written before lit hours were kept starts counting them here.
+    l.firstOperatingH ??= this.model.operatingHours;
+    l.lastOperatingH = this.model.operatingHours;
     out.push({ type: 'telemetry', payload: { ...r, kind: 'luminaire' } });
   }
 
@@ -229,11 +236,20 @@ export class SimLuminaire implements DeviceCommon {
   }
 }
 
+/** A counter's rise between two reports as a store counts it: a drop is a reset, counting from zero. */
+const rise = (prev: number, cur: number) => (cur >= prev ? cur - prev : cur);
+
+function emptyApLedger(): ApReportLedger {
+  return { reports: 0, last: null, bytes: { household: 0, telemedicine: 0, public: 0 }, sessions: 0, measuredS: 0, honouredS: 0 };
+}
+
 export class SimAp implements DeviceCommon {
   readonly spec: ApSpec;
   readonly model: ApModel;
   readonly nextReport: { at: number };
   reports = 0;
+  /** What this AP's reports let a correct store measure (its ground truth for Wi-Fi accounting). */
+  ledger: ApReportLedger = emptyApLedger();
 
   constructor(spec: ApSpec, startMs: number, firstReportMs: number) {
     this.spec = spec;
@@ -242,13 +258,20 @@ export class SimAp implements DeviceCommon {
   }
 
   snapshot(): ApSnapshot {
-    return { kind: 'ap', model: this.model.snapshot(), reports: this.reports, nextReportAt: this.nextReport.at };
+    return {
+      kind: 'ap',
+      model: this.model.snapshot(),
+      reports: this.reports,
+      nextReportAt: this.nextReport.at,
+      ledger: structuredClone(this.ledger),
+    };
   }
 
   restore(s: ApSnapshot): void {
     this.model.restore(s.model);
     this.reports = s.reports;
     this.nextReport.at = s.nextReportAt;
+    this.ledger = s.ledger ? structuredClone(s.ledger) : emptyApLedger();
   }
 
   get powered(): boolean {
@@ -263,6 +286,22 @@ export class SimAp implements DeviceCommon {
     const r = this.model.reading(this.spec.id);
     if (!r) return;
     this.reports++;
+    const co = r.coproduction;
+    const now = {
+      bytes: { ...r.bytes },
+      sessions: co?.telemedicineSessions ?? 0,
+      measuredS: co?.reserveMeasuredS ?? 0,
+      honouredS: co?.reserveHonouredS ?? 0,
+    };
+    const l = this.ledger;
+    if (l.last) {
+      for (const c of ['household', 'telemedicine', 'public'] as const) l.bytes[c] += rise(l.last.bytes[c], now.bytes[c]);
+      l.sessions += rise(l.last.sessions, now.sessions);
+      l.measuredS += rise(l.last.measuredS, now.measuredS);
+      l.honouredS += rise(l.last.honouredS, now.honouredS);
+    }
+    l.last = now;
+    l.reports++;
     out.push({ type: 'telemetry', payload: { ...r, kind: 'ap' } });
   }
 

@@ -8,6 +8,7 @@
 import { ApBandwidthPlanSchema, DeviceEventSchema, LocalTelemetrySchema } from '@poste/protocol';
 import { z } from 'zod';
 import { LUMINAIRE_FAULTS } from './luminaire-model';
+import { RECENT_SESSIONS } from './telemedicine';
 
 const finite = z.number().finite();
 const nonNegative = finite.min(0);
@@ -39,6 +40,9 @@ export const ReportLedgerSnapshotSchema = z
     lastCounterWh: nonNegative,
     measuredWh: nonNegative,
     counterResets: z.number().int().min(0),
+    // Absent in checkpoints written before lit hours were kept (read as 0: hours before the resume are not counted).
+    firstOperatingH: nonNegative.optional(),
+    lastOperatingH: nonNegative.optional(),
   })
   .strict();
 
@@ -56,6 +60,35 @@ export const LuminaireSnapshotSchema = z
   })
   .strict();
 
+const TelemedicineSessionSchema = z
+  .object({ id: z.number().int().min(1), startMs: finite, endMs: finite, kbps: nonNegative, bytes: nonNegative })
+  .strict();
+const TelemedicineSessionsSnapshotSchema = z
+  .object({
+    active: z.array(TelemedicineSessionSchema).max(10_000),
+    recent: z.array(TelemedicineSessionSchema).max(RECENT_SESSIONS),
+    startedSinceBoot: z.number().int().min(0),
+    startedTotal: z.number().int().min(0),
+    nextId: z.number().int().min(1),
+  })
+  .strict();
+
+/** What an AP's reports let one measure: reset-aware deltas of its counters, the first report contributing nothing. */
+export const ApReportLedgerSchema = z
+  .object({
+    reports: z.number().int().min(0),
+    /** the last report's counters (null before the first) */
+    last: z
+      .object({ bytes: perClass, sessions: z.number().int().min(0), measuredS: nonNegative, honouredS: nonNegative })
+      .strict()
+      .nullable(),
+    bytes: perClass,
+    sessions: z.number().int().min(0),
+    measuredS: nonNegative,
+    honouredS: nonNegative,
+  })
+  .strict();
+
 export const ApModelSnapshotSchema = z
   .object({
     nowMs: finite,
@@ -68,11 +101,25 @@ export const ApModelSnapshotSchema = z
     groundTruthBytes: perClass,
     rng: prngState,
     plan: ApBandwidthPlanSchema.optional().describe('the bandwidth plan in force (absent in checkpoints written before plans)'),
+    // Absent in checkpoints written before telemedicine sessions and the reserve's seconds.
+    auxRng: prngState.optional(),
+    linkFactor: finite.min(0).max(1).optional(),
+    sessions: TelemedicineSessionsSnapshotSchema.optional(),
+    reserve: z
+      .object({ measuredS: nonNegative, honouredS: nonNegative, totalMeasuredS: nonNegative, totalHonouredS: nonNegative })
+      .strict()
+      .optional(),
   })
   .strict();
 
 export const ApSnapshotSchema = z
-  .object({ kind: z.literal('ap'), model: ApModelSnapshotSchema, reports: z.number().int().min(0), nextReportAt: finite })
+  .object({
+    kind: z.literal('ap'),
+    model: ApModelSnapshotSchema,
+    reports: z.number().int().min(0),
+    nextReportAt: finite,
+    ledger: ApReportLedgerSchema.optional().describe('absent in checkpoints written before the AP ledger'),
+  })
   .strict();
 
 export const DeviceSnapshotSchema = z.discriminatedUnion('kind', [LuminaireSnapshotSchema, ApSnapshotSchema]);
@@ -110,6 +157,7 @@ export type ReportLedgerSnapshot = z.infer<typeof ReportLedgerSnapshotSchema>;
 export type LuminaireSnapshot = z.infer<typeof LuminaireSnapshotSchema>;
 export type ApModelSnapshot = z.infer<typeof ApModelSnapshotSchema>;
 export type ApSnapshot = z.infer<typeof ApSnapshotSchema>;
+export type ApReportLedger = z.infer<typeof ApReportLedgerSchema>;
 export type DeviceSnapshot = z.infer<typeof DeviceSnapshotSchema>;
 export type ProducedCounts = z.infer<typeof ProducedCountsSchema>;
 export type FleetEngineSnapshot = z.infer<typeof FleetEngineSnapshotSchema>;
