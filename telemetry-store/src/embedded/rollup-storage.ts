@@ -11,10 +11,16 @@ const LOOKUP_CHUNK = 500;
 
 /**
  * The maintainer's reads, on the writer's connection (inside the write's transaction, so it sees
- * what this write already did). Only late readings and possible duplicates come here.
+ * what this write already did). Only late readings and possible duplicates come here; each such
+ * read first calls `beforeRead` (the store saves the rollup rows it holds, so the rows read are
+ * current) — rather than the store asking the maintainer beforehand, which cost a pass over every
+ * point of every batch.
  */
 export class DuckDBRollupStorage implements RollupStorage {
-  constructor(private readonly conn: () => DuckDBConnection) {}
+  constructor(
+    private readonly conn: () => DuckDBConnection,
+    private readonly beforeRead: () => Promise<void> = () => Promise.resolve(),
+  ) {}
 
   async latestRows(m: RolledMeasurement): Promise<RollupRow[]> {
     const key = SERIES_KEY_TAGS[m].map(quote).join(', ');
@@ -24,15 +30,16 @@ export class DuckDBRollupStorage implements RollupStorage {
     return reader.getRowObjectsJS().map((o) => rowFrom(m, o));
   }
 
-  rowBefore(m: RolledMeasurement, key: readonly string[], hour: number): Promise<RollupRow | undefined> {
-    return this.oneRow(m, key, `hour_start < $hour ORDER BY hour_start DESC`, hour);
+  async rowBefore(m: RolledMeasurement, key: readonly string[], hour: number): Promise<RollupRow | undefined> {
+    return await this.oneRow(m, key, `hour_start < $hour ORDER BY hour_start DESC`, hour);
   }
 
-  rowAfter(m: RolledMeasurement, key: readonly string[], hour: number): Promise<RollupRow | undefined> {
-    return this.oneRow(m, key, `hour_start > $hour ORDER BY hour_start ASC`, hour);
+  async rowAfter(m: RolledMeasurement, key: readonly string[], hour: number): Promise<RollupRow | undefined> {
+    return await this.oneRow(m, key, `hour_start > $hour ORDER BY hour_start ASC`, hour);
   }
 
   private async oneRow(m: RolledMeasurement, key: readonly string[], tail: string, hour: number): Promise<RollupRow | undefined> {
+    await this.beforeRead();
     const params: Record<string, DuckDBValue> = { hour };
     const where = SERIES_KEY_TAGS[m].map((t, i) => {
       params[`k${i}`] = key[i] ?? '';
@@ -47,6 +54,7 @@ export class DuckDBRollupStorage implements RollupStorage {
   }
 
   async seriesPoints(m: RolledMeasurement, key: readonly string[], from: number, to: number): Promise<Point[]> {
+    await this.beforeRead();
     const params: Record<string, DuckDBValue> = { from, to };
     const where = SERIES_KEY_TAGS[m].map((t, i) => {
       params[`k${i}`] = key[i] ?? '';
@@ -60,6 +68,7 @@ export class DuckDBRollupStorage implements RollupStorage {
   }
 
   async existing(points: readonly Point[]): Promise<Point[]> {
+    await this.beforeRead();
     const out: Point[] = [];
     const byMeasurement = new Map<Point['measurement'], Point[]>();
     for (const p of points) {

@@ -13,7 +13,7 @@ import { type EmbeddedStoreConfig, EmbeddedStoreConfigSchema } from './config';
 import { classifyDuckDBError, duckDBWriteError } from './duckdb-errors';
 import { hourFilter, luminaireSumsSql, pointsSql } from './reads';
 import { DuckDBRollupStorage, pointFromRow } from './rollup-storage';
-import { appendValue } from './append-value';
+import { appendPoints } from './append-points';
 import { RollupBuffer, ROLLUP_FLUSH_INTERVAL_MS } from './rollup-buffer';
 import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rowFrom } from './rollup-tables';
 import { type ColumnType, createTableSql, quote } from './sql';
@@ -81,7 +81,13 @@ export class EmbeddedStore implements TelemetryStore {
       if (Number(existed?.n ?? 0) === 0) await this.backfill(conn, m);
     }
     await RollupBuffer.createTables(conn);
-    this.maintainer = new RollupMaintainer(new DuckDBRollupStorage(() => this.connection()));
+    this.maintainer = new RollupMaintainer(
+      new DuckDBRollupStorage(
+        () => this.connection(),
+        // The maintainer's reads of rollup rows must see the rows held (they run outside the write's transaction).
+        () => this.buffer.flush(this.connection()),
+      ),
+    );
     await this.maintainer.load();
     await this.buffer.recover(conn, this.maintainer);
     this.flushTimer ??= setInterval(() => {
@@ -150,8 +156,6 @@ export class EmbeddedStore implements TelemetryStore {
       if (this.needsReopen) await this.reopen();
       const conn = this.connection();
       const batch = indexed(points, accepted);
-      // The maintainer's reads of rollup rows must see the rows held.
-      if (this.maintainer!.readsStore(batch)) await this.buffer.flush(conn);
       plan = await this.maintainer!.plan(batch);
       // Columns first, each in its own statement: a column must never be remembered as existing
       // when the transaction that added it was rolled back.
@@ -162,7 +166,7 @@ export class EmbeddedStore implements TelemetryStore {
       if (plan.points.length > 0 || plan.rows.length > 0) {
         await conn.run('BEGIN TRANSACTION');
         try {
-          await this.appendPoints(conn, plan.points);
+          await appendPoints(conn, this.columns, plan.points);
           await this.buffer.markPending(conn, plan.rows);
           await conn.run('COMMIT');
         } catch (err) {
@@ -181,29 +185,6 @@ export class EmbeddedStore implements TelemetryStore {
     }
     const all = plan.conflicts.length === 0 ? refused : [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
     if (all.length > 0) throw refusedPointsError('embedded', points.length, all);
-  }
-
-  /** The bulk path: one appender per measurement, values in the table's column order. */
-  private async appendPoints(conn: DuckDBConnection, points: readonly Point[]): Promise<void> {
-    const byMeasurement = new Map<Point['measurement'], Point[]>();
-    for (const p of points) {
-      const list = byMeasurement.get(p.measurement);
-      if (list) list.push(p);
-      else byMeasurement.set(p.measurement, [p]);
-    }
-    for (const [m, list] of byMeasurement) {
-      const cols = [...this.columns.get(m)!];
-      const appender = await conn.createAppender(m);
-      try {
-        for (const p of list) {
-          for (const [name, type] of cols) appendValue(appender, type, name === 'ts' ? p.ts : (p.tags[name] ?? p.fields[name]));
-          appender.endRow();
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-    }
   }
 
   /**

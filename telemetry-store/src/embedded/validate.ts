@@ -33,6 +33,25 @@ export function validatePoints(
   return { accepted, refused, newColumns: [...pending.values()] };
 }
 
+/** Names already checked by isSafeIdentifier (a writer sends the same few names in every point); bounded. */
+const SAFE_NAMES = new Map<string, boolean>();
+const SAFE_NAMES_MAX = 4_096;
+
+function safeName(name: string): boolean {
+  let ok = SAFE_NAMES.get(name);
+  if (ok === undefined) {
+    ok = isSafeIdentifier(name);
+    if (SAFE_NAMES.size >= SAFE_NAMES_MAX) SAFE_NAMES.clear();
+    SAFE_NAMES.set(name, ok);
+  }
+  return ok;
+}
+
+/**
+ * Runs for every point ingest writes, so it allocates nothing in the common case: names and values
+ * are checked first, then each column's type against the table's (or a column an earlier point of
+ * the batch creates), then the new columns are noted.
+ */
 function problemOf(
   p: Point,
   columns: ReadonlyMap<Point['measurement'], ReadonlyMap<string, ColumnType>>,
@@ -42,28 +61,49 @@ function problemOf(
   const m = p.measurement;
   if (!Number.isSafeInteger(p.ts)) return `point ts must be integer ms, got ${p.ts}`;
   for (const k of SERIES_KEY_TAGS[m]) if (typeof p.tags[k] !== 'string') return `${m} point without tag ${k}`;
-  const known = columns.get(m) ?? new Map<string, ColumnType>();
-  const wanted: Array<[string, ColumnType]> = [];
-  for (const [name, value] of Object.entries(p.tags)) {
-    if (!isSafeIdentifier(name)) return `${m}: unusable tag name ${JSON.stringify(name)}`;
-    if (typeof value !== 'string') return `${m}.${name}: tag value must be a string`;
-    wanted.push([name, 'VARCHAR']);
+  const known = columns.get(m) ?? NO_COLUMNS;
+  const tagNames = Object.keys(p.tags);
+  const fieldNames = Object.keys(p.fields);
+  for (const name of tagNames) {
+    if (!safeName(name)) return `${m}: unusable tag name ${JSON.stringify(name)}`;
+    if (typeof p.tags[name] !== 'string') return `${m}.${name}: tag value must be a string`;
   }
-  for (const [name, value] of Object.entries(p.fields)) {
-    if (!isSafeIdentifier(name)) return `${m}: unusable field name ${JSON.stringify(name)}`;
+  for (const name of fieldNames) {
+    const value = p.fields[name];
+    if (!safeName(name)) return `${m}: unusable field name ${JSON.stringify(name)}`;
     if (typeof value === 'number' && !Number.isFinite(value)) return `${m}.${name}: non-finite value ${value}`;
     if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean')
       return `${m}.${name}: unsupported value type ${typeof value}`;
     if (Object.hasOwn(p.tags, name)) return `${m}.${name}: both a tag and a field`;
-    wanted.push([name, columnTypeOf(value)]);
   }
-  for (const [name, type] of wanted) {
-    const has = known.get(name) ?? pending.get(`${m}.${name}`)?.type;
-    if (has !== undefined && has !== type) return `${m}.${name}: ${type} value for a ${has} column (type conflict)`;
+  let unknown = false;
+  for (const name of tagNames) {
+    const has = known.get(name) ?? (pending.size > 0 ? pending.get(`${m}.${name}`)?.type : undefined);
+    if (has === undefined) unknown = true;
+    else if (has !== 'VARCHAR') return `${m}.${name}: VARCHAR value for a ${has} column (type conflict)`;
+  }
+  for (const name of fieldNames) {
+    const type = columnTypeOf(p.fields[name] as number | string | boolean);
+    const has = known.get(name) ?? (pending.size > 0 ? pending.get(`${m}.${name}`)?.type : undefined);
+    if (has === undefined) unknown = true;
+    else if (has !== type) return `${m}.${name}: ${type} value for a ${has} column (type conflict)`;
   }
   // Only a point that is accepted may create columns.
-  for (const [name, type] of wanted) {
-    if (!known.has(name) && !pending.has(`${m}.${name}`)) pending.set(`${m}.${name}`, { measurement: m, name, type });
+  if (unknown) {
+    for (const name of tagNames) notePending(m, name, 'VARCHAR', known, pending);
+    for (const name of fieldNames) notePending(m, name, columnTypeOf(p.fields[name] as number | string | boolean), known, pending);
   }
   return undefined;
+}
+
+const NO_COLUMNS: ReadonlyMap<string, ColumnType> = new Map();
+
+function notePending(
+  m: Point['measurement'],
+  name: string,
+  type: ColumnType,
+  known: ReadonlyMap<string, ColumnType>,
+  pending: Map<string, { measurement: Point['measurement']; name: string; type: ColumnType }>,
+): void {
+  if (!known.has(name) && !pending.has(`${m}.${name}`)) pending.set(`${m}.${name}`, { measurement: m, name, type });
 }
