@@ -1,10 +1,11 @@
 import { defineConfig } from 'tsup';
 
-// The installable agent: dist/bundle/poste-agent.mjs, everything (workspace packages and npm
+// The installable agent: dist/bundle/poste-agent.mjs (and poste-agent-launcher.mjs, which starts it from its A/B slots), everything (workspace packages and npm
 // dependencies) bundled into one file that runs with a plain `node` ≥ 20 — what agent/packaging
 // ships (systemd unit, OpenWrt procd script, Debian package by scripts/build-agent-deb.sh).
 export default defineConfig({
-  entry: { 'poste-agent': 'src/cli.ts' },
+  // The launcher is its own file: an update replaces the agent bundle in a slot, never the launcher.
+  entry: { 'poste-agent': 'src/cli.ts', 'poste-agent-launcher': 'src/extensions/ota/self/launcher-cli.ts' },
   outDir: 'dist/bundle',
   outExtension: () => ({ js: '.mjs' }),
   format: ['esm'],

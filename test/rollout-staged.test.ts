@@ -230,6 +230,10 @@ describe('staged rollouts through agents to simulated devices', () => {
       }),
       'tess',
     );
-    assert.deepEqual(self.ok ? 'ok' : self.status, 400, 'the agent itself is not a rollout target yet');
+    assert.deepEqual(
+      self.ok ? 'ok' : [self.status, self.message],
+      [400, 'gw-a/$gateway: a poste-native image goes to devices, not to GATEWAY/$gateway (the agent takes gateway-agent images)'],
+      'the agent itself takes only gateway-agent images',
+    );
   });
 });

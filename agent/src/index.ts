@@ -69,6 +69,8 @@ export {
 } from './extensions/bandwidth';
 export type { AgentExtension, AgentHost, OtaHostPort, RunningExtension } from './extensions/types';
 export { OTA_EXTENSION_NAME, otaExtension, type OtaExtensionOptions, type OtaRelayStats } from './extensions/ota';
+export { type HealthProbes, SelfUpdater, type SelfUpdaterOptions } from './extensions/ota/self/self-updater';
+export { type AgentSlot, type SlotState, SlotStateSchema } from './extensions/ota/self/slot-state';
 export {
   dimmingExtension,
   attachDimming,

@@ -271,10 +271,15 @@ export async function openRolloutManager(o: RolloutManagerOptions): Promise<Roll
       if (createHash('sha256').update(image).digest('hex') !== req.manifest.sha256) {
         return { ok: false, status: 400, message: 'image sha256 does not match the manifest' };
       }
-      // The agent's OTA extension relays to devices only; a `$gateway` target would wait for an outcome that never comes.
-      const agentTarget = req.targets.find((t) => t.device === '$gateway');
-      if (agentTarget) {
-        return { ok: false, status: 400, message: `${agentTarget.gateway}/$gateway: agents do not update themselves over OTA yet` };
+      // `$gateway` is the agent itself (it installs only gateway-agent bundles; devices never take one): a
+      // mismatch would only come back refused from every target, so it is refused here, before anything is sent.
+      const mismatch = req.targets.find((t) => (t.device === '$gateway') !== (req.manifest.family === 'gateway-agent'));
+      if (mismatch) {
+        return {
+          ok: false,
+          status: 400,
+          message: `${mismatch.gateway}/${mismatch.device}: a ${req.manifest.family} image goes to ${req.manifest.family === 'gateway-agent' ? 'GATEWAY/$gateway targets only' : 'devices, not to GATEWAY/$gateway (the agent takes gateway-agent images)'}`,
+        };
       }
       const seen = new Set<string>();
       for (const t of req.targets) {

@@ -111,8 +111,8 @@ start   verifies IMAGE against M and the trusted key(s) (exit 1 if it does not v
         of it committed (default 0.9); the rollout halts as soon as more than --errors of the
         targets started so far failed (default 0.1): refused, rolled back after a failed health
         check, failed, or no outcome within --device-timeout seconds (default 3600).
-        Targets: GATEWAY/DEVICE (GATEWAY/$gateway, the agent itself, is refused until agents
-        update themselves); a targets file has one per line (# comments). Prints the rollout id; with --watch, watches it (as below).
+        Targets: GATEWAY/DEVICE, or GATEWAY/$gateway for the agent itself (a gateway-agent image:
+        A/B slots, restart, health check, commit or roll back); a targets file has one per line (# comments). Prints the rollout id; with --watch, watches it (as below).
 status  prints the rollout: state, stages, counts and failed targets (--json: the whole record
         with every target's outcome).
 watch   shows a progress bar (targets settled) until the rollout completes, halts or is aborted.

@@ -2,7 +2,9 @@
 // (pulled: the agent asks for the next chunk it lacks, so a transfer resumes after any disconnect
 // or restart from the last good chunk), check every chunk's sha256 and the whole image's, then feed
 // each target device in turn at the pace it asks for, forwarding every device status north. The
-// device verifies signature, family, model and version itself; the agent only relays.
+// device verifies signature, family, model and version itself; the agent only relays. The target
+// `$gateway` is the agent itself: its checks run before the download and its install last, after
+// every device of the job is done, since installing ends with a restart (self/self-updater.ts).
 import { createHash } from 'node:crypto';
 import {
   chunkCount,
@@ -18,6 +20,7 @@ import {
 import type { Logger } from 'pino';
 import type { Timers, TimerHandle } from '../../core/timers';
 import { JobFiles, loadFinished, saveFinished } from './job-files';
+import { SELF_TARGET, type SelfUpdater } from './self/self-updater';
 
 export interface OtaRelayPorts {
   /** publishes a status north (QoS 1); false when the link is down (a reconnect re-asks anyway) */
@@ -35,6 +38,8 @@ export interface OtaRelayOptions {
   ports: OtaRelayPorts;
   /** ask again when a requested chunk (or a device's answer) does not come in this time */
   retryMs: number;
+  /** installs `$gateway` jobs (the agent started by its launcher); without it they are refused */
+  self?: SelfUpdater;
 }
 
 export interface OtaRelayStats {
@@ -54,6 +59,8 @@ interface ActiveJob {
   complete: boolean;
   image: Buffer | null;
   devices: Map<string, DeviceOutcome>;
+  /** the `$gateway` target: null when the job does not name it */
+  self: 'pending' | 'done' | null;
   retry: TimerHandle | null;
 }
 
@@ -84,7 +91,11 @@ export class OtaRelay {
       this.#o.log.warn({ issue: r.error.issues[0]?.message, path: r.error.issues[0]?.path.join('.') }, 'ota: job refused');
       return;
     }
-    if (this.#finished.includes(r.data.jobId)) return;
+    if (this.#finished.includes(r.data.jobId)) {
+      // A self-update's outcome is told again each time its retained job comes back (a status may be lost).
+      if (r.data.targets.includes(SELF_TARGET)) this.#o.self?.answerFinished(r.data.jobId);
+      return;
+    }
     const known = this.#jobs.get(r.data.jobId);
     if (known) {
       this.#kick(known);
@@ -97,11 +108,33 @@ export class OtaRelay {
   }
 
   #adopt(job: OtaJob, next: number, complete: boolean): void {
-    const devices = new Map<string, DeviceOutcome>(job.targets.filter((t) => t !== '$gateway').map((t) => [t, 'pending']));
-    const active: ActiveJob = { job, files: new JobFiles(this.#o.dir, job.jobId), next, complete, image: null, devices, retry: null };
+    const devices = new Map<string, DeviceOutcome>(job.targets.filter((t) => t !== SELF_TARGET).map((t) => [t, 'pending']));
+    const self = job.targets.includes(SELF_TARGET) ? this.#selfBeforeDownload(job) : null;
+    const active: ActiveJob = { job, files: new JobFiles(this.#o.dir, job.jobId), next, complete, image: null, devices, self, retry: null };
     this.#jobs.set(job.jobId, active);
     this.#stats.jobs = this.#jobs.size;
+    if (devices.size === 0 && self === 'done') {
+      this.#finish(active);
+      return;
+    }
     this.#kick(active);
+  }
+
+  /** The `$gateway` target's checks before a byte is downloaded: 'done' when it is refused (and reported) or already installed. */
+  #selfBeforeDownload(job: OtaJob): 'pending' | 'done' {
+    const self = this.#o.self;
+    if (!self) {
+      const detail = 'this agent was not started by its launcher (no --slots): it cannot update itself';
+      this.#o.ports.publishStatus({ v: 1, jobId: job.jobId, ts: this.#o.now(), target: SELF_TARGET, phase: 'refused', detail });
+      return 'done';
+    }
+    // Installed before a power cut or restart that came before the job was marked finished: its outcome comes from the slot state.
+    if (self.knows(job.jobId)) return 'done';
+    const refusal = self.refusal(job);
+    if (refusal === null) return 'pending';
+    this.#o.log.warn({ jobId: job.jobId, refusal }, 'ota: self-update refused');
+    self.refuse(job, 'refused', refusal);
+    return 'done';
   }
 
   /** The north link is up again: every job asks for what it lacks. */
@@ -117,6 +150,24 @@ export class OtaRelay {
       return;
     }
     for (const [device, outcome] of j.devices) if (outcome !== 'done') this.#begin(j, device);
+    this.#maybeInstallSelf(j);
+  }
+
+  /** Once every device of the job is done: the agent installs its own new bundle (ends in a restart). */
+  #maybeInstallSelf(j: ActiveJob): void {
+    const self = this.#o.self;
+    if (j.self !== 'pending' || !self || [...j.devices.values()].some((o) => o !== 'done')) return;
+    const image = j.image ?? j.files.readImage().subarray(0, j.job.manifest.size);
+    const r = self.install(j.job, image);
+    j.self = 'done';
+    if (r.phase === 'installing') {
+      this.#status(j, { target: SELF_TARGET, phase: 'installing', detail: r.detail, running: self.running });
+      this.#finish(j);
+      self.restartInto(`installing ${j.job.manifest.version}`);
+      return;
+    }
+    self.refuse(j.job, r.phase, r.detail);
+    this.#finish(j);
   }
 
   #status(j: ActiveJob, s: Omit<OtaStatus, 'v' | 'jobId' | 'ts'>): void {
@@ -208,7 +259,8 @@ export class OtaRelay {
     if (TERMINAL.has(s.phase)) {
       j.devices.set(deviceId, 'done');
       this.#stats.devicesDone++;
-      if ([...j.devices.values()].every((o) => o === 'done')) this.#finish(j);
+      if (j.self === 'pending') this.#maybeInstallSelf(j);
+      else if ([...j.devices.values()].every((o) => o === 'done')) this.#finish(j);
       return;
     }
     if (s.phase === 'transferring' && s.next !== undefined) {
