@@ -97,8 +97,9 @@ describe('bad input at the broker and ingest', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  const pub = (user: string, password: string, topic: string, message: string) =>
+  const pub = (user: string, password: string, topic: string, message: string, retain = false) =>
     mosquittoPub([
+      ...(retain ? ['-r'] : []),
       '-h',
       '127.0.0.1',
       '-p',
@@ -147,6 +148,12 @@ describe('bad input at the broker and ingest', () => {
   it('stores the good readings of a batch and rejects only the bad one, naming its path', async () => {
     const ts = t0 + 30 * 60_000;
     const batch = { v: 1, seq: 2, readings: [reading('spare-a', ts, 100), reading('spare-b', ts, 200, 140), reading('spare-c', ts, 300)] };
+    // The cloud counts readings only of devices their gateway announced (retained device state).
+    for (const device of ['spare-a', 'spare-b', 'spare-c']) {
+      const birth = JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: ts - 60_000 });
+      const announced = await pub('bel-spare', sparePassword, `poste/v1/gw/bel-spare/dev/${device}/state`, birth, true);
+      assert.equal(announced.code, 0, announced.stderr);
+    }
     const beforeRejected = city.ingest.stats().rejected;
     const r = await pub('bel-spare', sparePassword, 'poste/v1/gw/bel-spare/telemetry/luminaire', JSON.stringify(batch));
     assert.equal(r.code, 0, r.stderr);
@@ -156,6 +163,30 @@ describe('bad input at the broker and ingest', () => {
     await city.ingest.flush();
     const rows = await store.luminaireEnergy({ from: ts, to: ts + 1, gateway: 'bel-spare' });
     assert.deepEqual(rows.map((row) => row.luminaire).sort(), ['spare-a', 'spare-c']);
+    // The gateway retires them again (an empty retained state), so the fleet counts below stay the city's.
+    for (const device of ['spare-a', 'spare-b', 'spare-c']) {
+      const cleared = await mosquittoPub([
+        '-h',
+        '127.0.0.1',
+        '-p',
+        port,
+        '-V',
+        'mqttv311',
+        '-i',
+        'bel-spare',
+        '-u',
+        'bel-spare',
+        '-P',
+        sparePassword,
+        '-q',
+        '1',
+        '-r',
+        '-n',
+        '-t',
+        `poste/v1/gw/bel-spare/dev/${device}/state`,
+      ]);
+      assert.equal(cleared.code, 0, cleared.stderr);
+    }
   });
 
   it('keeps a gateway inside its own namespace: publishing as another gateway is refused', async () => {

@@ -86,6 +86,26 @@ describe('poste-cloud serve (embedded store)', () => {
       status: 'ok',
     });
     const batch = { v: 1, seq: 0, readings: [reading(t0, 1_000, 10), reading(t0 + 3_600_000, 1_500, 11)] };
+    // poste-cloud counts readings only of devices their gateway announced (retained device state).
+    await exec('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(mqttPort),
+      '-i',
+      'bel-gw1',
+      '-u',
+      'bel-gw1',
+      '-P',
+      password.trim(),
+      '-q',
+      '1',
+      '-r',
+      '-t',
+      topic('deviceState', { gateway: 'bel-gw1', device: 'lum-1' }),
+      '-m',
+      JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: t0 - 60_000 }),
+    ]);
     // QoS 1: mosquitto_pub exits once the broker acknowledged, which ingest does only after the write.
     await exec('mosquitto_pub', [
       '-h',

@@ -45,6 +45,9 @@ ${storeSpecHelp()
       fsynced there and acknowledged, then drained to the store in order. Default DATA/spool with
       --data DATA; without either, a store outage holds the PUBACKs instead.
       --spool-max-bytes N caps it (default 1073741824); when full, PUBACKs wait (back-pressure).
+      Readings of a device its gateway never announced (no retained device state) are quarantined
+      (counted, sampled in DATA/ingest-status.json, never written); --accept-unannounced takes them
+      (for feeders of raw telemetry that publish no births).
       --redis URL (redis://HOST:PORT[/DB]): run as one node of a cluster — every node given the same
       Redis shares sessions, subscriptions, queued messages, retained messages and wills there and
       forwards messages through it; each node ingests what its own clients publish. The broker
@@ -85,6 +88,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         'tls-key': { type: 'string' },
         'tls-port': { type: 'string' },
         redis: { type: 'string' },
+        'accept-unannounced': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -186,6 +190,7 @@ async function serve(values: Record<string, string | boolean | undefined>, io: I
     store,
     directory: (gw) => credentials.municipalityOf(gw),
     logger: logger.child({ component: 'ingest' }),
+    fleet: { requireAnnouncement: values['accept-unannounced'] !== true },
     ...(spool ? { spool } : {}),
     // refusals and quarantined readings (counts, samples) for the operator: this server has no /metrics
     ...(dataDir ? { statusFile: join(dataDir, 'ingest-status.json') } : {}),

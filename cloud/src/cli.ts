@@ -50,6 +50,8 @@ Options:
   --service-user U      service user of the dashboard's fleet link (default ${DEFAULT_SERVICE_USER}); created
                         in the credentials file when missing; its password is kept beside
                         it, mode 0600 (creds.json → creds.${DEFAULT_SERVICE_USER}.password)
+  --accept-unannounced  write readings of devices their gateway never announced (no retained
+                        device state); by default they are quarantined (counted, never written)
   --public-reads        aggregate energy and fleet figures (and /metrics) without a token; also
                         needed for a non-loopback dashboard address (TLS in front: dashboard-api/README.md)
                         With --data, the dashboard keeps its tokens there and writes an admin
@@ -165,6 +167,7 @@ async function serve(values: ArgValues, ctx: CliContext): Promise<number> {
         service: { username: args.serviceUser },
         queryLimits: args.queryLimits,
         publicReads: values['public-reads'] === true,
+        ...(values['accept-unannounced'] === true ? { ingest: { fleet: { requireAnnouncement: false } } } : {}),
         ...(args.dataDir !== undefined ? { dataDir: args.dataDir } : {}),
         ...(args.spoolMaxBytes !== undefined ? { spoolMaxBytes: args.spoolMaxBytes } : {}),
         ...(args.cluster !== undefined ? { cluster: args.cluster } : {}),
@@ -222,6 +225,7 @@ export async function main(argv: string[], partial: Partial<CliContext> = {}): P
       'http-host': { type: 'string' },
       'service-user': { type: 'string' },
       'public-reads': { type: 'boolean' },
+      'accept-unannounced': { type: 'boolean' },
       ...queryLimitArgOptions,
     },
     serve: (values) => serve(values, ctx),

@@ -86,6 +86,12 @@ describe('startCloud: broker + ingest + dashboard on one embedded store', () => 
       qos: 1,
       retain: true,
     });
+    // poste-cloud counts readings only of devices their gateway announced (retained device state).
+    await gw.publishAsync(
+      topic('deviceState', { gateway: 'bel-gw1', device: 'lum-1' }),
+      encode({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: t0 - 60_000 }),
+      { qos: 1, retain: true },
+    );
     // The PUBACK comes only once the batch is written: after this the points are in the store.
     await gw.publishAsync(
       topic('luminaireTelemetry', { gateway: 'bel-gw1' }),

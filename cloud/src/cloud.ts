@@ -201,6 +201,9 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
           }
         : {}),
       ...opts.ingest,
+      // A device's readings count only once its gateway announced it (retained device state):
+      // otherwise any authenticated gateway could add devices to a municipality's totals.
+      fleet: { requireAnnouncement: true, ...opts.ingest?.fleet },
     });
     cleanup.push(() => ingest.close());
     const rollouts = await openRolloutManager({

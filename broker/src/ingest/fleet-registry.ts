@@ -23,7 +23,7 @@ export interface FleetOptions {
   /**
    * Quarantine readings of devices their gateway never announced (no retained device state on
    * `poste/v1/gw/{gw}/dev/{dev}/state`). Off by default for library users who feed raw telemetry;
-   * poste-cloud turns it on.
+   * `poste-cloud serve` and `poste-broker serve` turn it on (`--accept-unannounced` turns it off).
    */
   requireAnnouncement?: boolean;
 }
