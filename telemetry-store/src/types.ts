@@ -103,6 +103,13 @@ export interface ApHour {
   /** mean uplink capacity (kbit/s) over the hour's readings */
   capacityKbpsAvg: number;
   readings: number;
+  /** telemedicine sessions started in the hour (reset-aware delta of the AP's since-boot count; 0 from APs that do not report it) */
+  telemedicineSessions: number;
+  /**
+   * Seconds of the hour in which the AP measured the household class, and in which the household
+   * got its demand or at least its reserve (reset-aware deltas; 0 from APs that do not report them)
+   */
+  reserve: { measuredS: number; honouredS: number };
 }
 
 /** What ingest needs: create the schema, write points, close. */

@@ -42,6 +42,16 @@ export function apPoint(o: Origin, r: ApReading): Point {
       bytesHousehold: r.bytes.household,
       bytesTelemedicine: r.bytes.telemedicine,
       bytesPublic: r.bytes.public,
+      // Only from APs a household cedes (coproduction v1): counters since boot, chained like the bytes.
+      ...(r.coproduction
+        ? {
+            telemedicineSessions: r.coproduction.telemedicineSessions,
+            telemedicineSessionsActive: r.coproduction.telemedicineSessionsActive,
+            reserveKbps: r.coproduction.reserveKbps,
+            reserveMeasuredS: r.coproduction.reserveMeasuredS,
+            reserveHonouredS: r.coproduction.reserveHonouredS,
+          }
+        : {}),
     },
     ts: r.ts,
   };

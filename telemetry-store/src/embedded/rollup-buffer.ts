@@ -3,7 +3,7 @@ import { SERIES_KEY_TAGS } from '../measurements';
 import type { RollupMaintainer, WritePlan } from '../rollups/maintainer';
 import { HOUR_MS, keyId, type RolledMeasurement, type RollupRow } from '../rollups/rows';
 import { appendValue } from './append-value';
-import { ROLLUP_TABLE, rollupColumnTypes, rowValues } from './rollup-tables';
+import { migrateRollupTables, ROLLUP_TABLE, rollupColumnTypes, rowValues } from './rollup-tables';
 import { quote } from './sql';
 
 /** Rollup rows held before a save forces one (each is one row per series and hour: a city's hour fits). */
@@ -44,6 +44,8 @@ export class RollupBuffer {
   }
 
   static async createTables(conn: DuckDBConnection): Promise<void> {
+    // The rollup tables exist by now (the store's open); a file from an earlier version gains its missing columns.
+    await migrateRollupTables(conn);
     await conn.run(
       `CREATE TABLE IF NOT EXISTS ${PENDING_TABLE} (measurement VARCHAR NOT NULL, hour_start BIGINT NOT NULL, PRIMARY KEY (measurement, hour_start))`,
     );

@@ -1,15 +1,32 @@
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { SERIES_KEY_TAGS, UNGROUPED } from '../measurements';
-import { type ApRow, type Chain, type LuminaireRow, ROLLED_COUNTERS, type RolledMeasurement, type RollupRow } from '../rollups/rows';
+import {
+  type ApRow,
+  type Chain,
+  FIRST_ROLLED_COUNTERS,
+  type LuminaireRow,
+  ROLLED_COUNTERS,
+  type RolledMeasurement,
+  type RollupRow,
+} from '../rollups/rows';
 import { quote } from './sql';
 
 /** Rollup table of a measurement. */
 export const ROLLUP_TABLE = { luminaire: 'luminaire_hour', ap: 'ap_hour' } as const satisfies Record<RolledMeasurement, string>;
 
-/** Columns every rollup table has after the series key, then the measurement's own. */
+/**
+ * Columns every rollup table has after the series key, then the measurement's own, then those of
+ * counters added since the table was first laid out (FIRST_ROLLED_COUNTERS): appended, so a file
+ * written before them is brought up to date by ALTER TABLE … ADD COLUMN (migrateRollupTableSql)
+ * and rows keep going in by position.
+ */
 function columnsOf(m: RolledMeasurement): Array<[string, string]> {
+  const first = FIRST_ROLLED_COUNTERS[m];
   const n = ROLLED_COUNTERS[m].length;
-  const per = (prefix: string) => Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'DOUBLE'] as [string, string]);
+  const range = (prefix: string, from: number, to: number) =>
+    Array.from({ length: to - from }, (_, i) => [`${prefix}${from + i}`, 'DOUBLE'] as [string, string]);
+  const per = (prefix: string) => range(prefix, 0, first);
+  const later = [...range('d', first, n), ...range('s', first, n), ...range('c', first, n)];
   const common: Array<[string, string]> = [
     ['hour_start', 'BIGINT NOT NULL'],
     ['readings', 'BIGINT NOT NULL'],
@@ -34,7 +51,28 @@ function columnsOf(m: RolledMeasurement): Array<[string, string]> {
           ['clients_telemedicine_sum', 'DOUBLE'],
           ['capacity_sum', 'DOUBLE'],
         ];
-  return [...SERIES_KEY_TAGS[m].map((t) => [t, 'VARCHAR NOT NULL'] as [string, string]), ...common, ...own];
+  return [...SERIES_KEY_TAGS[m].map((t) => [t, 'VARCHAR NOT NULL'] as [string, string]), ...common, ...own, ...later];
+}
+
+/** ALTER statements adding the columns a table written by an earlier version lacks (none for a current one). */
+export function migrateRollupTableSql(m: RolledMeasurement, existing: ReadonlySet<string>): string[] {
+  return columnsOf(m)
+    .filter(([c]) => !existing.has(c))
+    .map(([c, t]) => `ALTER TABLE ${ROLLUP_TABLE[m]} ADD COLUMN ${quote(c)} ${t}`);
+}
+
+/**
+ * Brings rollup tables written by an earlier version up to the current layout (the coproduction
+ * counters' columns appended; their values start empty). Run at open, after the tables exist.
+ */
+export async function migrateRollupTables(conn: DuckDBConnection): Promise<void> {
+  for (const m of ['luminaire', 'ap'] as const) {
+    const have = await conn.runAndReadAll('SELECT column_name FROM information_schema.columns WHERE table_name = $t', {
+      t: ROLLUP_TABLE[m],
+    });
+    const existing = new Set(have.getRowObjectsJS().map((r) => String(r.column_name)));
+    for (const sql of migrateRollupTableSql(m, existing)) await conn.run(sql);
+  }
 }
 
 export function rollupColumnNames(m: RolledMeasurement): string[] {
@@ -55,6 +93,7 @@ export function createRollupTableSql(m: RolledMeasurement): string {
 
 /** A row's values in rollupColumnNames order. */
 export function rowValues(m: RolledMeasurement, r: RollupRow): DuckDBValue[] {
+  const first = FIRST_ROLLED_COUNTERS[m];
   const chain = (c: Chain) => c.map((v) => v ?? null);
   const common: DuckDBValue[] = [
     ...r.key,
@@ -62,16 +101,26 @@ export function rowValues(m: RolledMeasurement, r: RollupRow): DuckDBValue[] {
     r.readings,
     r.firstTs,
     r.lastTs,
-    ...r.deltas,
-    ...chain(r.startChain),
-    ...chain(r.chain),
+    ...r.deltas.slice(0, first),
+    ...chain(r.startChain.slice(0, first)),
+    ...chain(r.chain.slice(0, first)),
   ];
+  const later: DuckDBValue[] = [...r.deltas.slice(first), ...chain(r.startChain.slice(first)), ...chain(r.chain.slice(first))];
   if (m === 'luminaire') {
     const l = r as LuminaireRow;
-    return [...common, l.group, JSON.stringify(l.statusCounts)];
+    return [...common, l.group, JSON.stringify(l.statusCounts), ...later];
   }
   const a = r as ApRow;
-  return [...common, a.clientsMax, a.clientsSum, a.clientsHouseholdSum, a.clientsPublicSum, a.clientsTelemedicineSum, a.capacitySum];
+  return [
+    ...common,
+    a.clientsMax,
+    a.clientsSum,
+    a.clientsHouseholdSum,
+    a.clientsPublicSum,
+    a.clientsTelemedicineSum,
+    a.capacitySum,
+    ...later,
+  ];
 }
 
 /** A row read back (getRowObjectsJS of `SELECT *`). */

@@ -30,6 +30,11 @@ export const KNOWN_COLUMNS: Record<Point['measurement'], Record<string, ColumnTy
     bytesHousehold: 'DOUBLE',
     bytesTelemedicine: 'DOUBLE',
     bytesPublic: 'DOUBLE',
+    telemedicineSessions: 'DOUBLE',
+    telemedicineSessionsActive: 'DOUBLE',
+    reserveKbps: 'DOUBLE',
+    reserveMeasuredS: 'DOUBLE',
+    reserveHonouredS: 'DOUBLE',
   },
   event: { active: 'BOOLEAN', value: 'DOUBLE', detail: 'VARCHAR' },
 };

@@ -41,6 +41,8 @@ function toPoint(r: Reading): Point {
       clientsPublic: r.value % 3,
       clientsTelemedicine: 1,
       capacityKbps: 1000 + r.value,
+      // An AP without coproduction (old firmware) on odd devices: its counters stay unchained.
+      ...(r.device % 2 === 0 ? { telemedicineSessions: r.value % 7, reserveMeasuredS: r.value * 60, reserveHonouredS: r.value * 55 } : {}),
     },
     ts,
   };

@@ -19,8 +19,15 @@ export type RolledMeasurement = 'luminaire' | 'ap';
  */
 export const ROLLED_COUNTERS = {
   luminaire: ['activeEnergy', 'operatingHours'],
-  ap: ['bytesHousehold', 'bytesPublic', 'bytesTelemedicine'],
+  // The coproduction counters came later: appended, so stored rows keep their counters' positions.
+  ap: ['bytesHousehold', 'bytesPublic', 'bytesTelemedicine', 'telemedicineSessions', 'reserveMeasuredS', 'reserveHonouredS'],
 } as const satisfies Record<RolledMeasurement, readonly string[]>;
+
+/**
+ * How many of each measurement's counters the first rollup tables had: the embedded store keeps
+ * those columns where they were and adds the later ones at the end of the table (rollup-tables.ts).
+ */
+export const FIRST_ROLLED_COUNTERS = { luminaire: 2, ap: 3 } as const satisfies Record<RolledMeasurement, number>;
 
 /** The last known value of each counter of a series (null: never seen), carried across hours. */
 export type Chain = Array<number | null>;
@@ -185,6 +192,8 @@ export function toApHour(r: ApRow): ApHour {
     clientsAvg: { household: r.clientsHouseholdSum / n, public: r.clientsPublicSum / n, telemedicine: r.clientsTelemedicineSum / n },
     capacityKbpsAvg: r.capacitySum / n,
     readings: r.readings,
+    telemedicineSessions: r.deltas[3] ?? 0,
+    reserve: { measuredS: r.deltas[4] ?? 0, honouredS: r.deltas[5] ?? 0 },
   };
 }
 

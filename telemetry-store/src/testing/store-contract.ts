@@ -268,6 +268,24 @@ export function describeStoreContract(name: string, open: () => Promise<Telemetr
       assert.deepEqual(h1?.clients, { max: 6, avg: 3.5 });
       assert.deepEqual(h1?.clientsAvg, { household: 1, public: 2, telemedicine: 0.5 });
       assert.equal(h1?.readings, 2);
+      assert.equal(h1?.telemedicineSessions, 0, 'an AP without coproduction figures counts no sessions');
+      assert.deepEqual(h1?.reserve, { measuredS: 0, honouredS: 0 });
+    });
+
+    test('AP hourly rollups: telemedicine sessions and the reserve’s seconds from counters since boot, a reboot counting from zero', async () => {
+      const store = await fresh();
+      const H = 3_600_000;
+      const MIN = 60_000;
+      const ap = (ts: number, sessions: number, measuredS: number, honouredS: number) => {
+        const p = apPoint('ap-2', ts);
+        return { ...p, fields: { ...p.fields, telemedicineSessions: sessions, reserveMeasuredS: measuredS, reserveHonouredS: honouredS } };
+      };
+      // arrival out of order, with a replay; the AP reboots between 00:40 and 01:10
+      await store.write([ap(T0 + H + 10 * MIN, 1, 600, 600), ap(T0 + 10 * MIN, 2, 600, 600)]);
+      await store.write([ap(T0 + 40 * MIN, 5, 2_400, 2_100), ap(T0 + H + 30 * MIN, 3, 1_800, 1_500), ap(T0 + 10 * MIN, 2, 600, 600)]);
+      const [h0, h1] = await store.apHours({ from: T0, to: T0 + 2 * H, device: 'ap-2' });
+      assert.deepEqual([h0?.telemedicineSessions, h0?.reserve], [3, { measuredS: 1_800, honouredS: 1_500 }]);
+      assert.deepEqual([h1?.telemedicineSessions, h1?.reserve], [1 + 2, { measuredS: 600 + 1_200, honouredS: 600 + 900 }]);
     });
 
     test('a batch of 5,000+ points is written whole', async () => {
