@@ -120,9 +120,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
           window: 8,
           // Each round writes new timestamps (overwrites would be cheaper than real ingest), all in
           // the past (ingest refuses readings dated beyond its clock's skew) and each round after
-          // the one before: the same devices publish every round, and a round dated earlier would
-          // make every reading a late one (an hour recomputed from raw points), which is another
-          // workload than the one the rounds compare.
+          // the one before, so every round is the same workload: readings appended in order.
           startTs: firstRoundTs + round * HOUR_MS,
           messagesPerSecondPerClient: o.messagesPerSecond,
         });
