@@ -20,6 +20,8 @@ import { CITY_PROGRAM_VERSION, dimmingConfigFor } from './dimming-programs';
 import { inventoryForCity } from './inventory';
 import { DASHBOARD_SERVICE_USER, provisionCredentials } from './secrets';
 import { FaultInjector } from './fault-injector';
+import { startClusterNode, type ClusterNode } from './cluster-node';
+import { startOwnRedis, type OwnRedis } from './redis-server';
 
 export interface CityOptions {
   scenario: CityScenarioInput;
@@ -58,6 +60,20 @@ export interface CityOptions {
   resume?: FleetSnapshot;
   /** Luminaire faults per simulated hour across the city, each repaired 6 simulated hours later (default 0). */
   faultsPerHour?: number;
+  /**
+   * Broker nodes (default 1). Above 1 — or with `redisUrl` — they form a cluster on one Redis:
+   * node 0 is the cloud (with the dashboard), the others a broker and an ingest each, all in this
+   * process and writing to the same store; every agent is given all their URLs and fails over.
+   */
+  nodes?: number;
+  /** The cluster's Redis; without it, a cluster of `nodes` > 1 starts its own redis-server (stopped with the city). */
+  redisUrl?: string;
+  /**
+   * Devices per MQTT connection to their agent (default 1: a session and a will each). Above 1 they
+   * share connections like RF-mesh nodes behind a concentrator (DeviceFleetOptions.devicesPerSession):
+   * what lets a city of 100,000 luminaires run in one process.
+   */
+  devicesPerSession?: number;
 }
 
 export interface CityStopOptions {
@@ -99,6 +115,12 @@ export interface City {
   readonly api: DashboardApi;
   readonly dashboardUrl: string;
   readonly mqttUrl: string;
+  /** The broker nodes beyond the cloud's (empty without a cluster). */
+  readonly nodes: readonly ClusterNode[];
+  /** Every broker node's MQTT URL, the cloud's first: what each agent is given. */
+  readonly nodeUrls: readonly string[];
+  /** The cluster's Redis, and whether the city started it; undefined without a cluster. */
+  readonly redis: { url: string; own: OwnRedis | undefined } | undefined;
   status(): CityStatus;
   /**
    * Stops the devices' simulated time at `simMs` and resolves once every reading up to then has
@@ -166,7 +188,10 @@ export async function startCity(opts: CityOptions): Promise<City> {
     generated.gateways.map((g) => ({ id: g.id, municipality: g.municipality })),
   );
   const service = { username: DASHBOARD_SERVICE_USER, password: secrets.services[DASHBOARD_SERVICE_USER]! };
-  const cloud = await startCloud({
+  const nodeCount = opts.nodes ?? 1;
+  const ownRedis = opts.redisUrl === undefined && nodeCount > 1 ? await startOwnRedis() : undefined;
+  const redisUrl = opts.redisUrl ?? ownRedis?.url;
+  const startingCloud = startCloud({
     store: opts.store,
     credentialsFile,
     // Broker state (retained desired configs and states) and ingest's spool survive a restart.
@@ -183,8 +208,29 @@ export async function startCity(opts: CityOptions): Promise<City> {
     // public on this loopback demo; everything else needs a token.
     dashboardDataDir: opts.dataDir,
     publicReads: true,
+    ...(redisUrl !== undefined ? { cluster: { redisUrl } } : {}),
+  });
+  const cloud = await startingCloud.catch(async (err: unknown) => {
+    await ownRedis?.stop();
+    throw err;
   });
   const { broker, ingest, fleetTracker, api, mqttUrl, dashboardUrl } = cloud;
+  const nodes: ClusterNode[] = [];
+  let nodeUrls: string[] = [mqttUrl];
+  // Written and refused for good, over every node's ingest.
+  const ingestTotals = (): { pointsWritten: number; rejected: number } => {
+    const t = ingest.stats();
+    let pointsWritten = t.pointsWritten;
+    let rejected = t.rejected;
+    for (const n of nodes) {
+      const s = n.ingest.stats();
+      pointsWritten += s.pointsWritten;
+      rejected += s.rejected;
+    }
+    return { pointsWritten, rejected };
+  };
+  const speed = generated.scenario.speed;
+  const perSession = opts.devicesPerSession ?? 1;
 
   const agents = new Map<string, Agent>();
   let fleet: DeviceFleet | undefined;
@@ -192,21 +238,47 @@ export async function startCity(opts: CityOptions): Promise<City> {
   // Released by the devices in this run minus what ingest has settled (written or refused for good).
   const inFlight = (): number => {
     if (!fleet) return 0;
-    const s = ingest.stats();
+    const s = ingestTotals();
     return fleet.counters.telemetry + fleet.counters.events - s.pointsWritten - s.rejected;
   };
   try {
+    for (let i = 1; i < nodeCount; i++) {
+      nodes.push(
+        await startClusterNode({
+          index: i,
+          redisUrl: redisUrl!,
+          credentialsFile,
+          store: opts.store,
+          dataDir: join(opts.dataDir, 'cloud', `node-${i}`),
+          host,
+          clock,
+          logger,
+          registry: cloud.metricsRegistry,
+        }),
+      );
+    }
+    nodeUrls = [mqttUrl, ...nodes.map((n) => n.mqttUrl)];
     for (const gw of generated.gateways) {
       const agent = await startAgent({
         gatewayId: gw.id,
-        north: { url: mqttUrl, username: gw.id, password: secrets.gateways[gw.id] },
+        // A cluster's nodes as a list: each gateway starts on one (by its id) and fails over to the others.
+        north: { url: nodeUrls.length > 1 ? nodeUrls : mqttUrl, username: gw.id, password: secrets.gateways[gw.id] },
         configVersion: 2,
-        adapters: [{ kind: 'poste', host: '127.0.0.1', port: 0 }],
+        adapters: [
+          {
+            kind: 'poste',
+            host: '127.0.0.1',
+            port: 0,
+            // A shared connection relays many devices: the per-client rate bound is the whole mesh's.
+            ...(perSession > 1 ? { limits: { publishPerSecond: 100_000, publishBurst: 100_000 } } : {}),
+          },
+        ],
         dataDir: join(opts.dataDir, 'agents', gw.id),
         clock,
         logger: logger.child({ component: 'agent' }),
-        // Simulated time runs fast: tick often enough that program steps land within a few sim minutes.
-        dimming: { tickIntervalMs: 250 },
+        // Simulated time runs fast: tick often enough that program steps land within a few sim
+        // minutes; in real time once a second is as exact, at a quarter of the work per agent.
+        dimming: { tickIntervalMs: speed >= 60 ? 250 : 1_000 },
         ...(opts.agentBatch ? { telemetry: opts.agentBatch } : {}),
       });
       agents.set(gw.id, agent);
@@ -221,6 +293,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
       reportIntervalS: generated.scenario.reportIntervalS,
       onError: (err, device) => logger.warn({ device, err: err.message }, 'simulated device error'),
       holdWhile: () => inFlight() > maxInFlight,
+      ...(perSession > 1 ? { devicesPerSession: perSession } : {}),
       ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
       ...(opts.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: opts.checkpointIntervalMs } : {}),
       ...(opts.resume ? { resume: opts.resume } : {}),
@@ -241,7 +314,9 @@ export async function startCity(opts: CityOptions): Promise<City> {
   } catch (err) {
     await fleet?.stop().catch(() => undefined);
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
+    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
     await cloud.stop();
+    await ownRedis?.stop();
     throw err;
   }
   const devices = fleet;
@@ -257,7 +332,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
   faultTicker?.unref();
 
   const status = (): CityStatus => {
-    const s = ingest.stats();
+    const s = ingestTotals();
     return {
       simTime: clock.now(),
       devicesConnected: generated.devices.filter((d) => devices.isConnected(d.id)).length,
@@ -284,12 +359,12 @@ export async function startCity(opts: CityOptions): Promise<City> {
     await waitUntil(
       'every reading to reach the store',
       () => {
-        const s = ingest.stats();
+        const s = ingestTotals();
         return s.pointsWritten + s.rejected >= expected;
       },
       timeoutMs,
     );
-    await ingest.flush();
+    await Promise.all([ingest.flush(), ...nodes.map((n) => n.ingest.flush())]);
   };
 
   let stopping: Promise<CityStopReport> | undefined;
@@ -299,7 +374,10 @@ export async function startCity(opts: CityOptions): Promise<City> {
       // Devices get 2 s at most for the agents to acknowledge what they computed; the rest stays held.
       { name: 'devices', share: 0.35, run: (ms) => devices.stop({ drainMs: Math.min(2_000, ms / 2) }) },
       { name: 'agents', share: 0.5, run: () => Promise.all([...agents.values()].map((a) => a.stop())) },
+      ...(nodes.length > 0 ? [{ name: 'broker nodes', share: 0.5, run: () => Promise.all(nodes.map((n) => n.stop())) }] : []),
       { name: 'cloud', share: 1, run: () => cloud.stop() },
+      // The city's own Redis goes last, and always: no redis-server is left behind.
+      ...(ownRedis ? [{ name: 'redis-server', share: 1, run: () => ownRedis.stop() }] : []),
     ]);
     return stopping;
   };
@@ -316,6 +394,9 @@ export async function startCity(opts: CityOptions): Promise<City> {
     api,
     dashboardUrl,
     mqttUrl,
+    nodes,
+    nodeUrls,
+    redis: redisUrl !== undefined ? { url: redisUrl, own: ownRedis } : undefined,
     status,
     settle,
     stop,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
+import { devicesPerConnectionFor, parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
 
 const parse = (argv: string[], env: Record<string, string>) => parseCityCommandLine(argv, env) as CityCliConfig;
 
@@ -107,4 +107,33 @@ test('city size: flags give a uniform city (unset ones default), validated with 
     /--gateways-per-municipality: at most 100,000 gateways/,
   );
   assert.throws(() => parse(['--faults-per-hour=-1'], {}), /--faults-per-hour: /);
+});
+
+test('npm start cluster: --nodes (POSTE_NODES), --redis (POSTE_REDIS_URL), --devices-per-connection, each error naming its flag', () => {
+  const d = parse([], {});
+  assert.deepEqual({ nodes: d.nodes, redis: d.redisUrl, per: d.devicesPerConnection }, { nodes: 1, redis: undefined, per: undefined });
+  assert.equal(parse(['--nodes', '3'], {}).nodes, 3);
+  assert.equal(parse([], { POSTE_NODES: '2' }).nodes, 2);
+  assert.equal(parse(['--redis', 'redis://127.0.0.1:6380/1'], {}).redisUrl, 'redis://127.0.0.1:6380/1');
+  assert.equal(parse([], { POSTE_REDIS_URL: 'rediss://r:6379' }).redisUrl, 'rediss://r:6379');
+  assert.equal(parse(['--devices-per-connection', '250'], {}).devicesPerConnection, 250);
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [['--nodes', '0'], {}, /^--nodes: .*>=1.* \(got "0"\)/],
+    [['--nodes', '17'], {}, /^--nodes: .*<=16/],
+    [['--nodes', '2.5'], {}, /^--nodes: /],
+    [[], { POSTE_NODES: 'three' }, /^--nodes \/ POSTE_NODES: /],
+    [['--redis', 'http://127.0.0.1:6379'], {}, /^--redis: a redis:\/\/ or rediss:\/\/ URL/],
+    [['--devices-per-connection', '0'], {}, /^--devices-per-connection: /],
+  ];
+  for (const [argv, env, message] of cases)
+    assert.throws(
+      () => parseCityCommandLine(argv, env),
+      (e: Error) => e instanceof UsageError && message.test(e.message),
+      argv.join(' '),
+    );
+});
+
+test('devices share connections only in a city too large for one socket each', () => {
+  assert.equal(devicesPerConnectionFor(5_000), 1);
+  assert.equal(devicesPerConnectionFor(100_400), 500);
 });

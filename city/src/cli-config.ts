@@ -39,6 +39,15 @@ Options (environment variables in brackets: the POSTE_ name, then the older alia
                     demo city above. A checkpoint of another size is not resumed (use --fresh).
   --faults-per-hour N  luminaire faults per simulated hour across the city, each repaired 6
                     simulated hours later (default 0)
+  --nodes N         broker nodes (1-16, default 1); above 1 they form a cluster on one Redis, each
+                    with its own ingest into the store; every gateway is given all of them and
+                    fails over [POSTE_NODES]
+  --redis URL       the cluster's Redis (redis://HOST:PORT[/DB]) [POSTE_REDIS_URL]; without it,
+                    --nodes N > 1 starts a redis-server of its own (loopback, ephemeral port,
+                    temp dir, stopped with the city; redis-server must be installed)
+  --devices-per-connection N  devices sharing one MQTT connection to their gateway, like RF-mesh
+                    nodes behind a concentrator (1-10000; default 1 up to 5,000 devices in the
+                    city, else 500: a process has only so many sockets)
   --fresh           forget the previous run's checkpoint (simulated time, device counters, ground
                     truth) and start the scenario over
   -h, --help        this text
@@ -64,6 +73,49 @@ export interface CityCliConfig {
   /** a uniform city of this size; undefined: the fixed demo city */
   size: CitySize | undefined;
   faultsPerHour: number;
+  /** broker nodes (1: no cluster unless `redisUrl`) */
+  nodes: number;
+  /** the cluster's Redis; undefined: started by the city when nodes > 1 */
+  redisUrl: string | undefined;
+  /** devices per MQTT connection; undefined: by the city's size (devicesPerConnectionFor) */
+  devicesPerConnection: number | undefined;
+}
+
+/** Up to this many devices, each has its own connection (and will); beyond, they share. */
+const OWN_CONNECTION_UP_TO = 5_000;
+const SHARED_CONNECTION_SIZE = 500;
+
+/** The default of --devices-per-connection for a city of `devices` devices. */
+export function devicesPerConnectionFor(devices: number): number {
+  return devices <= OWN_CONNECTION_UP_TO ? 1 : SHARED_CONNECTION_SIZE;
+}
+
+function clusterOf(values: Record<string, string | boolean | undefined>, env: Env) {
+  const nodesSetting = setting(env, values.nodes as string | undefined, '--nodes', 'POSTE_NODES');
+  const nodes = z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .safeParse(nodesSetting.value === undefined ? 1 : numberFlag(nodesSetting.value));
+  if (!nodes.success)
+    throw new UsageError(
+      `${nodesSetting.source}: ${nodes.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(nodesSetting.value)})`,
+    );
+  const redis = setting(env, values.redis as string | undefined, '--redis', 'POSTE_REDIS_URL');
+  if (redis.value !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redis.value))
+    throw new UsageError(
+      `${redis.source}: a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0 (got ${JSON.stringify(redis.value)})`,
+    );
+  const perText = values['devices-per-connection'];
+  let devicesPerConnection: number | undefined;
+  if (typeof perText === 'string') {
+    const per = z.number().int().min(1).max(10_000).safeParse(numberFlag(perText));
+    if (!per.success)
+      throw new UsageError(`--devices-per-connection: ${per.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(perText)})`);
+    devicesPerConnection = per.data;
+  }
+  return { nodes: nodes.data, redisUrl: redis.value, devicesPerConnection };
 }
 
 const SIZE_FLAGS = {
@@ -177,6 +229,9 @@ export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 
           'luminaires-per-gateway': { type: 'string' },
           'aps-per-gateway': { type: 'string' },
           'faults-per-hour': { type: 'string' },
+          nodes: { type: 'string' },
+          redis: { type: 'string' },
+          'devices-per-connection': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -217,5 +272,6 @@ export function parseCityCommandLine(argv: string[], env: Env): CityCliConfig | 
     storeLabel,
     logLevel: env.POSTE_LOG_LEVEL ?? 'warn',
     ...sizeOf(values),
+    ...clusterOf(values, env),
   };
 }

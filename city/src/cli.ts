@@ -18,8 +18,18 @@ import {
 import { startCity, type City } from './city';
 import { type DashboardDemo, startDashboardDemo } from './dashboard-demo';
 import { sizedCityScenario } from './city-size';
-import { CITY_HELP, parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
+import { CITY_HELP, devicesPerConnectionFor, parseCityCommandLine, UsageError, type CityCliConfig } from './cli-config';
+import { RedisServerMissing } from './redis-server';
 import { verifyAgainstGroundTruth } from './verify';
+
+/**
+ * A checkpoint holds every device: at 100,000 devices it is tens of MB of JSON. Its least interval
+ * grows with the city (200 ms per 2,000 devices) so that writing it stays a small share of the
+ * process's time; readings wait for the checkpoint that covers them, so no longer than that.
+ */
+function checkpointIntervalFor(devices: number): number {
+  return Math.max(200, Math.round(devices / 2_000) * 200);
+}
 
 /** The whole Ctrl-C stop (devices, agents, cloud, store) fits in this, so the process exits within 10 s. */
 const STOP_DEADLINE_MS = 5_000;
@@ -134,6 +144,9 @@ async function main(): Promise<void> {
   const startMs = saved?.simTimeMs ?? Date.parse(base.start);
   const scenario = { ...base, speed, start: new Date(startMs).toISOString() };
   const store = await openConfiguredStore(config);
+  const deviceCount = config.size
+    ? config.size.municipalities * config.size.gatewaysPerMunicipality * (config.size.luminairesPerGateway + config.size.apsPerGateway)
+    : 0;
 
   let city: City;
   try {
@@ -147,18 +160,32 @@ async function main(): Promise<void> {
       httpPort,
       logger,
       checkpoint: (fleet, truth) => writeCityCheckpoint(dataDir, base.seed, fleet, truth),
+      checkpointIntervalMs: checkpointIntervalFor(deviceCount),
       faultsPerHour: config.faultsPerHour,
+      nodes: config.nodes,
+      ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
+      devicesPerSession: config.devicesPerConnection ?? devicesPerConnectionFor(deviceCount),
       ...(saved ? { resume: saved.fleet } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const hint =
-      e.code === 'EADDRINUSE' ? ' — another program uses that port: set POSTE_PORT / POSTE_MQTT_PORT (or --port / --mqtt-port)' : '';
+      e.code === 'EADDRINUSE'
+        ? ' — another program uses that port: set POSTE_PORT / POSTE_MQTT_PORT (or --port / --mqtt-port)'
+        : e instanceof RedisServerMissing
+          ? ''
+          : config.redisUrl !== undefined && /redis|ECONNREFUSED/i.test(e.message)
+            ? ` — is Redis running at --redis ${config.redisUrl}?`
+            : '';
     process.stderr.write(`poste city: failed to start: ${e.message}${hint}\n`);
     await store.close();
     process.exit(1);
   }
 
+  // Whatever way this process ends (a second Ctrl-C, the stop's safety net, a crash), the
+  // redis-server it started goes with it.
+  const ownRedis = city.redis?.own;
+  if (ownRedis) process.on('exit', () => ownRedis.killNow());
   const tz = city.generated.municipalities[0]?.timeZone ?? 'America/Sao_Paulo';
   const g = city.generated;
   process.stdout.write(
@@ -170,7 +197,12 @@ async function main(): Promise<void> {
             `  admin      token ${city.cloud.adminToken.created ? 'created in' : 'in'} ${city.cloud.adminToken.file} (mode 0600): paste it into the page's login`,
           ]
         : []),
-      `  mqtt       ${city.mqttUrl}  (credentials in ${join(dataDir, 'credentials.json')})`,
+      `  mqtt       ${city.nodeUrls.join(', ')}  (credentials in ${join(dataDir, 'credentials.json')})`,
+      ...(city.redis
+        ? [
+            `  cluster    ${city.nodeUrls.length} broker node${city.nodeUrls.length > 1 ? 's' : ''} on ${city.redis.url}${city.redis.own ? ` (redis-server pid ${city.redis.own.pid} started by the city, files in ${city.redis.own.dir}, stopped with it)` : ''}`,
+          ]
+        : []),
       `  store      ${config.storeLabel}`,
       `  sim time   ${fmtSim(city.clock.now(), tz)} (${tz}), ${speed}× real time${saved ? ', resumed from the previous run' : ''}`,
       `  truth      ${join(dataDir, GROUND_TRUTH_FILE)} (compare: poste-city verify)`,
