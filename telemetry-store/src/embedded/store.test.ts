@@ -68,3 +68,31 @@ test('one bad point is refused alone (its index in a PartialWriteError); the res
   assert.equal(await s.countPoints('luminaire', 0, 10_000), 3);
   await s.close();
 });
+
+test('writes queued behind a running one go in one transaction, each answered for its own points', async () => {
+  const s = new EmbeddedStore({ kind: 'embedded', path: ':memory:' });
+  await s.init();
+  // The first write runs; the next three queue behind it and are merged.
+  const first = s.write([lum(1000)]);
+  const a = s.write([lum(2000), lum(3000)]);
+  const b = s.write([
+    lum(4000),
+    lum(3000, { activeEnergy: 99 }), // conflicts with a's point at 3000
+    lum(3000), // identical to a's: skipped
+    lum(5000, { activeEnergy: 'many' }), // refused by validation
+  ]);
+  const c = s.write([lum(6000)]);
+  await first;
+  await a;
+  await assert.rejects(b, (err: unknown) => {
+    assert.ok(err instanceof PartialWriteError, String(err));
+    assert.deepEqual([err.written, err.refused, err.refusedIndices], [2, 2, [1, 3]]);
+    assert.match(err.message, /#1: conflicting duplicate/);
+    return true;
+  });
+  await c;
+  assert.equal(await s.countPoints('luminaire', 0, 10_000), 5);
+  const [hour] = await s.luminaireHours({ from: 0, to: 3_600_000 });
+  assert.equal(hour?.readings, 5);
+  await s.close();
+});

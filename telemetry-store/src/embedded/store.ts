@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { z } from 'zod';
 import { dirname } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { refusedPointsError, StoreWriteError } from '../errors';
+import { type RefusedPoint, StoreWriteError } from '../errors';
 import { MEASUREMENTS } from '../measurements';
 import { energyFromRollups } from '../rollups/energy';
 import { type IndexedPoint, RollupMaintainer, type WritePlan } from '../rollups/maintainer';
@@ -18,6 +18,7 @@ import { RollupBuffer, ROLLUP_FLUSH_INTERVAL_MS } from './rollup-buffer';
 import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rowFrom } from './rollup-tables';
 import { type ColumnType, createTableSql, quote } from './sql';
 import { validatePoints } from './validate';
+import { WriteGroup } from './merge-writes';
 
 /**
  * The embedded default store: one DuckDB file. Raw points go in one table per measurement through
@@ -43,6 +44,8 @@ export class EmbeddedStore implements TelemetryStore {
   /** rollup rows between saves (see rollup-buffer.ts) */
   private readonly buffer = new RollupBuffer();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** writes queued and not started yet: the next ones join them (bounded by MERGED_POINTS_MAX) */
+  private gathering: WriteGroup | undefined;
   /** a save asked for by reads, shared by every read that arrives meanwhile */
   private readFlush: Promise<void> | undefined;
 
@@ -145,10 +148,22 @@ export class EmbeddedStore implements TelemetryStore {
    * indices. Disk full, I/O and lock errors are retryable StoreWriteErrors (duckdb-errors.ts).
    */
   write(points: readonly Point[]): Promise<void> {
-    return this.enqueue(() => this.writeNow(points));
+    // Writes queued behind the one running go together in one transaction (one commit, one
+    // appender per table), each answered for its own points (merge-writes.ts).
+    const open = this.gathering;
+    if (open?.add(points)) return open.result(points);
+    const group = new WriteGroup();
+    group.add(points);
+    this.gathering = group;
+    void this.enqueue(async () => {
+      if (this.gathering === group) this.gathering = undefined;
+      await group.settle((all) => this.writeNow(all));
+    });
+    return group.result(points);
   }
 
-  private async writeNow(points: readonly Point[]): Promise<void> {
+  /** Writes what it can of `points`; returns the refused ones (by index into `points`) rather than throwing them. */
+  private async writeNow(points: readonly Point[]): Promise<RefusedPoint[]> {
     if (!this.writer && !this.needsReopen) throw new StoreWriteError('embedded store not initialised (call init())', false);
     const { accepted, refused, newColumns } = validatePoints(points, this.columns);
     let plan: WritePlan;
@@ -183,8 +198,7 @@ export class EmbeddedStore implements TelemetryStore {
       if (classifyDuckDBError(err) === 'reopen') this.needsReopen = true;
       throw duckDBWriteError(err);
     }
-    const all = plan.conflicts.length === 0 ? refused : [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
-    if (all.length > 0) throw refusedPointsError('embedded', points.length, all);
+    return plan.conflicts.length === 0 ? refused : [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
   }
 
   /**
