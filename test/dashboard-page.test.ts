@@ -82,6 +82,19 @@ describe('operators page in Chromium against a city', () => {
 
   it('an admin sees the charts, overrides a luminaire (the ack shows) and acknowledges a fault', async () => {
     const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+    // A household cedes its AP's Wi-Fi: its row, figures and ledger show on the page.
+    const enrol = await fetch(`${city.dashboardUrl}/api/v1/households`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Família Souza',
+        ap: city.generated.aps[0]!.id,
+        cededKbps: 4_000,
+        consent: { accepted: true, termsVersion: 'v1' },
+      }),
+    });
+    assert.equal(enrol.status, 201, await enrol.clone().text());
+    const household = ((await enrol.json()) as { id: string }).id;
     // Every reading up to now in the store: the charts need data.
     await city.settle(city.clock.now());
     const page = await open(admin);
@@ -99,6 +112,14 @@ describe('operators page in Chromium against a city', () => {
     await wait('wifi-chart', 'points', 1);
     await wait('map', 'poles', 26);
     assert.equal(await page.locator('#energy-chart canvas').count(), 1, 'uPlot drew the energy chart');
+    await wait('tele-sessions', 'value', 0);
+    await wait('reserve-pct', 'value', 0);
+    await page.click(`#households tr[data-household="${household}"] button.ledger`);
+    await page.waitForSelector(`#ledger[data-household="${household}"] tbody tr`, { timeout: 30_000 });
+    assert.match(
+      (await page.textContent('#ledger-title')) ?? '',
+      /Extrato de Família Souza · .* MB público, .* sessões, reserva respeitada/,
+    );
     const measured = Number(await page.getAttribute('#today-kwh', 'data-value'));
     assert.ok(measured > 0, `energy in the last 24 h is shown (${measured} kWh)`);
     await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
@@ -107,8 +128,9 @@ describe('operators page in Chromium against a city', () => {
     await page.fill('#ov-luminaire', lum);
     await page.fill('#ov-level', '37');
     await page.click('#ov-submit');
-    await page.waitForSelector('#commands tr[data-state="done"]', { timeout: 30_000 });
-    const row = await page.textContent('#commands tr[data-state="done"]');
+    // (the household's apPublicShare command is in the list too)
+    await page.waitForSelector('#commands tr[data-state="done"]:has-text("nível 37%")', { timeout: 30_000 });
+    const row = await page.textContent('#commands tr[data-state="done"]:has-text("nível 37%")');
     assert.match(row ?? '', new RegExp(`nível 37% em ${lum}.*concluído`));
 
     city.fleet.injectFault(city.generated.luminaires[5]!.id, 'lampFailure');

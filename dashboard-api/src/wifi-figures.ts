@@ -3,9 +3,9 @@ import type { Inventory } from './inventory';
 import { type Granularity, localLabel } from './local-calendar';
 
 /**
- * Coproduced Wi-Fi figures from the store's hourly AP rollups (pure). Bytes per class are exact
- * sums of the APs' reset-aware counter deltas; `telemedicineClientHours` is the mean number of
- * telemedicine clients times the hours (the readings carry clients, not sessions).
+ * Coproduced Wi-Fi figures from the store's hourly AP rollups (pure). Bytes per class, telemedicine
+ * sessions and the reserve's seconds are exact sums of the APs' reset-aware counter deltas;
+ * `telemedicineClientHours` is the mean number of telemedicine clients times the hours.
  */
 export interface ClassBytes {
   household: number;
@@ -13,11 +13,33 @@ export interface ClassBytes {
   telemedicine: number;
 }
 
+/** Seconds the households' reserve was measured and honoured, and the share (null: never measured). */
+export interface ReserveFigures {
+  measuredS: number;
+  honouredS: number;
+  honouredPct: number | null;
+}
+
 export interface WifiPoint {
   period: string;
   bytes: ClassBytes;
   telemedicineClientHours: number;
+  telemedicineSessions: number;
+  reserve: ReserveFigures;
   aps: number;
+}
+
+export const reserveOf = (measuredS: number, honouredS: number): ReserveFigures => ({
+  measuredS,
+  honouredS,
+  honouredPct: measuredS > 0 ? (100 * honouredS) / measuredS : null,
+});
+
+/** Adds an hour's reserve seconds to running figures (the share recomputed). */
+export function addReserve(r: ReserveFigures, h: Pick<ApHour, 'reserve'>): void {
+  r.measuredS += h.reserve.measuredS;
+  r.honouredS += h.reserve.honouredS;
+  r.honouredPct = r.measuredS > 0 ? (100 * r.honouredS) / r.measuredS : null;
 }
 
 const municipalityOfAp = (h: Pick<ApHour, 'municipality' | 'gateway'>, inventory: Inventory) =>
@@ -28,16 +50,28 @@ export function wifiSeries(
   hours: readonly ApHour[],
   inventory: Inventory,
   granularity: Granularity,
-): { points: WifiPoint[]; bytes: ClassBytes } {
+): { points: WifiPoint[]; bytes: ClassBytes; telemedicineSessions: number; reserve: ReserveFigures } {
   const buckets = new Map<string, { p: WifiPoint; aps: Set<string> }>();
   const bytes: ClassBytes = { household: 0, public: 0, telemedicine: 0 };
+  const reserve = reserveOf(0, 0);
+  let telemedicineSessions = 0;
   for (const h of hours) {
     const m = municipalityOfAp(h, inventory);
     if (!m) continue;
     const period = localLabel(h.hourStart, m.timeZone, granularity);
     let b = buckets.get(period);
     if (!b) {
-      b = { p: { period, bytes: { household: 0, public: 0, telemedicine: 0 }, telemedicineClientHours: 0, aps: 0 }, aps: new Set() };
+      b = {
+        p: {
+          period,
+          bytes: { household: 0, public: 0, telemedicine: 0 },
+          telemedicineClientHours: 0,
+          telemedicineSessions: 0,
+          reserve: reserveOf(0, 0),
+          aps: 0,
+        },
+        aps: new Set(),
+      };
       buckets.set(period, b);
     }
     for (const k of ['household', 'public', 'telemedicine'] as const) {
@@ -45,11 +79,15 @@ export function wifiSeries(
       bytes[k] += h.bytes[k];
     }
     b.p.telemedicineClientHours += h.clientsAvg.telemedicine;
+    b.p.telemedicineSessions += h.telemedicineSessions;
+    telemedicineSessions += h.telemedicineSessions;
+    addReserve(b.p.reserve, h);
+    addReserve(reserve, h);
     b.aps.add(h.ap);
     b.p.aps = b.aps.size;
   }
   const points = [...buckets.values()].map((b) => b.p).sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
-  return { points, bytes };
+  return { points, bytes, telemedicineSessions, reserve };
 }
 
 export interface FreePointFigures {

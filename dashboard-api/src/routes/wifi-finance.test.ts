@@ -6,9 +6,19 @@ import { apReadingPoint, HOUR, NOW } from '../test-support/fixtures';
 
 const DAY = 24 * HOUR;
 const apReadings = [
-  apReadingPoint(NOW - 20 * HOUR, { household: 1e6, telemedicine: 1e5, public: 2e5 }),
-  apReadingPoint(NOW - 10 * HOUR, { household: 3e6, telemedicine: 4e5, public: 1.2e6 }, 2_000),
+  apReadingPoint(NOW - 20 * HOUR, { household: 1e6, telemedicine: 1e5, public: 2e5 }, 50_000, {
+    sessions: 4,
+    measuredS: 7_200,
+    honouredS: 7_000,
+  }),
+  apReadingPoint(NOW - 10 * HOUR, { household: 3e6, telemedicine: 4e5, public: 1.2e6 }, 2_000, {
+    sessions: 9,
+    measuredS: 43_200,
+    honouredS: 34_000,
+  }),
 ];
+// Between the two readings: 5 sessions, 36,000 s measured, 27,000 s honoured (75 %).
+const RESERVE = { measuredS: 36_000, honouredS: 27_000, honouredPct: 75 };
 
 describe('Wi-Fi figures', () => {
   it('bytes per class per local day are the exact counter deltas; free points report uptime and fall below the threshold', async () => {
@@ -17,6 +27,9 @@ describe('Wi-Fi figures', () => {
       await t.store.write(apReadings);
       const series = (await t.api.app.inject({ url: `/api/v1/wifi/series?from=${NOW - DAY}&to=${NOW}&granularity=day` })).json();
       assert.deepEqual(series.bytes, { household: 2e6, public: 1e6, telemedicine: 3e5 });
+      assert.equal(series.telemedicineSessions, 5);
+      assert.deepEqual(series.reserve, RESERVE);
+      assert.deepEqual([series.points[0].telemedicineSessions, series.points[0].reserve], [5, RESERVE]);
       assert.deepEqual(
         series.points.map((p: { period: string }) => p.period),
         ['2024-06-01'],
@@ -58,11 +71,28 @@ describe('Wi-Fi figures', () => {
       const ledger = (await t.api.app.inject({ url: `/api/v1/households/${h.id}/ledger?from=${NOW - DAY}&to=${NOW}`, headers: op })).json();
       assert.deepEqual(
         ledger.totals,
-        { publicBytes: 1e6, telemedicineBytes: 3e5, cededHours: 1 },
+        { publicBytes: 1e6, telemedicineBytes: 3e5, telemedicineSessions: 5, cededHours: 1, reserve: RESERVE },
         '01:00 local is in the window, 11:00 is not',
       );
       assert.equal(ledger.days[0].day, '2024-06-01');
+      assert.deepEqual([ledger.days[0].telemedicineSessions, ledger.days[0].reserve], [5, RESERVE]);
       assert.equal((await t.api.app.inject({ url: `/api/v1/households/${h.id}/ledger` })).statusCode, 401);
+      // Per AP, with the household that cedes it; it names a household, so never without a token.
+      const aps = (await t.api.app.inject({ url: `/api/v1/wifi/aps?from=${NOW - DAY}&to=${NOW}`, headers: await t.auth('viewer') })).json();
+      assert.deepEqual(aps.aps, [
+        {
+          ap: 'ap-1',
+          municipality: 'belem',
+          freePoint: true,
+          household: { id: h.id, name: 'Família Lima', cededKbps: 2000 },
+          bytes: { household: 2e6, public: 1e6, telemedicine: 3e5 },
+          telemedicineSessions: 5,
+          reserve: RESERVE,
+          reportingHours: 2,
+        },
+      ]);
+      assert.equal((await t.api.app.inject({ url: '/api/v1/wifi/aps' })).statusCode, 401);
+      assert.equal((await t.api.app.inject({ url: '/api/v1/wifi/aps?municipality=nowhere', headers: op })).statusCode, 404);
     } finally {
       await t.api.close();
     }

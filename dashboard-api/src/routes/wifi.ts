@@ -4,9 +4,8 @@ import type { ApHour } from '@poste/telemetry-store';
 import { MunicipalityIdSchema } from '@poste/protocol';
 import { BadRequestSchema, NotFoundSchema, TimeParamSchema, TimeoutSchema, UnavailableSchema } from '../api-schemas';
 import type { RouteContext } from '../context';
-import { insideWindows } from '../households/windows';
-import { localLabel } from '../local-calendar';
 import type { RouteDoc } from '../openapi';
+import { apFigures, householdLedger } from '../wifi-aps';
 import { freePointFigures, wifiSeries } from '../wifi-figures';
 import { gatedRead, sendStoreUnavailable } from './gated-read';
 import { HouseholdParamsSchema } from './households';
@@ -14,6 +13,14 @@ import { parseQuery, sendBadRequest, sendNotFound } from './validate';
 
 const DAY_MS = 86_400_000;
 const ClassBytesSchema = z.object({ household: z.number(), public: z.number(), telemedicine: z.number() }).describe('bytes');
+const ReserveSchema = z
+  .object({
+    measuredS: z.number().describe('s in which the APs measured the household class'),
+    honouredS: z.number().describe('s in which the household got its demand or at least its reserve'),
+    honouredPct: z.number().nullable().describe('honouredS / measuredS in %; null when nothing was measured'),
+  })
+  .describe("the households' reserve: the share of time it was honoured");
+const sessionsField = z.number().int().describe('telemedicine sessions started (from the APs’ session counters)');
 const RangeShape = {
   from: TimeParamSchema.optional().describe('inclusive (hours by their start); default: to − 1 day (free points), 7 days (series, ledger)'),
   to: TimeParamSchema.optional().describe('exclusive; default now'),
@@ -23,6 +30,7 @@ const WifiSeriesQuerySchema = z
   .strict();
 const FreePointsQuerySchema = z.object({ ...RangeShape, municipality: MunicipalityIdSchema.optional() }).strict();
 const LedgerQuerySchema = z.object(RangeShape).strict();
+const ApsQuerySchema = z.object({ ...RangeShape, municipality: MunicipalityIdSchema.optional() }).strict();
 
 const errors = {
   400: { description: 'invalid query', schema: BadRequestSchema },
@@ -44,8 +52,17 @@ export const wifiRouteDocs: RouteDoc[] = [
           to: z.number(),
           granularity: z.string(),
           bytes: ClassBytesSchema,
+          telemedicineSessions: sessionsField,
+          reserve: ReserveSchema,
           points: z.array(
-            z.object({ period: z.string(), bytes: ClassBytesSchema, telemedicineClientHours: z.number(), aps: z.number().int() }),
+            z.object({
+              period: z.string(),
+              bytes: ClassBytesSchema,
+              telemedicineClientHours: z.number(),
+              telemedicineSessions: sessionsField,
+              reserve: ReserveSchema,
+              aps: z.number().int(),
+            }),
           ),
         }),
       },
@@ -69,9 +86,41 @@ export const wifiRouteDocs: RouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/api/v1/wifi/aps',
+    access: 'viewer',
+    summary:
+      'Per access point: bytes per class, telemedicine sessions, the share of time its household’s reserve was honoured, and the household that cedes it',
+    query: ApsQuerySchema,
+    responses: {
+      200: {
+        description: 'APs with hours in the range, by municipality',
+        schema: z.object({
+          from: z.number(),
+          to: z.number(),
+          aps: z.array(
+            z.object({
+              ap: z.string(),
+              municipality: z.string(),
+              freePoint: z.boolean(),
+              household: z.object({ id: z.string(), name: z.string(), cededKbps: z.number() }).optional(),
+              bytes: ClassBytesSchema,
+              telemedicineSessions: sessionsField,
+              reserve: ReserveSchema,
+              reportingHours: z.number().int(),
+            }),
+          ),
+        }),
+      },
+      404: { description: 'unknown municipality', schema: NotFoundSchema },
+      ...errors,
+    },
+  },
+  {
+    method: 'get',
     path: '/api/v1/households/:id/ledger',
     access: 'viewer',
-    summary: "A household's contribution ledger per local day: public and telemedicine bytes its AP carried, hours ceded",
+    summary:
+      "A household's contribution ledger per local day: public and telemedicine bytes its AP carried, telemedicine sessions, hours ceded, and the share of time its reserve was honoured",
     params: HouseholdParamsSchema,
     query: LedgerQuerySchema,
     responses: {
@@ -85,11 +134,19 @@ export const wifiRouteDocs: RouteDoc[] = [
               publicBytes: z.number(),
               telemedicineBytes: z.number(),
               telemedicineClientHours: z.number(),
+              telemedicineSessions: sessionsField,
+              reserve: ReserveSchema,
               cededHours: z.number().int(),
               reportingHours: z.number().int(),
             }),
           ),
-          totals: z.object({ publicBytes: z.number(), telemedicineBytes: z.number(), cededHours: z.number().int() }),
+          totals: z.object({
+            publicBytes: z.number(),
+            telemedicineBytes: z.number(),
+            telemedicineSessions: sessionsField,
+            cededHours: z.number().int(),
+            reserve: ReserveSchema,
+          }),
         }),
       },
       404: { description: 'no such household', schema: NotFoundSchema },
@@ -171,6 +228,27 @@ export function registerWifiRoutes(app: FastifyInstance, ctx: RouteContext): voi
       },
     );
   });
+  app.get('/api/v1/wifi/aps', async (req, reply) => {
+    const q = parseQuery(ApsQuerySchema, req.query, reply);
+    if (!q) return reply;
+    if (q.municipality !== undefined && !ctx.inventory.municipality(q.municipality))
+      return sendNotFound(reply, `unknown municipality ${q.municipality}`);
+    const r = range(q, ctx, reply, 7 * DAY_MS);
+    if (!r) return reply;
+    // The household part changes without new hours (enrolment, revocation): it is joined after the cached read.
+    const key = JSON.stringify(['aps', q.from ?? null, q.to ?? 'now', q.municipality]);
+    const hours = await readHours(
+      ctx,
+      req,
+      reply,
+      '/api/v1/wifi/aps',
+      key,
+      { ...r, ...(q.municipality ? { municipality: q.municipality } : {}) },
+      (h) => h,
+    );
+    if (!Array.isArray(hours)) return hours;
+    return { ...r, aps: apFigures(hours, ctx.inventory, ctx.households.all()) };
+  });
   app.get('/api/v1/households/:id/ledger', async (req, reply) => {
     const p = parseQuery(HouseholdParamsSchema, req.params, reply);
     if (!p) return reply;
@@ -185,42 +263,8 @@ export function registerWifiRoutes(app: FastifyInstance, ctx: RouteContext): voi
     const to = Math.min(r.to, h.revokedAt ?? r.to);
     const tz = ctx.inventory.municipality(h.municipality)?.timeZone ?? 'America/Sao_Paulo';
     const key = JSON.stringify(['ledger', h.id, h.state, q.from ?? null, q.to ?? 'now']);
-    return readHours(ctx, req, reply, '/api/v1/households/:id/ledger', key, { from, to: Math.max(from + 1, to), device: h.ap }, (hours) => {
-      const days = new Map<
-        string,
-        {
-          day: string;
-          publicBytes: number;
-          telemedicineBytes: number;
-          telemedicineClientHours: number;
-          cededHours: number;
-          reportingHours: number;
-        }
-      >();
-      for (const x of hours) {
-        const day = localLabel(x.hourStart, tz, 'day');
-        const d = days.get(day) ?? {
-          day,
-          publicBytes: 0,
-          telemedicineBytes: 0,
-          telemedicineClientHours: 0,
-          cededHours: 0,
-          reportingHours: 0,
-        };
-        d.publicBytes += x.bytes.public;
-        d.telemedicineBytes += x.bytes.telemedicine;
-        d.telemedicineClientHours += x.clientsAvg.telemedicine;
-        d.reportingHours += 1;
-        if (insideWindows(h.windows, x.hourStart, tz)) d.cededHours += 1;
-        days.set(day, d);
-      }
-      const list = [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1));
-      const sum = (k: 'publicBytes' | 'telemedicineBytes' | 'cededHours') => list.reduce((s, d) => s + d[k], 0);
-      return {
-        household: h.id,
-        days: list,
-        totals: { publicBytes: sum('publicBytes'), telemedicineBytes: sum('telemedicineBytes'), cededHours: sum('cededHours') },
-      };
-    });
+    return readHours(ctx, req, reply, '/api/v1/households/:id/ledger', key, { from, to: Math.max(from + 1, to), device: h.ap }, (hours) =>
+      householdLedger(h, hours, tz),
+    );
   });
 }

@@ -48,11 +48,12 @@ export async function seededStore<S extends MemoryStore = MemoryStore>(store: S 
   return store;
 }
 
-/** An AP reading of ap-1 (belem, gw-b) with cumulative bytes per class. */
+/** An AP reading of ap-1 (belem, gw-b) with cumulative bytes per class (and, given, its coproduction counters). */
 export function apReadingPoint(
   ts: number,
   bytes: { household: number; telemedicine: number; public: number },
   capacityKbps = 50_000,
+  coproduction?: { sessions: number; measuredS: number; honouredS: number },
 ): Point {
   return {
     measurement: 'ap',
@@ -66,6 +67,14 @@ export function apReadingPoint(
       bytesHousehold: bytes.household,
       bytesTelemedicine: bytes.telemedicine,
       bytesPublic: bytes.public,
+      ...(coproduction
+        ? {
+            telemedicineSessions: coproduction.sessions,
+            reserveKbps: 20_000,
+            reserveMeasuredS: coproduction.measuredS,
+            reserveHonouredS: coproduction.honouredS,
+          }
+        : {}),
     },
     ts,
   };

@@ -39,7 +39,8 @@ export const PAGE_HTML = `<!doctype html>
   </div>
   <div class="two">
     <div><h2>Energia por dia × linhas de base (30 dias)</h2><div class="card"><div id="energy-chart"></div></div></div>
-    <div><h2>Wi-Fi por classe (7 dias, MB/h)</h2><div class="card"><div id="wifi-chart"></div></div></div>
+    <div><h2>Wi-Fi por classe (7 dias, MB/h)</h2><div class="card"><div id="wifi-chart"></div>
+      <div class="sub">Telemedicina: <b id="tele-sessions">—</b> sessões em 7 dias · reserva dos domicílios respeitada <b id="reserve-pct">—</b> do tempo</div></div></div>
   </div>
   <h2>Municípios · gasto × arrecadação (CIP/COSIP)</h2>
   <div class="card"><table id="finance"><thead><tr><th>Município</th><th class="num">Gasto medido</th><th class="num">Gasto faturado (horas estimadas)</th><th class="num">Arrecadação</th><th class="num">Gasto/arrecadação</th><th class="num">Payback</th></tr></thead><tbody></tbody></table></div>
@@ -47,6 +48,10 @@ export const PAGE_HTML = `<!doctype html>
     <div><h2>Falhas</h2><div class="card"><table id="faults"><thead><tr><th>Tipo</th><th>Local</th><th>Desde</th><th>Estado</th><th></th></tr></thead><tbody></tbody></table></div></div>
     <div><h2>Pontos de Wi-Fi livre</h2><div class="card"><table id="free-points"><thead><tr><th>Ponto</th><th class="num">Disponível</th><th class="num">Clientes</th><th class="num">No ar</th><th></th></tr></thead><tbody></tbody></table></div></div>
   </div>
+  <h2>Domicílios que cedem Wi-Fi (7 dias)</h2>
+  <div class="card"><table id="households"><thead><tr><th>Domicílio</th><th>Ponto</th><th class="num">Cedido</th><th class="num">Público</th><th class="num">Telemedicina</th><th class="num">Sessões</th><th class="num">Reserva respeitada</th><th></th></tr></thead><tbody></tbody></table>
+    <div id="ledger-box" class="hidden"><h3 id="ledger-title">Extrato</h3>
+      <table id="ledger"><thead><tr><th>Dia</th><th class="num">Público</th><th class="num">Telemedicina</th><th class="num">Sessões</th><th class="num">Horas cedidas</th><th class="num">Reserva respeitada</th></tr></thead><tbody></tbody></table></div></div>
   <div class="two">
     <div><h2>Mapa dos postes</h2><div class="card"><canvas id="map" width="640" height="360"></canvas>
       <div class="legend"><span><i class="dot st-ok"></i>ok</span><span><i class="dot st-fault"></i>falha</span><span><i class="dot st-offline"></i>offline</span><span><i class="dot st-unknown"></i>sem dados</span></div></div></div>

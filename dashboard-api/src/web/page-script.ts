@@ -112,8 +112,33 @@ export const PAGE_SCRIPT = String.raw`(function () {
         [s.points.map(function (p) { return p.measuredKwh; }), s.points.map(function (p) { return p.baselineKwh; }), s.points.map(function (p) { return p.billingBaselineKwh; })]);
     });
   }
+  function mbText(bytes) { return fmt.n1.format(bytes / 1e6) + ' MB'; }
+  function pctText(reserve) { return reserve.honouredPct === null ? '—' : fmt.pct.format(reserve.honouredPct / 100); }
+  function showLedger(h) {
+    return api('GET', '/api/v1/households/' + h.id + '/ledger').then(function (l) {
+      $('ledger-title').textContent = 'Extrato de ' + h.name + ' · ' + mbText(l.totals.publicBytes) + ' público, ' + mbText(l.totals.telemedicineBytes) +
+        ' telemedicina, ' + fmt.n0.format(l.totals.telemedicineSessions) + ' sessões, reserva respeitada ' + pctText(l.totals.reserve);
+      fillTable('ledger', l.days, function (tr, d) {
+        cell(tr, d.day); cell(tr, mbText(d.publicBytes), 'num'); cell(tr, mbText(d.telemedicineBytes), 'num');
+        cell(tr, fmt.n0.format(d.telemedicineSessions), 'num'); cell(tr, fmt.n0.format(d.cededHours) + ' h', 'num'); cell(tr, pctText(d.reserve), 'num');
+      });
+      $('ledger-box').classList.remove('hidden');
+      $('ledger').dataset.household = h.id;
+    }, function (err) { fail('Extrato indisponível: ' + err.message); });
+  }
   function loadWifi() {
-    return Promise.all([api('GET', '/api/v1/wifi/series?granularity=hour'), api('GET', '/api/v1/wifi/free-points')]).then(function (r) {
+    return Promise.all([api('GET', '/api/v1/wifi/series?granularity=hour'), api('GET', '/api/v1/wifi/free-points'), api('GET', '/api/v1/wifi/aps')]).then(function (r) {
+      show('tele-sessions', fmt.n0.format(r[0].telemedicineSessions), r[0].telemedicineSessions);
+      show('reserve-pct', pctText(r[0].reserve), r[0].reserve.honouredPct === null ? '' : r[0].reserve.honouredPct);
+      fillTable('households', r[2].aps.filter(function (a) { return a.household; }), function (tr, a) {
+        tr.dataset.household = a.household.id;
+        cell(tr, a.household.name); cell(tr, a.ap); cell(tr, fmt.n0.format(a.household.cededKbps) + ' kbit/s', 'num');
+        cell(tr, mbText(a.bytes.public), 'num'); cell(tr, mbText(a.bytes.telemedicine), 'num'); cell(tr, fmt.n0.format(a.telemedicineSessions), 'num');
+        cell(tr, pctText(a.reserve), 'num');
+        var b = document.createElement('button'); b.textContent = 'Extrato'; b.className = 'ledger';
+        b.addEventListener('click', function () { showLedger({ id: a.household.id, name: a.household.name }); });
+        cell(tr, '').appendChild(b);
+      });
       var mb = function (k) { return r[0].points.map(function (p) { return p.bytes[k] / 1e6; }); };
       chart('wifi-chart', 'MB por hora', ['Domicílios', 'Público', 'Telemedicina'], ['#5b6b7b', '#0b6e4f', '#7c3aed'],
         r[0].points.map(function (p) { return dayToSec(p.period); }), [mb('household'), mb('public'), mb('telemedicine')]);
