@@ -1,10 +1,9 @@
-import { SERIES_KEY_TAGS } from '../measurements';
 import type { RollupStorage } from '../rollups/maintainer';
 import { keyId, type RolledMeasurement, type RollupRow } from '../rollups/rows';
 import type { Point } from '../types';
-import { type Dataset, seriesKey } from './store';
+import type { Dataset } from './store';
 
-/** The maintainer's view of a memory dataset (linear scans: the memory store is for tests and demos). */
+/** The maintainer's view of a memory dataset (rows by linear scans: the memory store is for tests and demos). */
 export class MemoryRollupStorage implements RollupStorage {
   constructor(private readonly data: Omit<Dataset, 'maintainer'>) {}
 
@@ -30,16 +29,13 @@ export class MemoryRollupStorage implements RollupStorage {
   }
 
   async seriesPoints(m: RolledMeasurement, key: readonly string[], from: number, to: number): Promise<Point[]> {
-    const tags = SERIES_KEY_TAGS[m];
-    return [...this.data.points.values()].filter(
-      (p) => p.measurement === m && p.ts >= from && p.ts < to && tags.every((t, i) => p.tags[t] === key[i]),
-    );
+    return this.data.points.seriesRange(m, key, from, to);
   }
 
   async existing(points: readonly Point[]): Promise<Point[]> {
     const out: Point[] = [];
     for (const p of points) {
-      const stored = this.data.points.get(seriesKey(p));
+      const stored = this.data.points.get(p);
       if (stored) out.push(stored);
     }
     return out;

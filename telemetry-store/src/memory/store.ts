@@ -15,6 +15,7 @@ import {
 } from '../rollups/rows';
 import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import { MemoryStoreConfigSchema, type MemoryStoreConfig } from './config';
+import { PointIndex } from './point-index';
 import { MemoryRollupStorage } from './rollup-storage';
 
 type FieldType = 'number' | 'string' | 'boolean';
@@ -22,9 +23,9 @@ type FieldType = 'number' | 'string' | 'boolean';
 /** measurement → field name → the type that field was first written with */
 type FieldTypes = Map<string, Map<string, FieldType>>;
 
-/** The points of one store (or of every store sharing a name), keyed by measurement + series key + ts. */
+/** The points of one store (or of every store sharing a name), by measurement + series key, then ts. */
 export interface Dataset {
-  points: Map<string, Point>;
+  points: PointIndex;
   /** each field keeps the type it was first written with, as an InfluxDB shard does */
   fieldTypes: FieldTypes;
   /** hourly rollups: `measurement|series id` → hourStart → row */
@@ -60,7 +61,7 @@ export class MemoryStore implements TelemetryStore {
   constructor(config: Partial<MemoryStoreConfig> = {}) {
     this.config = MemoryStoreConfigSchema.parse({ ...config, kind: 'memory' });
     const fresh = (): Dataset => {
-      const data: Omit<Dataset, 'maintainer'> = { points: new Map(), fieldTypes: new Map(), rows: new Map() };
+      const data: Omit<Dataset, 'maintainer'> = { points: new PointIndex(), fieldTypes: new Map(), rows: new Map() };
       return { ...data, maintainer: new RollupMaintainer(new MemoryRollupStorage(data)) };
     };
     const name = this.config.name;
@@ -109,7 +110,7 @@ export class MemoryStore implements TelemetryStore {
       this.data.fieldTypes.set(measurement, known);
       for (const [name, type] of fields) if (!known.has(name)) known.set(name, type);
     }
-    for (const p of plan.points) existing.set(seriesKey(p), p);
+    for (const p of plan.points) existing.put(p);
     for (const { measurement, row } of plan.rows) {
       const k = `${measurement}|${keyId(row.key)}`;
       const series = this.data.rows.get(k) ?? new Map<number, RollupRow>();
@@ -131,16 +132,14 @@ export class MemoryStore implements TelemetryStore {
 
   async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
     this.check();
-    const inRange = (p: Point, hq: HourQuery) =>
-      p.measurement === 'luminaire' &&
-      p.ts >= hq.from &&
-      p.ts < hq.to &&
+    // municipality and gateway are series-key tags: a series' first point speaks for all of it.
+    const ofSeries = (hq: HourQuery) => (p: Point) =>
       (hq.municipality === undefined || p.tags.municipality === hq.municipality) &&
       (hq.gateway === undefined || p.tags.gateway === hq.gateway);
     return energyFromRollups(
       {
         luminaireRows: async (hq) => this.rowsOf('luminaire', hq) as LuminaireRow[],
-        luminairePoints: async (hq) => [...this.data.points.values()].filter((p) => inRange(p, hq)),
+        luminairePoints: async (hq) => this.data.points.select('luminaire', hq.from, hq.to, ofSeries(hq)),
       },
       q,
     );
@@ -167,9 +166,7 @@ export class MemoryStore implements TelemetryStore {
 
   async countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {
     this.check();
-    let n = 0;
-    for (const p of this.data.points.values()) if (p.measurement === measurement && p.ts >= from && p.ts < to) n += 1;
-    return n;
+    return this.data.points.count(measurement, from, to);
   }
 
   async close(): Promise<void> {
@@ -181,23 +178,34 @@ export class MemoryStore implements TelemetryStore {
   }
 }
 
+const KNOWN_MEASUREMENTS: ReadonlySet<string> = new Set(MEASUREMENTS);
+
 /** Why the store cannot hold `p` (what the other backends refuse too), or undefined. Records the
- * types of fields not yet known in `inBatch`. */
+ * types of fields not yet known in `inBatch`. One map lookup per field in the common case (every
+ * field's type already known): this runs for every point ingest writes. */
 function problemOf(p: Point, known: FieldTypes, inBatch: FieldTypes): string | undefined {
-  if (!MEASUREMENTS.includes(p.measurement)) return `unknown measurement ${String(p.measurement)}`;
+  if (!KNOWN_MEASUREMENTS.has(p.measurement)) return `unknown measurement ${String(p.measurement)}`;
   if (!Number.isSafeInteger(p.ts)) return `point ts must be integer ms, got ${p.ts}`;
-  for (const t of SERIES_KEY_TAGS[p.measurement]) if (typeof p.tags[t] !== 'string') return `${p.measurement} point without tag ${t}`;
+  const tags = SERIES_KEY_TAGS[p.measurement];
+  for (let i = 0; i < tags.length; i++) if (typeof p.tags[tags[i]!] !== 'string') return `${p.measurement} point without tag ${tags[i]}`;
   const knownTypes = known.get(p.measurement);
   let batchTypes = inBatch.get(p.measurement);
+  let unknownNames = false;
   // Checked before anything is recorded, so a refused point leaves no field type behind.
   for (const name in p.fields) {
     const value = p.fields[name];
     const type = typeof value;
-    if (type === 'number' && !Number.isFinite(value)) return `${p.measurement}.${name}: non-finite value ${value}`;
-    if (type !== 'number' && type !== 'string' && type !== 'boolean') return `${p.measurement}.${name}: unsupported value type ${type}`;
-    const was = knownTypes?.get(name) ?? batchTypes?.get(name);
+    if (type === 'number') {
+      if (!Number.isFinite(value)) return `${p.measurement}.${name}: non-finite value ${value}`;
+    } else if (type !== 'string' && type !== 'boolean') return `${p.measurement}.${name}: unsupported value type ${type}`;
+    let was = knownTypes?.get(name);
+    if (was === undefined) {
+      was = batchTypes?.get(name);
+      if (was === undefined) unknownNames = true;
+    }
     if (was !== undefined && was !== type) return `${p.measurement}.${name}: ${type} value for a ${was} field (type conflict)`;
   }
+  if (!unknownNames) return undefined;
   for (const name in p.fields) {
     if (knownTypes?.has(name) || batchTypes?.has(name)) continue;
     if (batchTypes === undefined) {
@@ -207,16 +215,4 @@ function problemOf(p: Point, known: FieldTypes, inBatch: FieldTypes): string | u
     batchTypes.set(name, typeof p.fields[name] as FieldType);
   }
   return undefined;
-}
-
-/** measurement + series-key tags + ts, of a point problemOf accepted. NUL cannot be confused with
- * a tag's own characters unless a tag holds one; such (never valid) ids fall back to JSON. */
-export function seriesKey(p: Point): string {
-  let key = p.measurement;
-  for (const t of SERIES_KEY_TAGS[p.measurement]) {
-    const v = p.tags[t] as string;
-    if (v.includes('\u0000')) return JSON.stringify([p.measurement, ...SERIES_KEY_TAGS[p.measurement].map((x) => p.tags[x]), p.ts]);
-    key += `\u0000${v}`;
-  }
-  return `${key}\u0000${p.ts}`;
 }
