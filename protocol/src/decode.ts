@@ -1,7 +1,14 @@
 import type { z } from 'zod';
 import { DeviceEventSchema, EventBatchEnvelopeSchema, type DeviceEvent } from './events';
 import { checkJsonBounds } from './json-bounds';
-import { apReadingFastPath, luminaireReadingFastPath, type FastPath } from './reading-fast-path';
+import {
+  apReadingFastPath,
+  deviceEventFastPath,
+  eventEnvelopeFastPath,
+  luminaireReadingFastPath,
+  telemetryEnvelopeFastPath,
+  type FastPath,
+} from './reading-fast-path';
 import { ApReadingSchema, LuminaireReadingSchema, TelemetryBatchEnvelopeSchema, type ApReading, type LuminaireReading } from './telemetry';
 
 /** Why a payload was refused: where (a dotted path, `` for the root) and what. */
@@ -41,17 +48,29 @@ export function parseJson(payload: Uint8Array | string): Decoded<unknown> {
   const tooBig = checkJsonBounds(bytes);
   if (tooBig) return { ok: false, error: tooBig };
   try {
-    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    // A view on the payload's bytes, not a copy (an MQTT payload is already a Buffer).
+    const text =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.isBuffer(payload)
+          ? payload.toString('utf8')
+          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
     return { ok: false, error: { path: '', reason: `not JSON: ${(err as Error).message}` } };
   }
 }
 
-/** Decodes JSON bytes against one schema. */
-export function decode<S extends z.ZodType>(schema: S, payload: Uint8Array | string): Decoded<z.output<S>> {
+/** Decodes JSON bytes against one schema (`fast`: its compiled fast path, zod deciding whatever it does not take). */
+export function decode<S extends z.ZodType>(
+  schema: S,
+  payload: Uint8Array | string,
+  fast?: FastPath<z.output<S>> | null,
+): Decoded<z.output<S>> {
   const json = parseJson(payload);
   if (!json.ok) return json;
+  const quick = fast?.(json.value);
+  if (quick !== undefined) return { ok: true, value: quick };
   const result = schema.safeParse(json.value);
   if (!result.success) return { ok: false, error: toPayloadError(result.error) };
   return { ok: true, value: result.data };
@@ -68,22 +87,23 @@ export type DecodedBatch<T> = { ok: true; seq: number; items: T[]; rejected: Rej
 function decodeItems<T>(schema: z.ZodType<T>, field: string, seq: number, raw: unknown[], fast?: FastPath<T> | null): DecodedBatch<T> {
   const items: T[] = [];
   const rejected: RejectedItem[] = [];
-  raw.forEach((item, index) => {
+  for (let index = 0; index < raw.length; index++) {
+    const item = raw[index];
     // The compiled fast path takes the common case; zod has the last word on everything else.
     const quick = fast?.(item);
     if (quick !== undefined) {
       items.push(quick);
-      return;
+      continue;
     }
     const r = schema.safeParse(item);
     if (r.success) items.push(r.data);
     else rejected.push({ index, error: toPayloadError(r.error, `${field}[${index}]`) });
-  });
+  }
   return { ok: true, seq, items, rejected };
 }
 
 function decodeTelemetryBatch<T>(schema: z.ZodType<T>, payload: Uint8Array | string, fast: FastPath<T> | null): DecodedBatch<T> {
-  const env = decode(TelemetryBatchEnvelopeSchema, payload);
+  const env = decode(TelemetryBatchEnvelopeSchema, payload, telemetryEnvelopeFastPath);
   if (!env.ok) return env;
   return decodeItems(schema, 'readings', env.value.seq, env.value.readings, fast);
 }
@@ -100,9 +120,9 @@ export function decodeApBatch(payload: Uint8Array | string): DecodedBatch<ApRead
 
 /** Event batch: one bad event never poisons the others. */
 export function decodeEventBatch(payload: Uint8Array | string): DecodedBatch<DeviceEvent> {
-  const env = decode(EventBatchEnvelopeSchema, payload);
+  const env = decode(EventBatchEnvelopeSchema, payload, eventEnvelopeFastPath);
   if (!env.ok) return env;
-  return decodeItems(DeviceEventSchema, 'events', env.value.seq, env.value.events);
+  return decodeItems(DeviceEventSchema, 'events', env.value.seq, env.value.events, deviceEventFastPath);
 }
 
 /** Serialises a payload for MQTT. */

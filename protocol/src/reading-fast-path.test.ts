@@ -2,8 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { apReadingFastPath, compileFastPath, luminaireReadingFastPath } from './reading-fast-path';
-import { ApReadingSchema, LuminaireReadingSchema } from './telemetry';
+import { DeviceEventSchema, EventBatchEnvelopeSchema } from './events';
+import {
+  apReadingFastPath,
+  compileFastPath,
+  deviceEventFastPath,
+  eventEnvelopeFastPath,
+  luminaireReadingFastPath,
+  telemetryEnvelopeFastPath,
+} from './reading-fast-path';
+import { ApReadingSchema, LuminaireReadingSchema, TelemetryBatchEnvelopeSchema } from './telemetry';
 
 const RUNS = 10_000;
 
@@ -198,11 +206,72 @@ describe('reading fast paths', () => {
     assert.equal(fast([base]), undefined);
   });
 
+  it('never accept an event zod refuses, and return exactly what zod returns (optional value and detail)', () => {
+    const fast = deviceEventFastPath!;
+    assert.ok(fast, 'DeviceEventSchema uses something compileFastPath does not know');
+    const eventLike = fc.record(
+      {
+        device: fc.oneof(id, junk),
+        ts: fc.oneof(fc.nat(), edgyNumber),
+        type: fc.oneof(fc.constantFrom('lampFailure', 'dayBurner', 'tilt', 'LAMPFAILURE'), junk),
+        active: fc.oneof(fc.boolean(), junk),
+        value: fc.oneof(edgyNumber, junk),
+        detail: fc.oneof(fc.string({ maxLength: 510 }), fc.constant('x'.repeat(500)), fc.constant('x'.repeat(501)), junk),
+        extra: junk,
+      },
+      { requiredKeys: [] },
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(eventLike, (e) => {
+        if (assertAgreesWithZod(fast, DeviceEventSchema, asJson(e))) accepted++;
+      }),
+      { numRuns: RUNS },
+    );
+    assert.ok(accepted > 0, 'no generated event took the fast path');
+    const valid = { device: 'lum-1', ts: 5, type: 'lampFailure', active: true };
+    assert.deepStrictEqual(fast({ ...valid, value: 3, detail: 'x', extra: 1 }), { ...valid, value: 3, detail: 'x' });
+    assertAgreesWithZod(fast, DeviceEventSchema, { ...valid, value: undefined });
+  });
+
+  it('take batch envelopes as zod does: v 1, seq a safe integer ≥ 0, a bounded array copied', () => {
+    const envelopeLike = (field: string) =>
+      fc.record(
+        {
+          v: fc.oneof(fc.constantFrom(1, 2, '1'), junk),
+          seq: fc.oneof(fc.nat(), edgyNumber),
+          [field]: fc.oneof(fc.array(junk, { maxLength: 4 }), junk),
+          extra: junk,
+        },
+        { requiredKeys: [] },
+      );
+    for (const [fast, schema, field] of [
+      [telemetryEnvelopeFastPath, TelemetryBatchEnvelopeSchema, 'readings'],
+      [eventEnvelopeFastPath, EventBatchEnvelopeSchema, 'events'],
+    ] as const) {
+      assert.ok(fast, `${field} envelope does not compile`);
+      let accepted = 0;
+      fc.assert(
+        fc.property(envelopeLike(field), (env) => {
+          if (assertAgreesWithZod(fast as (v: unknown) => unknown, schema as z.ZodType<unknown>, asJson(env))) accepted++;
+        }),
+        { numRuns: 2_000 },
+      );
+      assert.ok(accepted > 0, `no generated ${field} envelope took the fast path`);
+      const items = [{ a: 1 }, 2];
+      const out = (fast as (v: unknown) => Record<string, unknown> | undefined)({ v: 1, seq: 0, [field]: items });
+      assert.deepStrictEqual(out, { v: 1, seq: 0, [field]: items });
+      assert.notEqual(out?.[field], items, 'the array is a copy, as zod returns');
+      assert.equal((fast as (v: unknown) => unknown)({ v: 1, seq: 0, [field]: new Array(5_001).fill(0) }), undefined);
+    }
+  });
+
   it('step aside for constructs it does not know instead of guessing', () => {
     assert.equal(compileFastPath(z.object({ a: z.number() }).refine(() => true)), null);
     assert.equal(compileFastPath(z.object({ a: z.union([z.number(), z.string()]) })), null);
     assert.equal(compileFastPath(z.object({ a: z.number() }).strict()), null);
     assert.equal(compileFastPath(z.object({ a: z.number().multipleOf(2) })), null);
+    assert.equal(compileFastPath(z.object({ a: z.array(z.number()) })), null);
     const exclusive = compileFastPath(z.object({ a: z.number().gt(0).lt(1) }))!;
     assert.equal(exclusive({ a: 0 }), undefined);
     assert.equal(exclusive({ a: 1 }), undefined);
