@@ -49,6 +49,8 @@ export interface PosteMetrics {
   ingestSpoolBytes: Gauge;
   ingestSpoolOldestAgeSeconds: Gauge;
   ingestHeldMessages: Gauge;
+  /** what the held-messages gauge reads when scraped (ingest sets it: a gauge set per publish cost the hot path) */
+  ingestHeld: { current: (() => number) | undefined };
   /** what the spool gauges read when scraped; ingest sets it while it runs with a spool */
   ingestSpoolProbe: { current: (() => IngestSpoolReading) | undefined };
 }
@@ -68,6 +70,7 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
   if (existing) return existing;
   const registers = [registry];
   const probe: PosteMetrics['ingestSpoolProbe'] = { current: undefined };
+  const held: PosteMetrics['ingestHeld'] = { current: undefined };
   const spoolGauge = (name: string, help: string, pick: (r: IngestSpoolReading) => number) =>
     new Gauge({
       name,
@@ -218,7 +221,15 @@ export function posteMetrics(registry: Registry = posteRegistry): PosteMetrics {
       'age of the oldest batch in the ingest spool (0 when empty)',
       (r) => r.oldestAgeSeconds,
     ),
-    ingestHeldMessages: new Gauge({ name: 'poste_ingest_held_messages', help: 'publishes waiting for their PUBACK in ingest', registers }),
+    ingestHeldMessages: new Gauge({
+      name: 'poste_ingest_held_messages',
+      help: 'publishes waiting for their PUBACK in ingest',
+      registers,
+      collect() {
+        this.set(held.current?.() ?? 0);
+      },
+    }),
+    ingestHeld: held,
     ingestSpoolProbe: probe,
   };
   byRegistry.set(registry, m);

@@ -68,9 +68,10 @@ export interface BrokerOptions {
  * writes the QoS 1 PUBACK *before* delivering to subscribers — in-process subscribers included —
  * so the only place that can hold the PUBACK until the data is written is authorizePublish.
  * Resolve once the message is durable (written, or dead-lettered when invalid); reject to refuse
- * it: the client is disconnected without a PUBACK and will resend.
+ * it: the client is disconnected without a PUBACK and will resend. Return undefined when there is
+ * nothing to wait for (the PUBACK goes at once).
  */
-export type PublishGate = (packet: PublishPacket, gateway: Extract<Principal, { role: 'gateway' }>) => Promise<void>;
+export type PublishGate = (packet: PublishPacket, gateway: Extract<Principal, { role: 'gateway' }>) => Promise<void> | undefined;
 
 export interface PosteBroker {
   readonly aedes: Aedes;
@@ -222,7 +223,9 @@ export async function createBroker(opts: BrokerOptions = {}): Promise<PosteBroke
               )
           : undefined;
       if (!ingested && !retained) return done(null);
-      Promise.all([ingested, retained]).then(
+      // The common case, telemetry, waits for ingest alone: one promise, no Promise.all.
+      const both = ingested && retained ? Promise.all([ingested, retained]) : (ingested ?? retained)!;
+      (both as Promise<unknown>).then(
         () => done(null),
         (err: unknown) => {
           logger.warn({ clientId: client.id, topic: packet.topic, err }, 'publish not accepted by ingest or not stored; no PUBACK');

@@ -301,43 +301,47 @@ export function createIngest(opts: IngestOptions): Ingest {
     logger.warn({ reason, topic, gateway, error: formatPayloadError(e) }, 'dead-lettered');
   };
 
-  const gate = async (packet: PublishPacket, gw: Extract<Principal, { role: 'gateway' }>): Promise<void> => {
+  // Not async: a publish with nothing to write (invalid, refused, quarantined, not telemetry) is
+  // acknowledged at once, and a valid one costs one promise (its batch's), not a chain of awaits.
+  const gate = (packet: PublishPacket, gw: Extract<Principal, { role: 'gateway' }>): Promise<void> | undefined => {
     const parsed = parseTopic(packet.topic);
-    if (!parsed) return;
+    if (!parsed) return undefined;
     if (parsed.kind === 'deviceState') {
       // Synchronous on purpose: a refused announcement is discarded before the broker retains it.
       announceDevice(packet, gw.id, parsed.params.device, { fleet, nowMs: clock.now(), maxSkewMs, reject });
-      return;
+      return undefined;
     }
-    if (!(parsed.kind in DECODERS)) return;
-    if (!seedDone) await seeded;
+    if (!(parsed.kind in DECODERS)) return undefined;
+    // Until the retained device states are learnt, screening would quarantine announced devices.
+    if (!seedDone) return seeded.then(() => gate(packet, gw));
     let points: Point[];
     try {
       const validated = validate(packet, gw, parsed.kind as Kind);
-      if (!validated) return;
+      if (!validated) return undefined;
       points = validated;
     } catch (err) {
       // A bug, not the sender's fault to fix by resending: counted, dead-lettered and acknowledged.
       reject('internal-error', packet.topic, gw.id, { path: '', reason: errorMessage(err) }, '');
-      return;
+      return undefined;
     }
-    if (points.length > 0 && (held.messages >= maxHeldMessages || held.points + points.length > maxHeldPoints)) {
+    if (points.length === 0) return undefined;
+    if (held.messages >= maxHeldMessages || held.points + points.length > maxHeldPoints) {
       // Bounded memory: beyond the cap the publish is refused without PUBACK; the gateway resends.
       counts.refusedBusy++;
       metrics.ingestBackpressureRefused.inc();
-      throw new Error(`ingest busy: ${held.messages} publishes (${held.points} points) already waiting; resend later`);
+      return Promise.reject(new Error(`ingest busy: ${held.messages} publishes (${held.points} points) already waiting; resend later`));
     }
     counts.messagesAccepted++;
     held.messages++;
     held.points += points.length;
-    metrics.ingestHeldMessages.set(held.messages);
-    try {
-      await batcher.add(points);
-    } finally {
+    const release = () => {
       held.messages--;
       held.points -= points.length;
-      metrics.ingestHeldMessages.set(held.messages);
-    }
+    };
+    return batcher.add(points).then(release, (err: unknown) => {
+      release();
+      throw err;
+    });
   };
 
   /** Decode, dead-letter what is invalid or implausible, quarantine what is unattributable; the points to write (undefined: none, message refused). */
@@ -377,6 +381,8 @@ export function createIngest(opts: IngestOptions): Ingest {
   };
 
   opts.broker.setPublishGate(gate);
+  // Read when scraped rather than set twice per publish.
+  metrics.ingestHeld.current = () => held.messages;
 
   const statusFile = opts.statusFile
     ? new StatusFile(
@@ -410,6 +416,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       // What the store has not taken stays in the spool files; the next start drains it.
       await spool?.close();
       if (spool) metrics.ingestSpoolProbe.current = undefined;
+      metrics.ingestHeld.current = undefined;
     },
   };
 }
