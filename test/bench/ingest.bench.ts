@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createBroker, createIngest, CredentialsStore } from '@poste/broker';
-import { openStore, toLineProtocol, type Point } from '@poste/telemetry-store';
+import { openStore, toLineProtocol, type Point, type StoreConfig } from '@poste/telemetry-store';
 import { startInfluxDB, type RunningInfluxDB } from '../harness/influxdb';
 import type { BenchModule } from './bench-kit';
 import { report } from './bench-kit';
@@ -65,9 +65,18 @@ async function rawLineProtocol(influx: RunningInfluxDB, total: number, writers: 
   return (total / (performance.now() - t)) * 1000;
 }
 
-async function throughMqtt(
+function throughMqtt(
   influx: RunningInfluxDB,
   db: string,
+  load: Omit<LoadSpec, 'url' | 'clients'>,
+  gateways: number,
+): Promise<{ load: LoadResult; written: number }> {
+  return throughMqttInto({ kind: 'influxdb1', url: influx.url, database: db }, load, gateways);
+}
+
+/** Gateways publish over MQTT to a Poste broker whose ingest writes into the store `storeConfig` opens (also the embedded bench's path). */
+export async function throughMqttInto(
+  storeConfig: StoreConfig,
   load: Omit<LoadSpec, 'url' | 'clients'>,
   gateways: number,
 ): Promise<{ load: LoadResult; written: number }> {
@@ -93,7 +102,7 @@ async function throughMqtt(
     registry: new Registry(),
     guard: { publish: { messagesPerSecond: 1_000_000, messagesBurst: 1_000_000, bytesPerSecond: 1024 ** 3 } },
   });
-  const store = await openStore({ kind: 'influxdb1', url: influx.url, database: db });
+  const store = await openStore(storeConfig);
   const ingest = createIngest({ broker, store, directory: credentials.directory(), logger });
   const port = await broker.listen(0, '127.0.0.1');
   try {

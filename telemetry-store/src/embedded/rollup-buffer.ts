@@ -30,8 +30,8 @@ const PENDING_TABLE = 'rollup_pending';
 export class RollupBuffer {
   private readonly rows = new Map<string, { measurement: RolledMeasurement; row: RollupRow }>();
   private readonly stagingReady = new Set<string>();
-  /** (measurement|hour) pairs committed to rollup_pending since the last save: not inserted again */
-  private readonly pendingKnown = new Set<string>();
+  /** hours per measurement committed to rollup_pending since the last save: not inserted again */
+  private readonly pendingKnown = new Map<RolledMeasurement, Set<number>>();
   private oldest = Number.POSITIVE_INFINITY;
 
   get size(): number {
@@ -53,26 +53,38 @@ export class RollupBuffer {
 
   /** Inside the write's transaction: the hours its rows change, so a crash before the save is repaired at open. */
   async markPending(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
-    const hours = new Set<string>();
+    const hours = new Map<RolledMeasurement, Set<number>>();
+    let lastMeasurement: RolledMeasurement | undefined;
+    let lastHour = Number.NaN;
     for (const { measurement, row } of rows) {
-      const h = `${measurement}|${row.hourStart}`;
-      if (!this.pendingKnown.has(h)) hours.add(h);
+      // Rows of a batch mostly share one hour: no lookup, no string, per row.
+      if (row.hourStart === lastHour && measurement === lastMeasurement) continue;
+      lastMeasurement = measurement;
+      lastHour = row.hourStart;
+      if (this.pendingKnown.get(measurement)?.has(row.hourStart)) continue;
+      const set = hours.get(measurement) ?? new Set<number>();
+      hours.set(measurement, set);
+      set.add(row.hourStart);
     }
     // Usually none: a statement per batch for the same hour cost as much as the commit.
     if (hours.size === 0) return;
-    const values = [...hours].map((h) => {
-      const [m, hour] = h.split('|');
-      return `('${m}', ${Number(hour)})`;
-    });
+    const values = [...hours].flatMap(([m, set]) => [...set].map((hour) => `('${m}', ${hour})`));
     await conn.run(`INSERT OR IGNORE INTO ${PENDING_TABLE} VALUES ${values.join(', ')}`);
   }
 
   /** After the write's commit (its pending hours committed too): its rows replace older versions of the same series and hour. */
   hold(rows: WritePlan['rows'], now: number): void {
     if (this.rows.size === 0) this.oldest = now;
+    let lastMeasurement: RolledMeasurement | undefined;
+    let lastHour = Number.NaN;
     for (const r of rows) {
       this.rows.set(`${r.measurement}|${keyId(r.row.key)}|${r.row.hourStart}`, r);
-      this.pendingKnown.add(`${r.measurement}|${r.row.hourStart}`);
+      if (r.row.hourStart === lastHour && r.measurement === lastMeasurement) continue;
+      lastMeasurement = r.measurement;
+      lastHour = r.row.hourStart;
+      const known = this.pendingKnown.get(r.measurement) ?? new Set<number>();
+      this.pendingKnown.set(r.measurement, known);
+      known.add(r.row.hourStart);
     }
   }
 
