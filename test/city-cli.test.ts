@@ -61,6 +61,20 @@ describe('npm start (the city in a box)', () => {
     );
     const page = await (await fetch(`${base}/`)).text();
     assert.match(page, /<html/i);
+    // Within the first minute: households ceding, telemedicine sessions carried, the reserve's share measured.
+    const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+    await waitFor(
+      'telemedicine sessions on households’ APs',
+      async () => {
+        const wifi = (await (await fetch(`${base}/api/v1/wifi/aps`, { headers: { authorization: `Bearer ${admin}` } })).json()) as {
+          aps: { household?: unknown; telemedicineSessions: number; reserve: { honouredPct: number | null } }[];
+        };
+        const ceded = wifi.aps.filter((a) => a.household !== undefined);
+        return ceded.length >= 3 && wifi.aps.some((a) => a.telemedicineSessions > 0) && ceded.every((a) => a.reserve.honouredPct !== null);
+      },
+      60_000,
+      500,
+    );
 
     first.child.kill('SIGINT');
     assert.equal(await first.exited, 0, first.output());
@@ -71,7 +85,8 @@ describe('npm start (the city in a box)', () => {
 
     const second = startCli(env);
     runs.push(second);
-    await waitFor('the second run to come up', () => second.output().includes('dashboard'), 60_000);
+    // The URL line, not any 'dashboard' (the dashboard component's log lines say it too).
+    await waitFor('the second run to come up', () => second.output().includes(`dashboard  http://127.0.0.1:${env.PORT}`), 60_000);
     assert.match(second.output(), /resumed from the previous run/);
     const energy = (await (await fetch(`${base}/api/v1/energy`)).json()) as { measuredKwh: number };
     assert.ok(energy.measuredKwh > 0, 'the first run’s telemetry is still there');
