@@ -18,7 +18,7 @@ describe('LAN probe', () => {
   const brokers: Aedes[] = [];
   after(async () => {
     for (const s of servers) await new Promise((r) => s.close(r));
-    for (const b of brokers) await new Promise((r) => b.close(r));
+    for (const b of brokers) await new Promise<void>((r) => b.close(() => r()));
   });
 
   it('an MQTT broker answers with a CONNACK, accepted or refused', async () => {
