@@ -26,6 +26,7 @@ const CityCheckpointSchema = z
 export type CityCheckpoint = z.infer<typeof CityCheckpointSchema>;
 
 const count = z.number().int().min(0);
+const classBytes = z.object({ household: count, telemedicine: count, public: count }).strict();
 export const GroundTruthFileSchema = z
   .object({
     /** Readings and events the devices produced (and sent, or still hold to send), by store measurement. */
@@ -37,6 +38,21 @@ export const GroundTruthFileSchema = z
     energyWh: z.number().min(0),
     /** Wh consumed since the scenario started, including before each luminaire's first reading. */
     energyWhSinceStart: z.number().min(0),
+    /**
+     * Wh the replaced sodium lamps would have used over the hours each luminaire was lit between its
+     * first and last reading (the retrofit baseline); savings = baselineWh − energyWh. Absent in
+     * files written before it was kept.
+     */
+    baselineWh: z.number().min(0).optional(),
+    /**
+     * What the APs' reported counters measure (reset-aware deltas, the first reading contributing
+     * nothing): bytes per class, telemedicine sessions, the reserve's measured and honoured seconds.
+     * A store must hold exactly these. Absent in files written before it was kept.
+     */
+    wifi: z
+      .object({ bytes: classBytes, sessions: count, reserveMeasuredS: z.number().min(0), reserveHonouredS: z.number().min(0) })
+      .strict()
+      .optional(),
     /** Readings and events the devices still hold unacknowledged (sent on the next start). */
     heldByDevices: count,
     perDevice: z.record(z.string(), z.object({ points: count, energyWh: z.number().min(0).optional() }).strict()),
@@ -91,6 +107,8 @@ export function groundTruthOf(fleet: FleetSnapshot, truth: GroundTruth): GroundT
     points: { ...fleet.engine.produced },
     energyWh: truth.total.exactWhBetweenReports,
     energyWhSinceStart: truth.total.exactWh,
+    baselineWh: truth.total.baselineWhBetweenReports,
+    wifi: structuredClone(truth.wifi),
     heldByDevices: fleet.held.length,
     perDevice,
     simTimeMs: fleet.engine.nowMs,
