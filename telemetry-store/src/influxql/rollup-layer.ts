@@ -173,21 +173,15 @@ export class InfluxRollupLayer {
     return energyFromRollups(
       {
         luminaireRows: (hq) => this.rows('luminaire', hq) as Promise<LuminaireRow[]>,
+        // One statement: sums and the group of each luminaire's latest hour (last() of a field) come
+        // back together; two statements cost twice InfluxDB's per-series overhead (measured by
+        // `npm run bench -- store-reads`).
         luminaireSums: async (hq) => {
           const series = await this.run(
             `SELECT sum("d0") AS "d0", sum("d1") AS "d1", sum("readings") AS "readings", min("first_ts") AS "first_ts", ` +
-              `max("last_ts") AS "last_ts" FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', hq)} GROUP BY ${groupBy('luminaire')}`,
+              `max("last_ts") AS "last_ts", last("grp") AS "grp" FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', hq)} GROUP BY ${groupBy('luminaire')}`,
           );
-          const groups = await this.run(
-            `SELECT last("grp") AS "grp" FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', hq)} GROUP BY ${groupBy('luminaire')}`,
-          );
-          const groupOf = new Map(recordsOf(groups).map((o) => [SERIES_KEY_TAGS.luminaire.map((t) => o[t]).join('\u0000'), o.grp]));
-          return recordsOf(series).map((o) => {
-            const row = rowFromRecord('luminaire', o) as LuminaireRow;
-            const g = groupOf.get(row.key.join('\u0000'));
-            if (typeof g === 'string' && g !== '') row.group = g;
-            return row;
-          });
+          return recordsOf(series).map((o) => rowFromRecord('luminaire', o) as LuminaireRow);
         },
         luminairePoints: async (hq) =>
           recordsOf(await this.run(`SELECT * FROM "luminaire" WHERE ${where('luminaire', hq, false)}`)).map((o) =>
