@@ -7,8 +7,11 @@ import { gatewayLatencyBench } from './gateway-latency.bench';
 import { spoolBench } from './spool.bench';
 import { brokerBench } from './broker.bench';
 import { ingestBench } from './ingest.bench';
+import { embeddedBench } from './embedded.bench';
 import { gatewayWindowBench } from './gateway-window.bench';
 import { dashboardApiBench } from './dashboard-api.bench';
+import { storeReadsBench } from './store-reads.bench';
+import { storeSizeBench } from './store-size.bench';
 
 export const benchmarks: BenchModule[] = [
   schedulerDimmingBench,
@@ -18,6 +21,9 @@ export const benchmarks: BenchModule[] = [
   spoolBench,
   brokerBench,
   ingestBench,
+  embeddedBench,
   gatewayWindowBench,
   dashboardApiBench,
+  storeReadsBench,
+  storeSizeBench,
 ];

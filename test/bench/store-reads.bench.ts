@@ -1,0 +1,214 @@
+// Reads from rollups against the raw queries they replace, on the embedded store (DuckDB) and on
+// InfluxDB 1.6, in the same run (issues 11 item 9, 13 item 3):
+// - municipality-day: one municipality's energy over its local day, from the hourly rollups the
+//   store maintained while the city was written through its write path, timed alone and with 50
+//   concurrent clients (p50/p99), beside the raw query (same answer asserted, luminaire by luminaire);
+// - programme: every luminaire over 30 days from hourly rollup rows loaded directly (the part reads
+//   rollups only; deriving them through the write path would only make the run longer).
+// Clients and store share this process and the machine's cores: latencies are upper bounds.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { type LuminaireEnergy, openStore, type TelemetryStore } from '@poste/telemetry-store';
+import { startInfluxDB } from '../harness/influxdb';
+import { type BenchModule, percentile, report } from './bench-kit';
+import {
+  type CitySpec,
+  DAY_MS,
+  DAY_START,
+  duckdbRawEnergy,
+  influxRawEnergy,
+  loadProgrammeDuckDB,
+  loadProgrammeInflux,
+  type ProgrammeSpec,
+  writeCity,
+} from './store-reads-data';
+
+const MUNICIPALITY_DAY = { municipality: 'belem', from: DAY_START, to: DAY_START + DAY_MS };
+/** The programme's rows start after the city's day, so the two parts never read each other's rows. */
+const PROGRAMME_START = DAY_START + 10 * DAY_MS;
+
+interface Sizes {
+  city: CitySpec;
+  programme: ProgrammeSpec;
+  runs: number;
+  concurrentMs: number;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: Awaited<T> }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+/** `runs` sequential calls after two untimed ones: each call's ms and the last answer. */
+async function sequential<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number[]; value: Awaited<T> }> {
+  await fn();
+  let value = await fn();
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await timed(fn);
+    ms.push(r.ms);
+    value = r.value;
+  }
+  return { ms, value };
+}
+
+/** `clients` loops calling `fn` back to back for `durationMs`: every call's ms. */
+async function concurrent(clients: number, durationMs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const ms: number[] = [];
+  const end = performance.now() + durationMs;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) ms.push((await timed(fn)).ms);
+    }),
+  );
+  return ms;
+}
+
+/** The rollup answer must be the raw one, luminaire by luminaire, exactly (the city's values are exact in binary). */
+function assertSame(store: string, rollup: LuminaireEnergy[], raw: LuminaireEnergy[]): void {
+  const key = (r: LuminaireEnergy) => `${r.municipality}|${r.gateway}|${r.luminaire}`;
+  const rawBy = new Map(raw.map((r) => [key(r), r]));
+  if (rollup.length !== raw.length || rollup.length === 0)
+    throw new Error(`${store}: ${rollup.length} luminaires from rollups, ${raw.length} from raw`);
+  for (const r of rollup) {
+    const w = rawBy.get(key(r));
+    for (const f of ['energyWh', 'litHours', 'points', 'firstTs', 'lastTs', 'group'] as const) {
+      if (w?.[f] !== r[f]) throw new Error(`${store}: ${key(r)} ${f} is ${String(r[f])} from rollups, ${String(w?.[f])} from raw`);
+    }
+  }
+}
+
+/** The municipality-day part on an open store: timings of the rollup read, alone and under 50 clients. */
+async function municipalityDay(name: string, store: TelemetryStore, sizes: Sizes): Promise<{ answer: LuminaireEnergy[]; p50: number }> {
+  const alone = await sequential(sizes.runs, () => store.luminaireEnergy(MUNICIPALITY_DAY));
+  const many = await concurrent(50, sizes.concurrentMs, () => store.luminaireEnergy(MUNICIPALITY_DAY));
+  report(
+    `${name} municipality-day rollups`,
+    {
+      luminaires: alone.value.length,
+      p50_ms: percentile(alone.ms, 50),
+      p99_ms: percentile(alone.ms, 99),
+    },
+    '≤ 20 ms',
+  );
+  report(
+    `${name} municipality-day 50 clients`,
+    {
+      requests: many.length,
+      req_per_s: many.length / (sizes.concurrentMs / 1000),
+      p50_ms: percentile(many, 50),
+      p99_ms: percentile(many, 99),
+    },
+    'p99 ≤ 100 ms',
+  );
+  return { answer: alone.value, p50: percentile(alone.ms, 50) };
+}
+
+function reportRaw(name: string, raw: number[], rollupP50: number): void {
+  report(`${name} municipality-day raw (baseline)`, { p50_ms: percentile(raw, 50), rollup_speedup: percentile(raw, 50) / rollupP50 });
+}
+
+function reportProgramme(name: string, spec: ProgrammeSpec, rows: number, loadMs: number, ms: number[], answered: number): void {
+  const p50 = percentile(ms, 50);
+  report(
+    `${name} programme ${spec.luminaires}×${spec.days}d`,
+    {
+      hour_rows: rows,
+      load_s: loadMs / 1000,
+      luminaires: answered,
+      p50_ms: p50,
+      // Linear in hour rows: what 100,000 luminaires × 30 days (72 M hour rows) would take at this rate.
+      at_100k_x_30d_ms: (p50 * 72_000_000) / rows,
+    },
+    '100k × 30 d ≤ 200 ms',
+  );
+}
+
+async function embeddedPart(sizes: Sizes): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'poste-store-reads-'));
+  const path = join(dir, 'telemetry.duckdb');
+  try {
+    let store = await openStore({ kind: 'embedded', path });
+    const w = await timed(() => writeCity(store, sizes.city));
+    report('embedded city written', { points: w.value, points_per_s: w.value / (w.ms / 1000) });
+    const { answer, p50 } = await municipalityDay('embedded', store, sizes);
+    await store.close();
+
+    // The store holds the file's lock: the raw query runs on the closed file, then the programme's rows go in.
+    const instance = await DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    const raw = await sequential(sizes.runs, () =>
+      duckdbRawEnergy(conn, MUNICIPALITY_DAY.municipality, MUNICIPALITY_DAY.from, MUNICIPALITY_DAY.to),
+    );
+    assertSame('embedded', answer, raw.value);
+    reportRaw('embedded', raw.ms, p50);
+    const load = await timed(() => loadProgrammeDuckDB(conn, sizes.programme, PROGRAMME_START));
+    conn.closeSync();
+    instance.closeSync();
+
+    store = await openStore({ kind: 'embedded', path });
+    const q = { from: PROGRAMME_START, to: PROGRAMME_START + sizes.programme.days * DAY_MS };
+    const programme = await sequential(Math.min(sizes.runs, 5), () => store.luminaireEnergy(q));
+    reportProgramme('embedded', sizes.programme, load.value, load.ms, programme.ms, programme.value.length);
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function influxPart(sizes: Sizes): Promise<void> {
+  const influx = await startInfluxDB();
+  const database = 'store_reads';
+  try {
+    const store = await openStore({ kind: 'influxdb1', url: influx.url, database });
+    try {
+      const w = await timed(() => writeCity(store, sizes.city));
+      report('influxdb1 city written', { points: w.value, points_per_s: w.value / (w.ms / 1000) });
+      const { answer, p50 } = await municipalityDay('influxdb1', store, sizes);
+      const raw = await sequential(sizes.runs, () =>
+        influxRawEnergy(influx.url, database, MUNICIPALITY_DAY.municipality, MUNICIPALITY_DAY.from, MUNICIPALITY_DAY.to),
+      );
+      assertSame('influxdb1', answer, raw.value);
+      reportRaw('influxdb1', raw.ms, p50);
+      const load = await timed(() => loadProgrammeInflux(influx.url, database, sizes.programme, PROGRAMME_START));
+      const q = { from: PROGRAMME_START, to: PROGRAMME_START + sizes.programme.days * DAY_MS };
+      const programme = await sequential(Math.min(sizes.runs, 5), () => store.luminaireEnergy(q));
+      reportProgramme('influxdb1', sizes.programme, load.value, load.ms, programme.ms, programme.value.length);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await influx.stop();
+  }
+}
+
+export const storeReadsBench: BenchModule = {
+  name: 'store-reads',
+  description:
+    'energy from rollups vs the raw query it replaces (same answer asserted): a municipality-day alone and under 50 clients, and a programme over 30 days, embedded and InfluxDB 1.6',
+  async run({ quick }) {
+    const sizes: Sizes = quick
+      ? {
+          city: { luminaires: 300, neighbourLuminaires: 100 },
+          programme: { luminaires: 1_000, days: 30, municipalities: 10 },
+          runs: 10,
+          concurrentMs: 2_000,
+        }
+      : {
+          city: { luminaires: 2_000, neighbourLuminaires: 500 },
+          programme: { luminaires: 5_000, days: 30, municipalities: 10 },
+          runs: 30,
+          concurrentMs: 8_000,
+        };
+    console.log(
+      `   load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} on ${cpus().length} cores`,
+    );
+    await embeddedPart(sizes);
+    await influxPart(sizes);
+  },
+};
