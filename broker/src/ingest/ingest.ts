@@ -22,7 +22,7 @@ import { Batcher, type Pending } from './batcher';
 import { DeadLetters, type DeadLetterReason, type DeadLetterSample } from './dead-letter';
 import { deliver, type DeliveryAccounting } from './deliver';
 import { IngestSpool, type IngestSpoolOptions } from './ingest-spool';
-import { apPoint, eventPoint, luminairePoint, type Origin } from './points';
+import { apPoint, eventPoint, luminairePoint, type Origin, SharedTags } from './points';
 import { FleetRegistry, type FleetOptions } from './fleet-registry';
 import { announceDevice, seedFleet } from './announce';
 import { Quarantine, type QuarantineStats } from './quarantine';
@@ -153,6 +153,7 @@ export function createIngest(opts: IngestOptions): Ingest {
   const maxSkewMs = opts.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
   const birthGraceMs = opts.birthGraceMs ?? DEFAULT_BIRTH_GRACE_MS;
   const fleet = new FleetRegistry(opts.fleet);
+  const tagCaches: TagCaches = { luminaire: new SharedTags('luminaire'), ap: new SharedTags('ap') };
   const quarantine = new Quarantine(metrics.registry, opts.quarantineSamplesPerGateway);
   // Devices announced before a restart are in the broker's retained states: learn them first.
   let seedDone = false;
@@ -377,7 +378,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       const first = screened.quarantined[0]!;
       logger.warn({ gateway: gw.id, readings: screened.quarantined.length, reason: first.reason }, 'readings quarantined');
     }
-    return toPoints(kind, { municipality, gateway: gw.id }, screened.accepted);
+    return toPoints(kind, { municipality, gateway: gw.id }, screened.accepted, tagCaches);
   };
 
   opts.broker.setPublishGate(gate);
@@ -421,7 +422,12 @@ export function createIngest(opts: IngestOptions): Ingest {
   };
 }
 
-function screenItems(kind: Kind, items: unknown[], indices: number[], ctx: Parameters<typeof screenEvents>[2]): Screened<unknown> {
+function screenItems(
+  kind: Kind,
+  items: unknown[],
+  indices: number[] | undefined,
+  ctx: Parameters<typeof screenEvents>[2],
+): Screened<unknown> {
   // Items come out of the protocol decoders for this very kind, so the casts only restore the type.
   switch (kind) {
     case 'luminaireTelemetry':
@@ -433,16 +439,27 @@ function screenItems(kind: Kind, items: unknown[], indices: number[], ctx: Param
   }
 }
 
-function toPoints(kind: Kind, o: Origin, items: unknown[]): Point[] {
+/** One frozen tags object per device, per measurement (points.ts SharedTags). */
+interface TagCaches {
+  luminaire: SharedTags;
+  ap: SharedTags;
+}
+
+function toPoints(kind: Kind, o: Origin, items: unknown[], tags: TagCaches): Point[] {
   // Items come out of the protocol decoders for this very kind, so the casts only restore the type.
+  const out: Point[] = new Array(items.length);
   switch (kind) {
     case 'luminaireTelemetry':
-      return (items as Parameters<typeof luminairePoint>[1][]).map((r) => luminairePoint(o, r));
+      for (let i = 0; i < items.length; i++) out[i] = luminairePoint(o, items[i] as LuminaireReading, tags.luminaire);
+      break;
     case 'apTelemetry':
-      return (items as Parameters<typeof apPoint>[1][]).map((r) => apPoint(o, r));
+      for (let i = 0; i < items.length; i++) out[i] = apPoint(o, items[i] as ApReading, tags.ap);
+      break;
     case 'events':
-      return (items as Parameters<typeof eventPoint>[1][]).map((e) => eventPoint(o, e));
+      for (let i = 0; i < items.length; i++) out[i] = eventPoint(o, items[i] as DeviceEvent);
+      break;
   }
+  return out;
 }
 
 function spoolStats(

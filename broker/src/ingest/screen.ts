@@ -14,7 +14,7 @@ import {
   type RejectedItem,
 } from '@poste/protocol';
 import type { DeadLetterReason } from './dead-letter';
-import type { DeviceEntry, FleetRegistry } from './fleet-registry';
+import type { DeviceEntry, FleetRegistry, QuarantineReason } from './fleet-registry';
 import type { QuarantineSample } from './quarantine';
 
 /**
@@ -43,13 +43,13 @@ export interface Screened<T> {
   quarantined: QuarantineSample[];
 }
 
-/** Positions of the decoded items in the original batch (the decoder drops rejected ones). */
-export function originalIndices(count: number, rejected: readonly RejectedItem[]): number[] {
+/**
+ * Positions of the decoded items in the original batch (the decoder drops rejected ones);
+ * undefined when none was rejected: each item is then at its own position.
+ */
+export function originalIndices(count: number, rejected: readonly RejectedItem[]): number[] | undefined {
+  if (rejected.length === 0) return undefined;
   const out: number[] = [];
-  if (rejected.length === 0) {
-    for (let i = 0; i < count; i++) out.push(i);
-    return out;
-  }
   const skip = new Set(rejected.map((r) => r.index));
   for (let i = 0; out.length < count; i++) if (!skip.has(i)) out.push(i);
   return out;
@@ -60,23 +60,30 @@ const at = (field: string, index: number, e: PayloadError): PayloadError => ({
   reason: e.reason,
 });
 
-type Judged = { refusal: Omit<Refusal, 'index'> } | { quarantine: QuarantineSample['reason'] } | { entry: DeviceEntry };
+/** A refusal of the common checks (rare: allocated only then). */
+interface Refused {
+  refusal: Omit<Refusal, 'index'>;
+}
 
-/** The checks every reading passes before its own kind's step check. */
-function judge(ctx: ScreenContext, device: string, ts: number, bounds: PayloadError | null): Judged {
+/**
+ * The checks every reading passes before its own kind's step check: the device's entry, why its
+ * readings are quarantined, or a refusal. No allocation for an accepted reading (this runs for
+ * every reading ingest takes).
+ */
+function judge(ctx: ScreenContext, device: string, ts: number, bounds: PayloadError | null): DeviceEntry | QuarantineReason | Refused {
   if (bounds) return { refusal: { reason: 'implausible-value', error: bounds } };
   const future = checkTimestamp(ts, ctx.nowMs, ctx.maxSkewMs, undefined);
   if (future) return { refusal: future };
   const entry = ctx.fleet.forReading(ctx.gateway, device);
-  if (typeof entry === 'string') return { quarantine: entry };
+  if (typeof entry === 'string') return entry;
   const early = checkTimestamp(ts, ctx.nowMs, ctx.maxSkewMs, entry.birthTs, ctx.birthGraceMs);
   if (early) return { refusal: early };
-  return { entry };
+  return entry;
 }
 
 function screen<T extends { device: string; ts: number }>(
   items: readonly T[],
-  indices: readonly number[],
+  indices: readonly number[] | undefined,
   ctx: ScreenContext,
   measurement: 'luminaire' | 'ap',
   bounds: (r: T) => PayloadError | null,
@@ -85,14 +92,14 @@ function screen<T extends { device: string; ts: number }>(
   const out: Screened<T> = { accepted: [], refused: [], quarantined: [] };
   for (let k = 0; k < items.length; k++) {
     const r = items[k]!;
-    const index = indices[k]!;
+    const index = indices === undefined ? k : indices[k]!;
     const j = judge(ctx, r.device, r.ts, bounds(r));
-    if ('refusal' in j) {
+    if (typeof j === 'string') {
+      out.quarantined.push({ reason: j, gateway: ctx.gateway, device: r.device, measurement, ts: r.ts, at: ctx.nowMs });
+    } else if ('refusal' in j) {
       out.refused.push({ index, reason: j.refusal.reason, error: at('readings', index, j.refusal.error) });
-    } else if ('quarantine' in j) {
-      out.quarantined.push({ reason: j.quarantine, gateway: ctx.gateway, device: r.device, measurement, ts: r.ts, at: ctx.nowMs });
     } else {
-      const e = step(j.entry, r);
+      const e = step(j, r);
       if (e) out.refused.push({ index, reason: 'implausible-step', error: at('readings', index, e) });
       else out.accepted.push(r);
     }
@@ -101,7 +108,7 @@ function screen<T extends { device: string; ts: number }>(
 }
 
 /** Luminaire readings: bounds, timestamps, attribution, then the energy/hours/switch-on steps. */
-export function screenLuminaires(items: readonly LuminaireReading[], indices: readonly number[], ctx: ScreenContext) {
+export function screenLuminaires(items: readonly LuminaireReading[], indices: readonly number[] | undefined, ctx: ScreenContext) {
   return screen(items, indices, ctx, 'luminaire', checkLuminaireBounds, (entry, r) => {
     const prev = entry.luminaire;
     if (prev) {
@@ -111,13 +118,20 @@ export function screenLuminaires(items: readonly LuminaireReading[], indices: re
       if (e) return e;
       if (r.ts <= prev.ts) return null;
     }
-    entry.luminaire = { ts: r.ts, activeEnergy: r.activeEnergy, operatingHours: r.operatingHours, switchOnCounter: r.switchOnCounter };
+    // Updated in place (the entry owns it): no object per reading.
+    if (prev) {
+      prev.ts = r.ts;
+      prev.activeEnergy = r.activeEnergy;
+      prev.operatingHours = r.operatingHours;
+      prev.switchOnCounter = r.switchOnCounter;
+    } else
+      entry.luminaire = { ts: r.ts, activeEnergy: r.activeEnergy, operatingHours: r.operatingHours, switchOnCounter: r.switchOnCounter };
     return null;
   });
 }
 
 /** AP readings: bounds, timestamps, attribution, then the uptime and bytes-at-link-rate steps. */
-export function screenAps(items: readonly ApReading[], indices: readonly number[], ctx: ScreenContext) {
+export function screenAps(items: readonly ApReading[], indices: readonly number[] | undefined, ctx: ScreenContext) {
   return screen(items, indices, ctx, 'ap', checkApBounds, (entry, r) => {
     const prev = entry.ap;
     if (prev) {
@@ -125,7 +139,11 @@ export function screenAps(items: readonly ApReading[], indices: readonly number[
       if (e) return e;
       if (r.ts <= prev.ts) return null;
     }
-    entry.ap = { ts: r.ts, uptime: r.uptime, bytes: apBytesTotal(r) };
+    if (prev) {
+      prev.ts = r.ts;
+      prev.uptime = r.uptime;
+      prev.bytes = apBytesTotal(r);
+    } else entry.ap = { ts: r.ts, uptime: r.uptime, bytes: apBytesTotal(r) };
     return null;
   });
 }
@@ -134,11 +152,15 @@ export function screenAps(items: readonly ApReading[], indices: readonly number[
  * Events: magnitude and timestamps only. They are not attributed (a gateway reports events about
  * itself, and events are not in the savings); a known device's birth still bounds their time.
  */
-export function screenEvents(items: readonly DeviceEvent[], indices: readonly number[], ctx: ScreenContext): Screened<DeviceEvent> {
+export function screenEvents(
+  items: readonly DeviceEvent[],
+  indices: readonly number[] | undefined,
+  ctx: ScreenContext,
+): Screened<DeviceEvent> {
   const out: Screened<DeviceEvent> = { accepted: [], refused: [], quarantined: [] };
   for (let k = 0; k < items.length; k++) {
     const e = items[k]!;
-    const index = indices[k]!;
+    const index = indices === undefined ? k : indices[k]!;
     const value = checkEventValue(e.value);
     if (value) {
       out.refused.push({ index, reason: 'implausible-value', error: at('events', index, value) });

@@ -74,3 +74,14 @@ test('series keys cannot collide, even with tag values holding the separator', (
   idx.put({ ...odd, tags: { ...odd.tags, gateway: 'g\u0000x', luminaire: 'l' } });
   assert.equal(idx.get(odd), undefined);
 });
+
+test('a point with shared (frozen) tags is the same series as one with its own copy of them', () => {
+  const frozen = Object.freeze({ municipality: 'm', gateway: 'g', luminaire: 'a', group: 'g1' });
+  const idx = new PointIndex();
+  idx.put({ ...lum('a', 1, 3), tags: frozen });
+  assert.equal(pointSeriesKey({ ...lum('a', 1), tags: frozen }), pointSeriesKey(lum('a', 1)));
+  assert.equal(idx.get(lum('a', 1))?.fields.activeEnergy, 3);
+  idx.put(lum('a', 1, 4));
+  assert.equal(idx.size, 1);
+  assert.equal(idx.get({ ...lum('a', 1), tags: frozen })?.fields.activeEnergy, 4);
+});

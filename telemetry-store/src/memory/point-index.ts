@@ -72,8 +72,21 @@ export function seriesKeyOf(measurement: Point['measurement'], values: readonly 
   return key;
 }
 
+/** Keys of frozen (shared, immutable) tags objects, by measurement: see rollups/rows.ts seriesKeyOfPoint. */
+const SHARED_KEYS = new WeakMap<object, { measurement: string; key: string }>();
+
 /** The series key of a point whose series-key tags are all strings. */
 export function pointSeriesKey(p: Point): string {
+  const tags = p.tags;
+  if (!Object.isFrozen(tags)) return buildKey(p);
+  const cached = SHARED_KEYS.get(tags);
+  if (cached !== undefined && cached.measurement === p.measurement) return cached.key;
+  const key = buildKey(p);
+  if (cached === undefined) SHARED_KEYS.set(tags, { measurement: p.measurement, key });
+  return key;
+}
+
+function buildKey(p: Point): string {
   const names = SERIES_KEY_TAGS[p.measurement];
   let key: string = p.measurement;
   for (let i = 0; i < names.length; i++) {

@@ -11,6 +11,7 @@ import {
   type RolledMeasurement,
   type RollupRow,
   seriesId,
+  seriesKeyOfPoint,
 } from './rows';
 import { samePoint } from './same-point';
 
@@ -87,7 +88,7 @@ export class RollupMaintainer {
   readsStore(batch: readonly IndexedPoint[]): boolean {
     for (const { point } of batch) {
       if (!ROLLED.has(point.measurement)) return true;
-      const row = this.latest.get(`${point.measurement}|${seriesId(point)}`);
+      const row = this.latest.get(seriesKeyOfPoint(point));
       if (row !== undefined && point.ts <= row.lastTs) return true;
     }
     return false;
@@ -128,7 +129,7 @@ export class RollupMaintainer {
     //    order; sort is stable, so of equal ts the batch's first copy comes first and stands.
     const bySeries = new Map<string, IndexedPoint[]>();
     for (const ip of batch) {
-      const k = `${ip.point.measurement}|${seriesId(ip.point)}`;
+      const k = seriesKeyOfPoint(ip.point);
       const list = bySeries.get(k);
       if (list) list.push(ip);
       else bySeries.set(k, [ip]);

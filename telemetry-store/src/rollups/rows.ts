@@ -82,6 +82,25 @@ export function seriesId(p: Point): string {
   return id;
 }
 
+/** Series keys of frozen tags objects (immutable, so the key cannot go stale), by measurement. */
+const SHARED_SERIES_KEYS = new WeakMap<object, { measurement: string; key: string }>();
+
+/**
+ * `measurement|seriesId`: how the rollup maintainer names a series. Ingest gives every point of a
+ * device the same frozen tags object (broker/src/ingest/points.ts); for those the key is built
+ * once and then found by identity (a weak-map hit instead of building and hashing a new string
+ * for every point). Unfrozen tags are keyed afresh each time, as before.
+ */
+export function seriesKeyOfPoint(p: Point): string {
+  const tags = p.tags;
+  if (!Object.isFrozen(tags)) return `${p.measurement}|${seriesId(p)}`;
+  const cached = SHARED_SERIES_KEYS.get(tags);
+  if (cached !== undefined && cached.measurement === p.measurement) return cached.key;
+  const key = `${p.measurement}|${seriesId(p)}`;
+  if (cached === undefined) SHARED_SERIES_KEYS.set(tags, { measurement: p.measurement, key });
+  return key;
+}
+
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
