@@ -2,14 +2,20 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SERIES_KEY_TAGS } from '../measurements';
 import type { RollupMaintainer, WritePlan } from '../rollups/maintainer';
 import { HOUR_MS, keyId, type RolledMeasurement, type RollupRow } from '../rollups/rows';
-import { appendValue } from './append-value';
+import { appendColumnWise, type CellValue } from './column-append';
 import { migrateRollupTables, ROLLUP_TABLE, rollupColumnTypes, rowValues } from './rollup-tables';
 import { quote } from './sql';
 
 /** Rollup rows held before a save forces one (each is one row per series and hour: a city's hour fits). */
 export const ROLLUP_BUFFER_MAX_ROWS = 50_000;
-/** Rows changed longer ago than this are saved at the next write or by the store's timer. */
-export const ROLLUP_FLUSH_INTERVAL_MS = 2_000;
+/**
+ * Rows changed longer ago than this are saved at the next write or by the store's timer. A save
+ * costs about the same whatever the interval (one row per series and hour, upserted by key: ~4,000
+ * rows for a 4,000-luminaire city), so a longer interval saves less often for the same rows: at 2 s
+ * saves took a tenth of the write path's time. Reads never see it (a rollup read saves first); a
+ * crash costs recomputing the pending hours at the next open.
+ */
+export const ROLLUP_FLUSH_INTERVAL_MS = 10_000;
 
 /** Hours whose rollup rows may be unsaved: written with the raw points, emptied by each save. */
 const PENDING_TABLE = 'rollup_pending';
@@ -22,9 +28,9 @@ const PENDING_TABLE = 'rollup_pending';
  * held, before a read of rollups, before the maintainer reads the store (late readings), and at
  * close.
  *
- * Rollups are derived data: what a crash loses is rebuilt from raw, which is durable. Each write's
- * transaction records its (measurement, hour) pairs in rollup_pending; a save empties it in its own
- * transaction; at open, every series with raw points in a pending hour is recomputed (and the
+ * Rollups are derived data: what a crash loses is rebuilt from raw, which is durable. Each write
+ * records its (measurement, hour) pairs in rollup_pending before its points are committed (once per
+ * pair between saves); a save empties it in its own transaction; at open, every series with raw points in a pending hour is recomputed (and the
  * following hours whose chain changes) before anything else.
  */
 export class RollupBuffer {
@@ -51,8 +57,12 @@ export class RollupBuffer {
     );
   }
 
-  /** Inside the write's transaction: the hours its rows change, so a crash before the save is repaired at open. */
-  async markPending(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
+  /**
+   * The statement marking the hours `rows` change that are not marked yet (undefined: none, the
+   * usual case — a statement per batch for the same hour cost as much as the commit). Run before
+   * the write's points are committed, so a crash in between leaves every unsaved hour marked.
+   */
+  pendingStatement(rows: WritePlan['rows']): string | undefined {
     const hours = new Map<RolledMeasurement, Set<number>>();
     let lastMeasurement: RolledMeasurement | undefined;
     let lastHour = Number.NaN;
@@ -66,10 +76,9 @@ export class RollupBuffer {
       hours.set(measurement, set);
       set.add(row.hourStart);
     }
-    // Usually none: a statement per batch for the same hour cost as much as the commit.
-    if (hours.size === 0) return;
+    if (hours.size === 0) return undefined;
     const values = [...hours].flatMap(([m, set]) => [...set].map((hour) => `('${m}', ${hour})`));
-    await conn.run(`INSERT OR IGNORE INTO ${PENDING_TABLE} VALUES ${values.join(', ')}`);
+    return `INSERT OR IGNORE INTO ${PENDING_TABLE} VALUES ${values.join(', ')}`;
   }
 
   /** After the write's commit (its pending hours committed too): its rows replace older versions of the same series and hour. */
@@ -88,14 +97,20 @@ export class RollupBuffer {
     }
   }
 
-  /** Saves every row held and clears the pending hours, in one transaction; on failure the rows stay held. */
+  /**
+   * Saves every row held and clears the pending hours, in one transaction; on failure the rows stay
+   * held. Two round trips to DuckDB's threads (each costs milliseconds on a loaded machine): the
+   * BEGIN with the staging tables emptied, then the upserts, the pending hours' DELETE and the
+   * COMMIT; the rows go into staging in between through the appender, synchronously.
+   */
   async flush(conn: DuckDBConnection, evenIfEmpty = false): Promise<void> {
     if (this.rows.size === 0 && !evenIfEmpty) return;
-    await conn.run('BEGIN TRANSACTION');
+    const rows = [...this.rows.values()];
+    const used = ROLLED.filter((m) => rows.some((r) => r.measurement === m));
+    await this.ensureStaging(conn, used);
+    await conn.run(['BEGIN TRANSACTION', ...used.map((m) => `DELETE FROM ${stagingOf(m)}`)].join('; '));
     try {
-      await this.upsert(conn, [...this.rows.values()]);
-      await conn.run(`DELETE FROM ${PENDING_TABLE}`);
-      await conn.run('COMMIT');
+      await this.upsert(conn, rows, [`DELETE FROM ${PENDING_TABLE}`, 'COMMIT']);
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw err;
@@ -140,35 +155,49 @@ export class RollupBuffer {
     this.pendingKnown.clear();
   }
 
+  /** The temporary staging tables, once per connection, outside any transaction (a rolled-back CREATE would be forgotten). */
+  private async ensureStaging(conn: DuckDBConnection, measurements: readonly RolledMeasurement[]): Promise<void> {
+    for (const m of measurements) {
+      const staging = stagingOf(m);
+      if (this.stagingReady.has(staging)) continue;
+      await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${staging} AS SELECT * FROM ${ROLLUP_TABLE[m]} LIMIT 0`);
+      this.stagingReady.add(staging);
+    }
+  }
+
   /**
-   * Rows through the appender into a temporary staging table (same columns, no key), then one
-   * INSERT OR REPLACE … SELECT: a parameterised VALUES list of thousands of rows cost more than
-   * the points themselves.
+   * Rows through the appender into a temporary staging table (same columns, no key), column by
+   * column, then one INSERT OR REPLACE … SELECT per table, run in one statement list with `then`
+   * after them: a parameterised VALUES list of thousands of rows cost more than the points themselves.
    */
-  async upsert(conn: DuckDBConnection, rows: WritePlan['rows']): Promise<void> {
-    for (const m of ['luminaire', 'ap'] as const) {
+  async upsert(conn: DuckDBConnection, rows: WritePlan['rows'], then: readonly string[] = []): Promise<void> {
+    const statements: string[] = [];
+    for (const m of ROLLED) {
       const mine = rows.filter((r) => r.measurement === m);
       if (mine.length === 0) continue;
-      const staging = `${ROLLUP_TABLE[m]}_staging`;
-      if (!this.stagingReady.has(staging)) {
-        await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${staging} AS SELECT * FROM ${ROLLUP_TABLE[m]} LIMIT 0`);
-        this.stagingReady.add(staging);
-      }
-      await conn.run(`DELETE FROM ${staging}`);
-      const types = rollupColumnTypes(m);
+      await this.ensureStaging(conn, [m]);
+      const staging = stagingOf(m);
+      const values = mine.map(({ row }) => rowValues(m, row));
       const appender = await conn.createAppender(staging, 'main', 'temp');
       try {
-        for (const { row } of mine) {
-          rowValues(m, row).forEach((v, i) => {
-            appendValue(appender, types[i]!, v as number | string | null);
-          });
-          appender.endRow();
-        }
+        appendColumnWise(
+          appender,
+          rollupColumnTypes(m).map((type, c) => ({ type, value: (i: number) => values[i]![c] as CellValue })),
+          values.length,
+        );
         appender.flushSync();
       } finally {
         appender.closeSync();
       }
-      await conn.run(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`);
+      statements.push(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`, `DELETE FROM ${staging}`);
     }
+    statements.push(...then);
+    if (statements.length > 0) await conn.run(statements.join('; '));
   }
+}
+
+const ROLLED = ['luminaire', 'ap'] as const;
+
+function stagingOf(m: RolledMeasurement): string {
+  return `${ROLLUP_TABLE[m]}_staging`;
 }

@@ -178,17 +178,7 @@ export class EmbeddedStore implements TelemetryStore {
         await conn.run(`ALTER TABLE ${quote(measurement)} ADD COLUMN IF NOT EXISTS ${quote(name)} ${type}`);
         this.columns.get(measurement)!.set(name, type);
       }
-      if (plan.points.length > 0 || plan.rows.length > 0) {
-        await conn.run('BEGIN TRANSACTION');
-        try {
-          await appendPoints(conn, this.columns, plan.points);
-          await this.buffer.markPending(conn, plan.rows);
-          await conn.run('COMMIT');
-        } catch (err) {
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      }
+      if (plan.points.length > 0 || plan.rows.length > 0) await this.commitPoints(conn, plan);
       plan.commit();
       const now = Date.now();
       this.buffer.hold(plan.rows, now);
@@ -199,6 +189,33 @@ export class EmbeddedStore implements TelemetryStore {
       throw duckDBWriteError(err);
     }
     return plan.conflicts.length === 0 ? refused : [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
+  }
+
+  /**
+   * The new points and the hours their rollup rows change, durable when this resolves. Each
+   * statement run is a round trip to DuckDB's threads, which cost milliseconds apiece on a loaded
+   * machine (more than the append itself), so: the rollup hours not yet marked pending are marked
+   * first, in their own statement (an hour marked whose points then fail costs a recompute at the
+   * next open, never a wrong row); then the points of one measurement — the common case — go through
+   * one appender whose flush is its own transaction (atomic, committed when the call returns),
+   * and points of several measurements in one explicit transaction.
+   */
+  private async commitPoints(conn: DuckDBConnection, plan: WritePlan): Promise<void> {
+    const markHours = this.buffer.pendingStatement(plan.rows);
+    if (markHours !== undefined) await conn.run(markHours);
+    const measurements = new Set(plan.points.map((p) => p.measurement));
+    if (measurements.size <= 1) {
+      await appendPoints(conn, this.columns, plan.points);
+      return;
+    }
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      await appendPoints(conn, this.columns, plan.points);
+      await conn.run('COMMIT');
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
