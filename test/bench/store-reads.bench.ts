@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { createDashboardApi, parseInventory } from '@poste/dashboard-api';
 import { type LuminaireEnergy, openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { startInfluxDB } from '../harness/influxdb';
 import { type BenchModule, percentile, report } from './bench-kit';
@@ -107,6 +108,51 @@ async function municipalityDay(name: string, store: TelemetryStore, sizes: Sizes
   return { answer: alone.value, p50: percentile(alone.ms, 50) };
 }
 
+/**
+ * The same day through the dashboard API with its default query limits: 50 clients, each asking for
+ * both municipalities' energy report and hourly series of the day, back to back. Identical requests
+ * share one store query and, for a second, its answer (the read gate), as 50 people looking at the
+ * same dashboard would.
+ */
+async function apiClients(name: string, store: TelemetryStore, durationMs: number): Promise<void> {
+  const api = await createDashboardApi({
+    store,
+    inventory: parseInventory({
+      municipalities: [
+        { id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 },
+        { id: 'ananindeua', name: 'Ananindeua', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 },
+      ],
+      gateways: {},
+    }),
+    clock: { now: () => MUNICIPALITY_DAY.to },
+    logger: false,
+    defaultMetrics: false,
+    publicReads: true,
+  });
+  const url = await api.listen({ port: 0 });
+  const range = `from=${MUNICIPALITY_DAY.from}&to=${MUNICIPALITY_DAY.to}`;
+  const paths = ['belem', 'ananindeua'].flatMap((m) => [
+    `/api/v1/energy?municipality=${m}&${range}`,
+    `/api/v1/energy/series?granularity=hour&municipality=${m}&${range}`,
+  ]);
+  let errors = 0;
+  let i = 0;
+  try {
+    const ms = await concurrent(50, durationMs, async () => {
+      const res = await fetch(`${url}${paths[i++ % paths.length]}`);
+      await res.arrayBuffer();
+      if (res.status !== 200) errors++;
+    });
+    report(
+      `${name} API 50 clients, same day`,
+      { requests: ms.length, errors, req_per_s: ms.length / (durationMs / 1000), p50_ms: percentile(ms, 50), p99_ms: percentile(ms, 99) },
+      'p99 ≤ 100 ms',
+    );
+  } finally {
+    await api.close();
+  }
+}
+
 function reportRaw(name: string, raw: number[], rollupP50: number): void {
   report(`${name} municipality-day raw (baseline)`, { p50_ms: percentile(raw, 50), rollup_speedup: percentile(raw, 50) / rollupP50 });
 }
@@ -135,6 +181,7 @@ async function embeddedPart(sizes: Sizes): Promise<void> {
     const w = await timed(() => writeCity(store, sizes.city));
     report('embedded city written', { points: w.value, points_per_s: w.value / (w.ms / 1000) });
     const { answer, p50 } = await municipalityDay('embedded', store, sizes);
+    await apiClients('embedded', store, sizes.concurrentMs);
     await store.close();
 
     // The store holds the file's lock: the raw query runs on the closed file, then the programme's rows go in.
@@ -168,6 +215,7 @@ async function influxPart(sizes: Sizes): Promise<void> {
       const w = await timed(() => writeCity(store, sizes.city));
       report('influxdb1 city written', { points: w.value, points_per_s: w.value / (w.ms / 1000) });
       const { answer, p50 } = await municipalityDay('influxdb1', store, sizes);
+      await apiClients('influxdb1', store, sizes.concurrentMs);
       const raw = await sequential(sizes.runs, () =>
         influxRawEnergy(influx.url, database, MUNICIPALITY_DAY.municipality, MUNICIPALITY_DAY.from, MUNICIPALITY_DAY.to),
       );
