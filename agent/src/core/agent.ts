@@ -1,3 +1,4 @@
+import './mqtt-packet-settings'; // before any MQTT packet is written: see the module
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import {

@@ -169,6 +169,10 @@ export function renderMetrics(s: AgentStats, replayRate: number): string {
   const mem = process.memoryUsage();
   family(out, 'process_resident_memory_bytes', 'gauge', 'resident set size', [{ value: mem.rss }]);
   family(out, 'nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use', [{ value: mem.heapUsed }]);
+  family(out, 'nodejs_heap_size_total_bytes', 'gauge', 'V8 heap reserved (in use and free pages)', [{ value: mem.heapTotal }]);
+  family(out, 'nodejs_external_memory_bytes', 'gauge', 'memory of JS objects held outside the V8 heap (Buffers)', [
+    { value: mem.external },
+  ]);
   return `${out.join('\n')}\n`;
 }
 
