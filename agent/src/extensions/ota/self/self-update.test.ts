@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { canonicalManifestBytes, type FirmwareManifest, type OtaJob, type OtaStatus } from '@poste/protocol';
 import { pino } from 'pino';
+import { systemTimers } from '../../../core/timers';
+import { OtaRelay } from '../ota-relay';
 import { planBoot } from './boot-plan';
 import { SelfUpdater, type SelfUpdaterOptions } from './self-updater';
 import { loadSlotState, type SlotState, slotFile } from './slot-state';
@@ -221,5 +223,46 @@ describe('agent self-update: A/B slots', () => {
     writeFileSync(slotFile(r.slotsDir, 'a'), 'corrupted too');
     const reseeded = r.plan();
     assert.equal(readFileSync(reseeded.file, 'utf8'), readFileSync(r.factory, 'utf8'));
+  });
+
+  it('the relay: a refused $gateway job is answered without a byte downloaded; without the launcher it is refused too', () => {
+    const r = rig();
+    r.plan();
+    const bundle = Buffer.from('x');
+    const relayStatuses: OtaStatus[] = [];
+    const relay = (self?: SelfUpdater) =>
+      new OtaRelay({
+        dir: join(r.dir, 'ota'),
+        now: () => 3000,
+        timers: systemTimers,
+        log: pino({ level: 'silent' }),
+        retryMs: 60_000,
+        ...(self ? { self } : {}),
+        ports: {
+          publishStatus: (s) => {
+            relayStatuses.push(s);
+            return true;
+          },
+          sendToDevice: async () => {},
+        },
+      });
+    const withSelf = relay(r.updater('a'));
+    withSelf.handleJob(job(manifestFor(bundle, '0.9.0'), 'old'));
+    assert.deepEqual(
+      r.published.map((p) => [p.jobId, p.phase, p.detail]),
+      [['old', 'refused', 'downgrade from 1.0.0 to 0.9.0 refused (not forced)']],
+    );
+    assert.equal(withSelf.stats().chunkRequests, 0, 'nothing downloaded');
+    withSelf.handleJob(job(manifestFor(bundle, '0.9.0'), 'old'));
+    assert.equal(r.published.length, 2, 'the retained job coming back is answered again');
+    withSelf.stop();
+    const without = relay();
+    without.handleJob(job(manifestFor(bundle, '1.1.0'), 'new'));
+    assert.deepEqual(
+      relayStatuses.filter((s) => s.jobId === 'new').map((s) => [s.target, s.phase, s.detail]),
+      [['$gateway', 'refused', 'this agent was not started by its launcher (no --slots): it cannot update itself']],
+    );
+    assert.equal(without.stats().chunkRequests, 0);
+    without.stop();
   });
 });
