@@ -18,6 +18,11 @@ export default defineConfig({
   // workspace packages from their sources: the bundle never depends on their dist being fresh
   esbuildOptions(o) {
     o.conditions = ['source'];
+    // V8 keeps a script's whole source in the heap: without comments and indentation the bundle is
+    // 1.4 MB instead of 2.1 MB and the agent's idle heap 2.4 MB smaller (npm run bench -- gateway-latency).
+    // Names are kept, so a stack trace still says which function failed.
+    o.minifyWhitespace = true;
+    o.minifySyntax = true;
   },
   // The CommonJS dependencies (mqtt, aedes, pino) call require() for Node built-ins; an ES module
   // has none, so the bundle gets one.

@@ -1,40 +1,50 @@
 // Sensor event → luminaire command through the gateway, end to end on the agent's real LAN MQTT
 // endpoint: a device publishes `motion`, the agent's dimming runner feeds the engine's sensor fast
 // path, and each luminaire of the zone receives its `dim` command on its own MQTT session. Also the
-// agent's RSS with 1,000 luminaires + 50 APs connected.
+// agent's RSS with 1,000 luminaires + 50 APs connected, beside a bare Node process of the same run.
 //
-// The agent runs in a child process (this same file, started with CHILD_FLAG) so its RSS is its own,
-// not the 1,000 device clients'. Publish and receive are both timed in this (parent) process.
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The agent is the deployed one (deployed-agent.ts): the installable bundle on plain node with the
+// systemd unit's flags and environment, configured by a JSON file, in its own process so its RSS is
+// its own, not the 1,000 device clients' (those and the timing are in this process).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { encode, topic, type DeviceCommand, type DeviceState } from '@poste/protocol';
+import { freePort, waitFor } from '../harness/free-port';
 import type { BenchModule } from './bench-kit';
 import { percentile, report } from './bench-kit';
+import { bareNodeRss, buildAgentBundle, gatewayRuntime, scrapeMetrics, startDeployedAgent, type GatewayRuntime } from './deployed-agent';
 
-const CHILD_FLAG = '--gateway-bench-agent';
-/**
- * V8 setting for a small gateway: a 1 MB young generation instead of 16 MB (the agent's garbage is
- * short-lived and small): RSS −16 MB idle, −32 MB with 1,000 + 50 devices. (`--single-threaded`
- * would save 4 MB more but moves GC work onto the event loop.) The bare baseline runs with it too.
- */
-export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=1'];
 const ZONE_SIZE = 10;
 const BASE_LEVEL = 50;
 const HOLD_MS = 300;
 const TICK_MS = 100;
 
-type ChildMessage =
-  | { type: 'ready'; port: number }
-  | { type: 'memory'; rss: number; heapUsed: number; sent: number; acked: number; failed: number };
+interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  /** CPU seconds (user + system) the agent process has used so far; NaN where /proc is not there */
+  cpuS: number;
+}
+
+/** utime + stime of a process from /proc (Linux), in seconds. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks: USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function schedulerConfig(zones: number) {
   return {
-    site: { timeZone: 'UTC', latitude: -23.5, longitude: -46.6 },
+    // São Paulo, in its own zone: the scheduler's Intl time-zone data is part of a real gateway's memory.
+    site: { timeZone: 'America/Sao_Paulo', latitude: -23.5, longitude: -46.6 },
     programs: [{ id: 'flat', steps: [{ kind: 'fixed', time: '00:00', level: BASE_LEVEL }] }],
     calendars: [{ id: 'cal', rules: [], defaultProgram: 'flat' }],
     groups: Array.from({ length: zones }, (_, z) => ({ id: `zone-${z}`, calendar: 'cal' })),
@@ -50,43 +60,14 @@ function schedulerConfig(zones: number) {
   };
 }
 
-/** Child side: the agent alone, answering memory questions over IPC. */
-async function runAgentChild(): Promise<void> {
-  const { startAgent } = await import('@poste/agent');
-  const { freePort } = await import('../harness/free-port');
-  const agent = await startAgent({
-    gatewayId: 'gw-bench',
-    north: { url: `mqtt://127.0.0.1:${await freePort()}` }, // uplink down: the gateway works on its own
-    local: { port: 0 },
-    logLevel: 'silent',
-    dataDir: process.env.POSTE_BENCH_DATA_DIR,
-    dimming: { tickIntervalMs: TICK_MS },
-  });
-  const send = (m: ChildMessage): void => void process.send?.(m);
-  process.on('message', (m: { type: string }) => {
-    if (m.type === 'memory') {
-      // After a full GC: the steady-state figure, not whatever garbage the last burst left.
-      (globalThis as { gc?: () => void }).gc?.();
-      const d = agent.stats().extensions.dimming;
-      const mem = process.memoryUsage();
-      send({ type: 'memory', rss: mem.rss, heapUsed: mem.heapUsed, sent: d?.sent ?? 0, acked: d?.acked ?? 0, failed: d?.failed ?? 0 });
-    } else if (m.type === 'stop') {
-      void agent.stop({ abrupt: true }).then(() => process.exit(0));
-    }
-  });
-  send({ type: 'ready', port: agent.localPort });
-}
-
-function ask(child: ChildProcess, type: 'memory'): Promise<Extract<ChildMessage, { type: 'memory' }>> {
-  return new Promise((resolve) => {
-    const on = (m: ChildMessage): void => {
-      if (m.type !== type) return;
-      child.off('message', on);
-      resolve(m);
-    };
-    child.on('message', on);
-    child.send({ type });
-  });
+async function sample(metricsPort: number, pid: number | undefined): Promise<MemorySample> {
+  const m = await scrapeMetrics(metricsPort);
+  return {
+    rss: m.get('process_resident_memory_bytes') ?? Number.NaN,
+    heapUsed: m.get('nodejs_heap_size_used_bytes') ?? Number.NaN,
+    heapTotal: m.get('nodejs_heap_size_total_bytes') ?? Number.NaN,
+    cpuS: cpuSeconds(pid),
+  };
 }
 
 async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -102,76 +83,45 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boole
   return true;
 }
 
-/**
- * How to start the agent child. Preferably as one bundled .mjs (what tsup ships to a gateway: our
- * code bundled, npm dependencies external) run by plain node, because `--import tsx` runs its
- * loader in an extra worker thread that alone adds tens of MB of RSS. esbuild comes with tsup/tsx.
- */
-async function agentChildEntry(): Promise<{ file: string; execArgv: string[]; runtime: string }> {
-  const self = fileURLToPath(import.meta.url);
-  try {
-    const { build } = await import('esbuild');
-    const outfile = join(dirname(self), '../../node_modules/.cache/poste-bench/gateway-agent.mjs');
-    await build({
-      entryPoints: [self],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      external: ['aedes', 'mqtt', 'pino', 'zod'],
-      logLevel: 'silent',
-    });
-    return {
-      file: outfile,
-      execArgv: ['--expose-gc', ...GATEWAY_NODE_FLAGS],
-      runtime: `bundled .mjs on plain node ${GATEWAY_NODE_FLAGS.join(' ')}`,
-    };
-  } catch {
-    return {
-      file: self,
-      execArgv: ['--expose-gc', ...GATEWAY_NODE_FLAGS, '--conditions=source', '--import', 'tsx'],
-      runtime: 'node --import tsx (includes the loader thread)',
-    };
-  }
-}
-
-/** A bare Node process with the same flags, after a full GC: what the agent's own figure sits on. */
-async function bareNodeRss(): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'poste-bare-'));
-  const file = join(dir, 'bare.cjs');
-  writeFileSync(file, 'globalThis.gc(); process.send(process.memoryUsage().rss, () => process.exit(0));\n');
-  try {
-    const child = fork(file, [], { execArgv: ['--expose-gc', ...GATEWAY_NODE_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    return await new Promise<number>((resolve, reject) => {
-      child.once('message', (rss: number) => resolve(rss));
-      child.once('error', reject);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function measure(luminaires: number, aps: number, events: number) {
+async function measure(luminaires: number, aps: number, events: number, runtime: GatewayRuntime, bundle: string) {
   const zones = Math.ceil(luminaires / ZONE_SIZE);
   const dataDir = mkdtempSync(join(tmpdir(), 'poste-gw-bench-'));
+  // The scheduler config as the cloud would have pushed it: already applied when the agent starts.
   writeFileSync(
     join(dataDir, 'agent-state.json'),
     JSON.stringify({ birthSeq: 0, config: { version: 1, config: { scheduler: schedulerConfig(zones) } } }),
   );
-  const entry = await agentChildEntry();
-  const child = fork(entry.file, [CHILD_FLAG], {
-    execArgv: entry.execArgv,
-    env: { ...process.env, POSTE_BENCH_DATA_DIR: dataDir },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const configFile = join(dataDir, 'agent.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      configVersion: 3,
+      gatewayId: 'gw-bench',
+      north: { url: `mqtt://127.0.0.1:${await freePort()}` }, // uplink down: the gateway works on its own
+      adapters: [{ kind: 'poste', port, auth: { mode: 'open' } }],
+      dataDir,
+      metrics: { port: metricsPort },
+      logLevel: 'warn',
+      dimming: { tickIntervalMs: TICK_MS },
+    }),
+  );
+  const agent = startDeployedAgent(bundle, configFile, runtime);
   const clients: MqttClient[] = [];
+  let received = 0;
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once('message', (m: ChildMessage) => (m.type === 'ready' ? resolve(m.port) : reject(new Error('unexpected'))));
-      child.once('exit', (code) => reject(new Error(`agent child exited ${code}`)));
-    });
-    const idle = await ask(child, 'memory');
+    await waitFor(
+      'the agent serves /metrics',
+      () =>
+        scrapeMetrics(metricsPort).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+      50,
+    );
+    const idle = await sample(metricsPort, agent.child.pid);
     const url = `mqtt://127.0.0.1:${port}`;
 
     // Per zone: when its event was published and how many of its luminaires have their boost yet.
@@ -204,6 +154,7 @@ async function measure(luminaires: number, aps: number, events: number) {
         c.on('message', (_t, payload) => {
           const at = performance.now();
           const cmd = JSON.parse(payload.toString('utf8')) as DeviceCommand;
+          received++; // each one acknowledged 'done' just below
           c.publish(ackTopic, encode({ v: 1, id: cmd.id, outcome: 'done', ts: Date.now() }), { qos: 1 });
           if (cmd.action !== 'dim') return;
           if (cmd.level === BASE_LEVEL) baseCommands++;
@@ -233,7 +184,7 @@ async function measure(luminaires: number, aps: number, events: number) {
     );
     const connectS = (Date.now() - t) / 1000;
     await waitUntil(() => baseCommands >= luminaires, 20_000);
-    const connected = await ask(child, 'memory');
+    const connected = await sample(metricsPort, agent.child.pid);
 
     // Events cycle through the zones; a zone fires again only after its hold and the next tick put it back.
     const spacingMs = Math.max(10, Math.ceil((HOLD_MS + 3 * TICK_MS) / zones));
@@ -254,13 +205,13 @@ async function measure(luminaires: number, aps: number, events: number) {
     }
     await waitUntil(() => pending.size === 0, 3_000);
     missed += pending.size;
-    const after = await ask(child, 'memory');
-    return { connectS, idle, connected, after, perLuminaire, perZone, missed, spacingMs, runtime: entry.runtime };
+    const after = await sample(metricsPort, agent.child.pid);
+    return { connectS, idle, connected, after, perLuminaire, perZone, missed, spacingMs, received };
   } finally {
     for (const c of clients) c.end(true);
-    child.send({ type: 'stop' });
-    await new Promise((r) => setTimeout(r, 200));
-    if (child.exitCode === null) child.kill();
+    agent.child.kill('SIGTERM');
+    const stopped = await Promise.race([agent.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 5_000))]);
+    if (!stopped) agent.child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -274,8 +225,10 @@ export const gatewayLatencyBench: BenchModule = {
     const luminaires = quick ? 300 : 1_000;
     const aps = quick ? 10 : 50;
     const events = quick ? 300 : 1_000;
-    const bare = await bareNodeRss();
-    const r = await measure(luminaires, aps, events);
+    const runtime = gatewayRuntime();
+    const bundle = buildAgentBundle();
+    const bare = await bareNodeRss(runtime);
+    const r = await measure(luminaires, aps, events, runtime, bundle);
     report(`connect ${luminaires} lum + ${aps} AP`, { s: r.connectS });
     report(
       'sensor→command, per luminaire',
@@ -295,12 +248,18 @@ export const gatewayLatencyBench: BenchModule = {
       events_incomplete: r.missed,
     });
     report('bare node, same flags (baseline)', { rss_MB: bare / MB });
-    report('agent RSS, no devices', { rss_MB: r.idle.rss / MB, heap_MB: r.idle.heapUsed / MB, over_bare_MB: (r.idle.rss - bare) / MB });
+    report('agent RSS, no devices', {
+      rss_MB: r.idle.rss / MB,
+      heap_MB: r.idle.heapUsed / MB,
+      heap_total_MB: r.idle.heapTotal / MB,
+      over_bare_MB: (r.idle.rss - bare) / MB,
+    });
     report(
       `agent RSS, ${luminaires} lum + ${aps} AP`,
       {
         rss_MB: r.connected.rss / MB,
         heap_MB: r.connected.heapUsed / MB,
+        heap_total_MB: r.connected.heapTotal / MB,
         over_bare_MB: (r.connected.rss - bare) / MB,
         ratio_to_bare: r.connected.rss / bare,
       },
@@ -309,14 +268,19 @@ export const gatewayLatencyBench: BenchModule = {
     report('agent RSS, after the events', {
       rss_MB: r.after.rss / MB,
       heap_MB: r.after.heapUsed / MB,
-      sent: r.after.sent,
-      acked: r.after.acked,
-      failed: r.after.failed,
+      heap_total_MB: r.after.heapTotal / MB,
+      over_bare_MB: (r.after.rss - bare) / MB,
+      commands_received_and_acked: r.received,
     });
+    // CPU the agent spent is a load-independent sign that a memory setting did not cost it its work.
+    report('agent CPU', {
+      connect_s: r.connected.cpuS - r.idle.cpuS,
+      events_s: r.after.cpuS - r.connected.cpuS,
+      per_command_ms: ((r.after.cpuS - r.connected.cpuS) * 1000) / Math.max(1, r.received),
+    });
+    const env = Object.entries(runtime.env).map(([k, v]) => `${k}=${v} `);
     console.log(
-      `   (agent alone in a child process, ${r.runtime}; RSS after a full GC, includes Node and its npm dependencies: ~68 MB for node + zod + mqtt + aedes + pino alone)`,
+      `   (agent: the installable bundle, ${env.join('')}node ${runtime.nodeFlags.join(' ')} --expose-gc poste-agent.mjs --config …, flags and environment read from agent/packaging/systemd/poste-agent.service; RSS scraped from its /metrics after a full GC)`,
     );
   },
 };
-
-if (process.argv.includes(CHILD_FLAG)) void runAgentChild();
