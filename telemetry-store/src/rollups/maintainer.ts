@@ -179,9 +179,16 @@ export class RollupMaintainer {
       for (const row of series.rows) rows.push({ measurement: m as RolledMeasurement, row });
       if (series.latest) nextLatest.set(k, series.latest);
     }
-    if (!inIndexOrder(fresh)) fresh.sort((a, b) => a.index - b.index);
+    // Every point of the batch is new (the common case): its own order, with no sort (`fresh` was
+    // gathered series by series, so sorting it back costs n log n comparisons per write).
+    let points: Point[];
+    if (fresh.length === batch.length && inIndexOrder(batch)) points = batch.map((ip) => ip.point);
+    else {
+      if (!inIndexOrder(fresh)) fresh.sort((a, b) => a.index - b.index);
+      points = fresh.map((ip) => ip.point);
+    }
     return {
-      points: fresh.map((ip) => ip.point),
+      points,
       rows,
       conflicts: conflicts.sort((a, b) => a.index - b.index),
       duplicates,
