@@ -2,7 +2,9 @@
 # Builds the Debian package of the Poste gateway agent: poste-agent_<version>_all.deb.
 #   scripts/build-agent-deb.sh [OUT_DIR]        (default OUT_DIR: agent/dist)
 # Contents: /usr/lib/poste-agent/poste-agent.mjs (the single-file bundle, dependencies included:
-# runs with the system's node ≥ 20), /usr/bin/poste-agent, /lib/systemd/system/poste-agent.service,
+# runs with the system's node ≥ 20), /usr/lib/poste-agent/poste-agent-launcher.mjs (what the unit
+# starts: it runs the agent from its A/B slots in /var/lib/poste-agent/slots, seeded from the
+# packaged bundle, so the agent can update itself over OTA), /usr/bin/poste-agent, /lib/systemd/system/poste-agent.service,
 # /etc/poste/agent.example.json (the unit reads /etc/poste/agent.json), the README, and a postinst
 # that creates the `poste` system user and /var/lib/poste-agent. Needs node, npm and dpkg-deb.
 set -eu
@@ -12,7 +14,10 @@ VERSION="$(node -p "require('./agent/package.json').version")"
 # The bundle alone (seconds): not the whole `npm run build`.
 (cd agent && npx tsup --config tsup.bundle.config.ts >/dev/null)
 BUNDLE=agent/dist/bundle/poste-agent.mjs
-[ -s "$BUNDLE" ] || { echo "build-agent-deb: $BUNDLE was not built" >&2; exit 1; }
+LAUNCHER=agent/dist/bundle/poste-agent-launcher.mjs
+for f in "$BUNDLE" "$LAUNCHER"; do
+	[ -s "$f" ] || { echo "build-agent-deb: $f was not built" >&2; exit 1; }
+done
 
 STAGE="$(mktemp -d)"
 trap 'rm -rf "$STAGE"' EXIT
@@ -20,6 +25,8 @@ chmod 0755 "$STAGE"
 install -d "$STAGE/DEBIAN" "$STAGE/usr/lib/poste-agent" "$STAGE/usr/bin" "$STAGE/lib/systemd/system" \
 	"$STAGE/etc/poste" "$STAGE/usr/share/doc/poste-agent"
 install -m 0644 "$BUNDLE" "$STAGE/usr/lib/poste-agent/poste-agent.mjs"
+install -m 0644 "$LAUNCHER" "$STAGE/usr/lib/poste-agent/poste-agent-launcher.mjs"
+# The packaged bundle, by hand (--version, --help, a manual run); the service runs the launcher.
 cat >"$STAGE/usr/bin/poste-agent" <<'WRAPPER'
 #!/bin/sh
 exec node /usr/lib/poste-agent/poste-agent.mjs "$@"

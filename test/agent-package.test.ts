@@ -1,6 +1,7 @@
 // The installable agent: scripts/build-agent-deb.sh builds the Debian package (the single-file
 // bundle, the systemd unit, an example config, a postinst that creates the poste user); dpkg -i
-// installs it into a temporary root; the installed bundle — started with plain `node` from a
+// installs it into a temporary root; the installed agent — started as the unit's ExecStart says
+// (the launcher, which seeds its A/B slots from the packaged bundle), with plain `node` from a
 // directory where no node_modules can be found — connects to a test broker and reports online.
 //
 // Install mode: `dpkg --root=T --force-script-chrootless --force-depends -i`. --root alone would
@@ -10,12 +11,14 @@
 // root to install (it chowns files), so this test is skipped for other users.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SlotStateSchema } from '@poste/agent';
 import { createBroker, CredentialsStore } from '@poste/broker';
 import { GatewayStateSchema, topic } from '@poste/protocol';
 
@@ -52,7 +55,12 @@ describe('installable agent: Debian package into a temporary root', { skip: isRo
     const bundle = join(T, 'usr/lib/poste-agent/poste-agent.mjs');
     assert.ok((await stat(bundle)).size > 100_000, 'the bundle carries its dependencies');
     const unit = await readFile(join(T, 'lib/systemd/system/poste-agent.service'), 'utf8');
-    assert.match(unit, /^ExecStart=\/usr\/bin\/node \/usr\/lib\/poste-agent\/poste-agent\.mjs --config \/etc\/poste\/agent\.json$/m);
+    assert.ok((await stat(join(T, 'usr/lib/poste-agent/poste-agent-launcher.mjs'))).size > 1_000, 'the launcher is installed');
+    assert.match(
+      unit,
+      /^ExecStart=\/usr\/bin\/node( --\S+)* \/usr\/lib\/poste-agent\/poste-agent-launcher\.mjs --slots \/var\/lib\/poste-agent\/slots --factory \/usr\/lib\/poste-agent\/poste-agent\.mjs -- --config \/etc\/poste\/agent\.json --ota-trust \/etc\/poste\/ota-trust\.pem --ota-model debian$/m,
+    );
+    assert.match(unit, /^Restart=always$/m, 'an update exits for a restart');
     assert.match(unit, /^User=poste$/m);
     const poste = (await readFile(join(T, 'etc/passwd'), 'utf8')).split('\n').find((l) => l.startsWith('poste:'));
     assert.ok(poste, 'postinst created the poste user in the installed root');
@@ -62,7 +70,10 @@ describe('installable agent: Debian package into a temporary root', { skip: isRo
     // The OpenWrt init script is valid sh and starts the same bundle.
     const init = join(ROOT, 'agent/packaging/openwrt/poste-agent.init');
     await run('sh', ['-n', init]);
-    assert.match(await readFile(init, 'utf8'), /procd_set_param command \/usr\/bin\/node "\$PROG" --config "\$CONFIG"/);
+    assert.match(
+      await readFile(init, 'utf8'),
+      /procd_set_param command \/usr\/bin\/node( --\S+)* "\$LAUNCHER" --slots "\$SLOTS" --factory "\$PROG" -- --config "\$CONFIG"/,
+    );
 
     // Start the installed agent against a test broker.
     const { store, password } = await CredentialsStore.empty().withGateway('gw-pkg', 'vila');
@@ -91,8 +102,11 @@ describe('installable agent: Debian package into a temporary root', { skip: isRo
         dataDir: join(T, 'var/lib/poste-agent'),
       }),
     );
-    // cwd inside the temporary root: no node_modules above it, so only the bundle's own code runs.
-    const child = spawn(process.execPath, [bundle, '--config', join(T, 'etc/poste/agent.json'), '--log-level', 'warn'], {
+    // The unit's ExecStart with its paths inside T; cwd inside T: no node_modules above it, so only the bundles' own code runs.
+    const exec = (unit.match(/^ExecStart=(.+)$/m)?.[1] ?? '').split(' ');
+    assert.equal(exec[0], '/usr/bin/node');
+    const args = exec.slice(1).map((a) => (/^\/(usr|etc|var)\//.test(a) ? join(T, a) : a));
+    const child = spawn(process.execPath, [...args, '--log-level', 'warn'], {
       cwd: T,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -109,6 +123,16 @@ describe('installable agent: Debian package into a temporary root', { skip: isRo
       setTimeout(() => reject(new Error(`agent not online in 20 s:\n${output}`)), 20_000).unref(),
     );
     await Promise.race([online, timeout]);
+    // The launcher seeded slot a from the packaged bundle, with the package's version.
+    const state = SlotStateSchema.parse(JSON.parse(await readFile(join(T, 'var/lib/poste-agent/slots/state.json'), 'utf8')));
+    const version = deb.match(/poste-agent_(\d+\.\d+\.\d+)_all\.deb$/)?.[1];
+    assert.deepEqual([state.active, state.slots.a?.version, state.pending], ['a', version, undefined]);
+    assert.equal(
+      state.slots.a?.sha256,
+      createHash('sha256')
+        .update(await readFile(bundle))
+        .digest('hex'),
+    );
     child.kill('SIGTERM');
     assert.equal(await exited, 0, `stops cleanly on SIGTERM:\n${output}`);
 
