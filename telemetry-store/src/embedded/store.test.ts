@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { PartialWriteError, StoreWriteError } from '../errors';
 import type { Point } from '../types';
 import { EmbeddedStore } from './store';
+import { DuckDBInstance } from '@duckdb/node-api';
 
 const lum = (ts: number, extra: Point['fields'] = {}): Point => ({
   measurement: 'luminaire',
@@ -95,4 +96,35 @@ test('writes queued behind a running one go in one transaction, each answered fo
   const [hour] = await s.luminaireHours({ from: 0, to: 3_600_000 });
   assert.equal(hour?.readings, 5);
   await s.close();
+});
+
+test('a frozen tags object shared by many points (ingest shares one per device) creates its columns in every store it reaches', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'poste-embedded-'));
+  try {
+    const tags = Object.freeze({ municipality: 'm', gateway: 'g', luminaire: 'L1', group: 'a', cabinet: 'c1' });
+    const point = (ts: number): Point => ({ measurement: 'luminaire', tags, fields: { activeEnergy: ts / 1000 }, ts });
+    for (const name of ['a.duckdb', 'b.duckdb']) {
+      const s = new EmbeddedStore({ kind: 'embedded', path: join(dir, name) });
+      await s.init();
+      await s.write([point(1000)]);
+      await s.write([point(2000), point(3000)]);
+      await s.close();
+      const db = await DuckDBInstance.create(join(dir, name));
+      const conn = await db.connect();
+      const rows = (await conn.runAndReadAll('SELECT cabinet, ts FROM luminaire ORDER BY ts')).getRowsJS();
+      conn.closeSync();
+      db.closeSync();
+      assert.deepEqual(
+        rows,
+        [
+          ['c1', 1000n],
+          ['c1', 2000n],
+          ['c1', 3000n],
+        ],
+        name,
+      );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -62,7 +62,9 @@ function problemOf(
   if (!Number.isSafeInteger(p.ts)) return `point ts must be integer ms, got ${p.ts}`;
   for (const k of SERIES_KEY_TAGS[m]) if (typeof p.tags[k] !== 'string') return `${m} point without tag ${k}`;
   const known = columns.get(m) ?? NO_COLUMNS;
-  const tagNames = Object.keys(p.tags);
+  // A frozen tags object (ingest shares one per device: broker SharedTags) passed once stays good.
+  const tagsPassed = known !== NO_COLUMNS && VALID_TAGS.get(p.tags) === known;
+  const tagNames = tagsPassed ? NO_NAMES : Object.keys(p.tags);
   const fieldNames = Object.keys(p.fields);
   for (const name of tagNames) {
     if (!safeName(name)) return `${m}: unusable tag name ${JSON.stringify(name)}`;
@@ -82,6 +84,8 @@ function problemOf(
     if (has === undefined) unknown = true;
     else if (has !== 'VARCHAR') return `${m}.${name}: VARCHAR value for a ${has} column (type conflict)`;
   }
+  // Remembered only when every tag is a VARCHAR column already: columns are added, never retyped.
+  if (!tagsPassed && !unknown && known !== NO_COLUMNS && Object.isFrozen(p.tags)) VALID_TAGS.set(p.tags, known);
   for (const name of fieldNames) {
     const type = columnTypeOf(p.fields[name] as number | string | boolean);
     const has = known.get(name) ?? (pending.size > 0 ? pending.get(`${m}.${name}`)?.type : undefined);
@@ -97,6 +101,13 @@ function problemOf(
 }
 
 const NO_COLUMNS: ReadonlyMap<string, ColumnType> = new Map();
+const NO_NAMES: readonly string[] = [];
+/**
+ * Frozen tags objects that passed, with the column map (one store's, one measurement's) they passed
+ * against: another store, or the same one reopened, checks them again. Weak: they go with the
+ * points and the sharer's cache.
+ */
+const VALID_TAGS = new WeakMap<object, ReadonlyMap<string, ColumnType>>();
 
 function notePending(
   m: Point['measurement'],
