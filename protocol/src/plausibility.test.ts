@@ -54,7 +54,7 @@ describe('plausibility: absolute bounds', () => {
     assert.match(checkLuminaireBounds(lum({ activeEnergy: 1e308 }))!.reason, /implausible: 1e\+308 Wh is over 1000000000 Wh/);
   });
 
-  it('bounds the optional coproduction figures by the reading’s uptime and capacity', () => {
+  it('bounds the optional coproduction figures by the reading’s uptime', () => {
     const co = {
       v: 1 as const,
       telemedicineSessions: 12,
@@ -67,7 +67,8 @@ describe('plausibility: absolute bounds', () => {
     const path = (over: Partial<typeof co>) => checkApBounds(ap({ coproduction: { ...co, ...over } }))?.path;
     assert.equal(path({ telemedicineSessions: 3_600 + AP_BOUNDS.sessionStartAllowance + 1 }), 'coproduction.telemedicineSessions');
     assert.equal(path({ telemedicineSessionsActive: 5_000 }), 'coproduction.telemedicineSessionsActive');
-    assert.equal(path({ reserveKbps: 60_000 }), 'coproduction.reserveKbps');
+    assert.equal(path({ reserveKbps: AP_BOUNDS.maxCapacityKbps + 1 }), 'coproduction.reserveKbps');
+    assert.equal(checkApBounds(ap({ capacityKbps: 0, coproduction: co })), null, 'an AP that cannot measure its uplink keeps its figures');
     assert.equal(
       path({ reserveMeasuredS: 3_600 + AP_BOUNDS.reserveSecondsAllowanceS + 1, reserveHonouredS: 0 }),
       'coproduction.reserveMeasuredS',

@@ -120,18 +120,22 @@ export function checkApBounds(r: ApReading): PayloadError | null {
     if (r.clients[c] > b.maxClientsPerClass) return over(`clients.${c}`, r.clients[c], b.maxClientsPerClass, 'clients');
     if (r.bytes[c] > b.maxBytesPerClass) return over(`bytes.${c}`, r.bytes[c], b.maxBytesPerClass, 'bytes');
   }
-  return r.coproduction ? checkCoproduction(r.coproduction, r.uptime, r.capacityKbps) : null;
+  return r.coproduction ? checkCoproduction(r.coproduction, r.uptime) : null;
 }
 
-/** The coproduction figures against the reading's own uptime and capacity (no state needed). */
-function checkCoproduction(c: ApCoproduction, uptimeS: number, capacityKbps: number): PayloadError | null {
+/**
+ * The coproduction figures against the reading's own uptime (no state needed). The reserve is
+ * bounded like a capacity, not by the reading's capacityKbps: an AP that cannot measure its uplink
+ * reports 0 there, and its sessions and seconds are still worth keeping.
+ */
+function checkCoproduction(c: ApCoproduction, uptimeS: number): PayloadError | null {
   const b = AP_BOUNDS;
   const maxSessions = uptimeS + b.sessionStartAllowance;
   if (c.telemedicineSessions > maxSessions)
     return over('coproduction.telemedicineSessions', c.telemedicineSessions, maxSessions, 'sessions (one per second of uptime)');
   if (c.telemedicineSessionsActive > b.maxClientsPerClass)
     return over('coproduction.telemedicineSessionsActive', c.telemedicineSessionsActive, b.maxClientsPerClass, 'sessions');
-  if (c.reserveKbps > capacityKbps) return over('coproduction.reserveKbps', c.reserveKbps, capacityKbps, 'kbit/s (the capacity)');
+  if (c.reserveKbps > b.maxCapacityKbps) return over('coproduction.reserveKbps', c.reserveKbps, b.maxCapacityKbps, 'kbit/s');
   const maxMeasured = uptimeS + b.reserveSecondsAllowanceS;
   if (c.reserveMeasuredS > maxMeasured) return over('coproduction.reserveMeasuredS', c.reserveMeasuredS, maxMeasured, 's (uptime)');
   if (c.reserveHonouredS > c.reserveMeasuredS)
