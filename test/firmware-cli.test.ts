@@ -304,12 +304,23 @@ describe('poste-firmware provision and check', () => {
     // Into an image file: a tar archive at a sector offset that busybox/GNU tar reads.
     const img = join(dir, 'gw.img');
     await writeFile(img, Buffer.alloc(256 * 1024));
-    const forced = await firmware([...args, '--image', img, '--offset', '131072', '--force']);
+    // The key the gateway will trust for updates of its own agent: a file that is no key is refused
+    // before anything is registered or written.
+    const notAKey = join(dir, 'not-a-key.pem');
+    await writeFile(notAKey, 'hello\n');
+    const badTrust = await firmware([...args, '--image', img, '--offset', '131072', '--force', '--ota-trust', notAKey]);
+    assert.equal(badTrust.code, 3);
+    assert.match(badTrust.stderr, /not-a-key\.pem holds no PEM public key/);
+    assert.equal(await readFile(credentials, 'utf8'), credsBefore, 'nothing registered');
+    assert.equal((await firmware(['keygen', '--out', join(dir, 'release')])).code, 0);
+    const forced = await firmware([...args, '--image', img, '--offset', '131072', '--force', '--ota-trust', join(dir, 'release.pub')]);
     assert.equal(forced.code, 0, forced.stderr);
     const part = join(dir, 'part.tar');
     await writeFile(part, (await readFile(img)).subarray(131_072));
     const listing = await execFileP('tar', ['-tf', part]);
-    assert.deepEqual(listing.stdout.trim().split('\n'), ['agent.json', 'site.json']);
+    assert.deepEqual(listing.stdout.trim().split('\n'), ['agent.json', 'site.json', 'ota-trust.pem']);
+    const trusted = await execFileP('tar', ['-xOf', part, 'ota-trust.pem']);
+    assert.equal(trusted.stdout.trim(), (await readFile(join(dir, 'release.pub'), 'utf8')).trim());
     assert.notEqual(await readFile(credentials, 'utf8'), credsBefore, '--force re-keyed the gateway');
 
     // The re-keyed bundle is the one that works: start a broker and an agent from it.

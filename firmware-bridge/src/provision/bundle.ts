@@ -35,13 +35,16 @@ export interface BundleInput {
   /** the broker password the credentials store generated for this gateway */
   password: string;
   caPem?: string | undefined;
+  /** ed25519 public keys (PEM) the gateway trusts to sign updates of its own agent */
+  otaTrustPem?: string | undefined;
   devices: readonly ProvisionDevice[];
   now: Date;
 }
 
 /**
  * The files of the bundle: agent.json (a poste-agent config), site.json (identity and devices with
- * their LAN credentials), ca.pem when given. All owner-readable only: they hold secrets.
+ * their LAN credentials), ca.pem and ota-trust.pem when given. agent.json and site.json are
+ * owner-readable only: they hold secrets; the CA and the public keys are not secret.
  */
 export function bundleFiles(input: BundleInput): TarEntry[] {
   const devices = input.devices.map((d) => ({ ...d, lan: { username: d.id, password: randomBytes(18).toString('base64url') } }));
@@ -70,5 +73,8 @@ export function bundleFiles(input: BundleInput): TarEntry[] {
     { name: 'agent.json', data: json(agent), mode: 0o600 },
     { name: 'site.json', data: json(site), mode: 0o600 },
     ...(input.caPem ? [{ name: 'ca.pem', data: Buffer.from(input.caPem), mode: 0o644 }] : []),
+    // Where the installed unit's --ota-trust points (/etc/poste/ota-trust.pem): without it the
+    // gateway refuses every update of its own agent.
+    ...(input.otaTrustPem ? [{ name: 'ota-trust.pem', data: Buffer.from(input.otaTrustPem), mode: 0o644 }] : []),
   ];
 }

@@ -7,6 +7,7 @@ import { GatewayIdSchema, MunicipalityIdSchema } from '@poste/protocol';
 import type { Command } from '../cli/command';
 import { CliError, EXIT } from '../cli/exit-codes';
 import { readJsonFile, readSmallFile } from '../cli/files';
+import { parseTrustedKey, TrustedKeyError } from '../image/sign-image';
 import { bundleFiles, type ProvisionDevice, ProvisionDeviceListSchema } from './bundle';
 import { type TarEntry, ustar } from './ustar';
 
@@ -70,17 +71,35 @@ function idFlag(values: Record<string, unknown>, name: string, schema: typeof Ga
   return v;
 }
 
+/** --ota-trust: one or more ed25519 public keys in PEM, each checked before anything is registered. */
+async function loadOtaTrust(file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  const text = (await readSmallFile(file, 'OTA trust file')).toString('utf8');
+  const keys = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
+  if (keys.length === 0) throw new CliError(EXIT.file, `OTA trust file ${file} holds no PEM public key (give keygen's PREFIX.pub)`);
+  try {
+    keys.forEach((pem, i) => parseTrustedKey(pem, `${file} key #${i + 1}`));
+  } catch (err) {
+    if (err instanceof TrustedKeyError) throw new CliError(EXIT.file, err.message);
+    throw err;
+  }
+  return `${keys.join('\n')}\n`;
+}
+
 export const provisionCommand: Command = {
   name: 'provision',
   summary: "register a gateway with the broker's credentials file and write its config bundle",
   usage: `poste-firmware provision --credentials FILE --id GATEWAY --municipality M --site TEXT --broker-url URL
-                         [--ca FILE.pem] [--devices FILE.json] (--out-dir DIR | --image FILE [--offset N]) [--force]
+                         [--ca FILE.pem] [--ota-trust FILE.pem] [--devices FILE.json] (--out-dir DIR | --image FILE [--offset N]) [--force]
 
 Registers the gateway in the broker's credentials file (the file poste-broker serve watches: the
 gateway may connect at once) with a generated password, and writes the config bundle:
   agent.json  a poste-agent config (gateway id, broker URL and credentials, LAN adapter)
   site.json   site, municipality, broker URL, devices with their generated LAN credentials
   ca.pem      the broker's CA (with --ca)
+  ota-trust.pem  the ed25519 public key(s) trusted to sign updates of the gateway's own agent
+              (with --ota-trust, e.g. keygen's PREFIX.pub; the gateway installs it as
+              /etc/poste/ota-trust.pem; without it the gateway refuses updates of its agent)
 to DIR, or as a tar archive into the image file FILE at byte --offset (default 0; an existing
 image must have room, else exit 4). --devices is a JSON array of {id, kind: luminaire|ap, model, group?}.
 A gateway id that is already registered is refused (exit 5) unless --force, which gives it a new
@@ -92,6 +111,7 @@ password (the old bundle stops working). Nothing is registered when the bundle c
     site: { type: 'string' },
     'broker-url': { type: 'string' },
     ca: { type: 'string' },
+    'ota-trust': { type: 'string' },
     devices: { type: 'string' },
     'out-dir': { type: 'string' },
     image: { type: 'string' },
@@ -132,6 +152,7 @@ password (the old bundle stops working). Nothing is registered when the bundle c
     const caPem = caFile === undefined ? undefined : (await readSmallFile(caFile, 'CA certificate')).toString('utf8');
     if (caPem !== undefined && !caPem.includes('-----BEGIN CERTIFICATE-----'))
       throw new CliError(EXIT.file, `CA certificate ${caFile} is not a PEM certificate`);
+    const otaTrustPem = await loadOtaTrust(optional(values, 'ota-trust'));
     const devices = await loadDevices(optional(values, 'devices'));
     const registered = await credentials.withGateway(id, municipality).catch((err: Error) => {
       throw new CliError(EXIT.file, `cannot register ${id}: ${err.message}`);
@@ -143,6 +164,7 @@ password (the old bundle stops working). Nothing is registered when the bundle c
       brokerUrl,
       password: registered.password,
       caPem,
+      otaTrustPem,
       devices,
       now: new Date(),
     });
