@@ -78,7 +78,7 @@ async function loadOtaTrust(file: string | undefined): Promise<string | undefine
   const keys = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
   if (keys.length === 0) throw new CliError(EXIT.file, `OTA trust file ${file} holds no PEM public key (give keygen's PREFIX.pub)`);
   try {
-    keys.forEach((pem, i) => parseTrustedKey(pem, `${file} key #${i + 1}`));
+    for (const [i, pem] of keys.entries()) parseTrustedKey(pem, `${file} key #${i + 1}`);
   } catch (err) {
     if (err instanceof TrustedKeyError) throw new CliError(EXIT.file, err.message);
     throw err;
