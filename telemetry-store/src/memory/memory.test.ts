@@ -78,3 +78,23 @@ test('failing = true: writes reject with a retryable StoreWriteError, reads reje
   await s.write([apPoint('a', T0)]);
   assert.equal(await s.countPoints('ap', 0, T0 + 1), 1);
 });
+
+test('points shaped like stored ones are still checked: a non-finite value or a type conflict is refused, new fields recorded', async () => {
+  const s = new MemoryStore();
+  const p = (ts: number, fields: Point['fields']): Point => ({ ...luminairePoint({ luminaire: 'L1' }, T0 + ts, 1), fields });
+  await s.write([p(0, { activeEnergy: 1, status: 'ok' })]);
+  await s.write([p(1, { activeEnergy: 2, status: 'ok' })]); // the shape is learnt from stored types
+  const refusedOne = async (bad: Point, why: RegExp) =>
+    assert.rejects(s.write([p(2, { activeEnergy: 3, status: 'ok' }), bad]), (err: unknown) => {
+      assert.ok(err instanceof PartialWriteError, String(err));
+      assert.deepEqual(err.refusedIndices, [1]);
+      assert.match(err.message, why);
+      return true;
+    });
+  await refusedOne(p(10, { activeEnergy: Number.POSITIVE_INFINITY, status: 'ok' }), /non-finite/);
+  await refusedOne(p(11, { activeEnergy: 'x', status: 'ok' }), /type conflict/);
+  await refusedOne(p(12, { status: 1, activeEnergy: 4 }), /type conflict/);
+  await s.write([p(13, { activeEnergy: 5, status: 'ok', dimLevel: 7 })]);
+  await refusedOne(p(14, { activeEnergy: 6, status: 'ok', dimLevel: 'high' }), /dimLevel: string value for a number field/);
+  assert.equal(await s.countPoints('luminaire', T0, T0 + 100), 4);
+});

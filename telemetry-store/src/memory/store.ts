@@ -57,6 +57,8 @@ export class MemoryStore implements TelemetryStore {
   writtenPoints = 0;
   private readonly config: MemoryStoreConfig;
   private readonly data: Dataset;
+  /** per measurement, the fields (names in order, types) of a point whose every field type was already stored (see problemOf) */
+  private readonly shapes = new Map<string, FieldShape>();
 
   constructor(config: Partial<MemoryStoreConfig> = {}) {
     this.config = MemoryStoreConfigSchema.parse({ ...config, kind: 'memory' });
@@ -91,7 +93,7 @@ export class MemoryStore implements TelemetryStore {
     const newTypes: FieldTypes = new Map();
     for (let index = 0; index < points.length; index++) {
       const point = points[index]!;
-      const problem = problemOf(point, this.data.fieldTypes, newTypes);
+      const problem = problemOf(point, this.data.fieldTypes, newTypes, this.shapes);
       if (problem !== undefined) refused.push({ index, reason: problem });
       else valid.push({ index, point });
     }
@@ -180,17 +182,45 @@ export class MemoryStore implements TelemetryStore {
 
 const KNOWN_MEASUREMENTS: ReadonlySet<string> = new Set(MEASUREMENTS);
 
+/** The fields of a point: names in enumeration order, and each one's type. */
+interface FieldShape {
+  names: string[];
+  types: string[];
+}
+
+/** Whether `p`'s fields are exactly `shape` (same names, same order, same types) and all finite; a string when one is not finite. */
+function matchesShape(p: Point, shape: FieldShape): boolean | string {
+  let i = 0;
+  for (const name in p.fields) {
+    const value = p.fields[name];
+    const type = typeof value;
+    if (name !== shape.names[i] || type !== shape.types[i]) return false;
+    if (type === 'number' && !Number.isFinite(value)) return `${p.measurement}.${name}: non-finite value ${value}`;
+    i++;
+  }
+  return i === shape.names.length;
+}
+
 /** Why the store cannot hold `p` (what the other backends refuse too), or undefined. Records the
- * types of fields not yet known in `inBatch`. One map lookup per field in the common case (every
- * field's type already known): this runs for every point ingest writes. */
-function problemOf(p: Point, known: FieldTypes, inBatch: FieldTypes): string | undefined {
+ * types of fields not yet known in `inBatch`. This runs for every point ingest writes: a point
+ * whose fields are those of `shapes` (the last point of its measurement whose field types were all
+ * already stored — types never change once stored) is checked with no lookup; otherwise one map
+ * lookup per field. */
+function problemOf(p: Point, known: FieldTypes, inBatch: FieldTypes, shapes: Map<string, FieldShape>): string | undefined {
   if (!KNOWN_MEASUREMENTS.has(p.measurement)) return `unknown measurement ${String(p.measurement)}`;
   if (!Number.isSafeInteger(p.ts)) return `point ts must be integer ms, got ${p.ts}`;
   const tags = SERIES_KEY_TAGS[p.measurement];
   for (let i = 0; i < tags.length; i++) if (typeof p.tags[tags[i]!] !== 'string') return `${p.measurement} point without tag ${tags[i]}`;
+  const shape = shapes.get(p.measurement);
+  if (shape !== undefined) {
+    const match = matchesShape(p, shape);
+    if (match === true) return undefined;
+    if (typeof match === 'string') return match;
+  }
   const knownTypes = known.get(p.measurement);
   let batchTypes = inBatch.get(p.measurement);
   let unknownNames = false;
+  let allStored = true;
   // Checked before anything is recorded, so a refused point leaves no field type behind.
   for (const name in p.fields) {
     const value = p.fields[name];
@@ -200,10 +230,22 @@ function problemOf(p: Point, known: FieldTypes, inBatch: FieldTypes): string | u
     } else if (type !== 'string' && type !== 'boolean') return `${p.measurement}.${name}: unsupported value type ${type}`;
     let was = knownTypes?.get(name);
     if (was === undefined) {
+      allStored = false;
       was = batchTypes?.get(name);
       if (was === undefined) unknownNames = true;
     }
     if (was !== undefined && was !== type) return `${p.measurement}.${name}: ${type} value for a ${was} field (type conflict)`;
+  }
+  if (allStored) {
+    // Only stored types make a shape: a type first seen in this batch is not stored if the write fails.
+    const names: string[] = [];
+    const types: string[] = [];
+    for (const name in p.fields) {
+      names.push(name);
+      types.push(typeof p.fields[name]);
+    }
+    shapes.set(p.measurement, { names, types });
+    return undefined;
   }
   if (!unknownNames) return undefined;
   for (const name in p.fields) {
