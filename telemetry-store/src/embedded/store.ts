@@ -11,11 +11,11 @@ import { type ApRow, HOUR_MS, type LuminaireRow, type RolledMeasurement, type Ro
 import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import { type EmbeddedStoreConfig, EmbeddedStoreConfigSchema } from './config';
 import { classifyDuckDBError, duckDBWriteError } from './duckdb-errors';
-import { hourFilter, luminaireSumsSql, pointsSql } from './reads';
+import { pointsSql, readLuminaireSums, readRollupRows } from './reads';
 import { DuckDBRollupStorage, pointFromRow } from './rollup-storage';
 import { appendPoints } from './append-points';
 import { RollupBuffer, ROLLUP_FLUSH_INTERVAL_MS } from './rollup-buffer';
-import { createRollupTableSql, ROLLUP_TABLE, rollupColumnNames, rowFrom } from './rollup-tables';
+import { createRollupTableSql, ROLLUP_TABLE } from './rollup-tables';
 import { type ColumnType, createTableSql, quote } from './sql';
 import { validatePoints } from './validate';
 import { WriteGroup } from './merge-writes';
@@ -253,10 +253,7 @@ export class EmbeddedStore implements TelemetryStore {
     return energyFromRollups(
       {
         luminaireRows: (hq) => this.rows('luminaire', hq) as Promise<LuminaireRow[]>,
-        luminaireSums: async (hq) => {
-          const { sql, params } = luminaireSumsSql(hq);
-          return (await conn.runAndReadAll(sql, params)).getRowObjectsJS().map((o) => rowFrom('luminaire', o) as LuminaireRow);
-        },
+        luminaireSums: (hq) => readLuminaireSums(conn, hq),
         luminairePoints: async (hq) => {
           const { sql, params } = pointsSql('luminaire', hq);
           return (await conn.runAndReadAll(sql, params)).getRowObjectsJS().map((o) => pointFromRow('luminaire', o));
@@ -275,11 +272,7 @@ export class EmbeddedStore implements TelemetryStore {
   }
 
   private async rows(m: RolledMeasurement, q: HourQuery): Promise<RollupRow[]> {
-    const conn = await this.readConnection(true);
-    const { where, params } = hourFilter(m, q);
-    const order = ['hour_start', ...rollupColumnNames(m).slice(0, m === 'luminaire' ? 3 : 3)].map(quote).join(', ');
-    const reader = await conn.runAndReadAll(`SELECT * FROM ${ROLLUP_TABLE[m]} WHERE ${where} ORDER BY ${order}`, params);
-    return reader.getRowObjectsJS().map((o) => rowFrom(m, o));
+    return readRollupRows(await this.readConnection(true), m, q);
   }
 
   async countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number> {
