@@ -240,7 +240,12 @@ export class NorthLink {
         // resends from the spool rather than waiting for a PUBACK that cannot come.
         if (this.#ready === client && !this.#stopping) {
           this.#log.warn({ topic: t, err: err?.message }, 'north publish failed on a live link; reconnecting');
-          client.end(true);
+          // Not from inside this callback: MQTT.js fails its in-flight publishes in a loop over them
+          // (a keepalive timeout), and ending the client there empties that table under the loop —
+          // "Cannot read properties of undefined (reading 'cb')" killed a 100-gateway city.
+          queueMicrotask(() => {
+            if (this.#ready === client) client.end(true);
+          });
         }
       }
       done(ok);
