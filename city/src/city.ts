@@ -52,7 +52,8 @@ export interface CityOptions {
   checkpointIntervalMs?: number;
   /**
    * End-to-end backpressure: the devices stop stepping (sim time lags the clock) while more than
-   * this many of their readings have not reached the store yet (default 5,000), so nothing between
+   * this many of their readings have not reached the store yet (default 5,000, or three sim steps'
+   * readings in a larger city), so nothing between
    * devices and store — agents, broker, ingest — has to hold more than that.
    */
   maxReadingsInFlight?: number;
@@ -188,6 +189,11 @@ export async function startCity(opts: CityOptions): Promise<City> {
     generated.gateways.map((g) => ({ id: g.id, municipality: g.municipality })),
   );
   const service = { username: DASHBOARD_SERVICE_USER, password: secrets.services[DASHBOARD_SERVICE_USER]! };
+  // Ingest caps the devices a gateway may announce (250 by default: a segment controller's share);
+  // the city's gateways carry what its size says, so the cap is the largest gateway's count.
+  const devicesPerGateway = new Map<string, number>();
+  for (const d of generated.devices) devicesPerGateway.set(d.gateway, (devicesPerGateway.get(d.gateway) ?? 0) + 1);
+  const fleetCap = Math.max(250, ...devicesPerGateway.values());
   const nodeCount = opts.nodes ?? 1;
   const ownRedis = opts.redisUrl === undefined && nodeCount > 1 ? await startOwnRedis() : undefined;
   const redisUrl = opts.redisUrl ?? ownRedis?.url;
@@ -208,6 +214,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
     // public on this loopback demo; everything else needs a token.
     dashboardDataDir: opts.dataDir,
     publicReads: true,
+    ingest: { fleet: { maxDevicesPerGateway: fleetCap } },
     ...(redisUrl !== undefined ? { cluster: { redisUrl } } : {}),
   });
   const cloud = await startingCloud.catch(async (err: unknown) => {
@@ -234,7 +241,10 @@ export async function startCity(opts: CityOptions): Promise<City> {
 
   const agents = new Map<string, Agent>();
   let fleet: DeviceFleet | undefined;
-  const maxInFlight = opts.maxReadingsInFlight ?? 5_000;
+  // One sim step releases every reading due in it at once (100,000 luminaires: ~16,700 per 10 s
+  // step): the default bound leaves room for three steps' worth, at least 5,000.
+  const perStep = (generated.devices.length * generated.scenario.stepS) / generated.scenario.reportIntervalS;
+  const maxInFlight = opts.maxReadingsInFlight ?? Math.max(5_000, Math.ceil(3 * perStep));
   // Released by the devices in this run minus what ingest has settled (written or refused for good).
   const inFlight = (): number => {
     if (!fleet) return 0;
@@ -254,6 +264,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
           clock,
           logger,
           registry: cloud.metricsRegistry,
+          maxDevicesPerGateway: fleetCap,
         }),
       );
     }
@@ -262,7 +273,14 @@ export async function startCity(opts: CityOptions): Promise<City> {
       const agent = await startAgent({
         gatewayId: gw.id,
         // A cluster's nodes as a list: each gateway starts on one (by its id) and fails over to the others.
-        north: { url: nodeUrls.length > 1 ? nodeUrls : mqttUrl, username: gw.id, password: secrets.gateways[gw.id] },
+        north: {
+          url: nodeUrls.length > 1 ? nodeUrls : mqttUrl,
+          username: gw.id,
+          password: secrets.gateways[gw.id],
+          // A large city's first minutes are a storm (every device's birth, retained, through one
+          // broker): a PINGRESP queued behind a gateway's own births must not end its link.
+          keepaliveS: perSession > 1 ? 120 : 30,
+        },
         configVersion: 2,
         adapters: [
           {
@@ -293,7 +311,7 @@ export async function startCity(opts: CityOptions): Promise<City> {
       reportIntervalS: generated.scenario.reportIntervalS,
       onError: (err, device) => logger.warn({ device, err: err.message }, 'simulated device error'),
       holdWhile: () => inFlight() > maxInFlight,
-      ...(perSession > 1 ? { devicesPerSession: perSession } : {}),
+      ...(perSession > 1 ? { devicesPerSession: perSession, mqtt: { keepalive: 120 } } : {}),
       ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
       ...(opts.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: opts.checkpointIntervalMs } : {}),
       ...(opts.resume ? { resume: opts.resume } : {}),

@@ -33,6 +33,8 @@ export interface ClusterNodeOptions {
   logger: Logger;
   /** the cloud's registry: the dashboard's /metrics then counts every node of this process */
   registry: Cloud['metricsRegistry'];
+  /** devices one gateway may announce (as the cloud's ingest is given) */
+  maxDevicesPerGateway: number;
 }
 
 export async function startClusterNode(o: ClusterNodeOptions): Promise<ClusterNode> {
@@ -54,7 +56,7 @@ export async function startClusterNode(o: ClusterNodeOptions): Promise<ClusterNo
       logger: logger.child({ component: 'ingest' }),
       spool: { dir: join(o.dataDir, 'ingest-spool'), maxBytes: SPOOL_MAX_BYTES },
       // as startCloud: a device's readings count once its gateway announced it
-      fleet: { requireAnnouncement: true },
+      fleet: { requireAnnouncement: true, maxDevicesPerGateway: o.maxDevicesPerGateway },
     });
     return {
       index: o.index,
