@@ -12,6 +12,7 @@ import { gatewayWindowBench } from './gateway-window.bench';
 import { dashboardApiBench } from './dashboard-api.bench';
 import { storeReadsBench } from './store-reads.bench';
 import { storeSizeBench } from './store-size.bench';
+import { clusterBench } from './cluster.bench';
 
 export const benchmarks: BenchModule[] = [
   schedulerDimmingBench,
@@ -26,4 +27,5 @@ export const benchmarks: BenchModule[] = [
   dashboardApiBench,
   storeReadsBench,
   storeSizeBench,
+  clusterBench,
 ];
