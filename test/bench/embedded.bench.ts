@@ -19,35 +19,42 @@ const GATEWAYS = 8;
 const PER_MESSAGE = 500;
 const BATCH = 5_000;
 
-/** The points ingest makes of the load generator's messages, in publish order (one message per gateway per second). */
-function samePoints(messagesPerClient: number): Point[] {
-  const out: Point[] = [];
-  for (let seq = 0; seq < messagesPerClient; seq++) {
-    for (let g = 0; g < GATEWAYS; g++) {
-      const body = JSON.parse(luminaireBatch(`gw${g}-lum`, seq, PER_MESSAGE, T0 + seq * 1000).toString()) as {
-        readings: Array<Record<string, number | string>>;
-      };
-      for (const r of body.readings) {
-        out.push({
-          measurement: 'luminaire',
-          tags: { municipality: 'campinas', gateway: `gw${g}`, luminaire: String(r.device), group: String(r.group) },
-          fields: {
-            activePower: r.activePower!,
-            activeEnergy: r.activeEnergy!,
-            dimLevel: r.dimLevel!,
-            voltage: r.voltage!,
-            current: r.current!,
-            powerFactor: r.powerFactor!,
-            operatingHours: r.operatingHours!,
-            switchOnCounter: r.switchOnCounter!,
-            status: r.status!,
-          },
-          ts: Number(r.ts),
-        });
-      }
-    }
+/** The points ingest makes of one message of the load generator (gateway `g`, sequence `seq`). */
+function messagePoints(g: number, seq: number): Point[] {
+  const body = JSON.parse(luminaireBatch(`gw${g}-lum`, seq, PER_MESSAGE, T0 + seq * 1000).toString()) as {
+    readings: Array<Record<string, number | string>>;
+  };
+  return body.readings.map((r) => ({
+    measurement: 'luminaire',
+    tags: { municipality: 'campinas', gateway: `gw${g}`, luminaire: String(r.device), group: String(r.group) },
+    fields: {
+      activePower: r.activePower!,
+      activeEnergy: r.activeEnergy!,
+      dimLevel: r.dimLevel!,
+      voltage: r.voltage!,
+      current: r.current!,
+      powerFactor: r.powerFactor!,
+      operatingHours: r.operatingHours!,
+      switchOnCounter: r.switchOnCounter!,
+      status: r.status!,
+    },
+    ts: Number(r.ts),
+  }));
+}
+
+/**
+ * The same rows as the MQTT path, in publish order (one message per gateway per second), as
+ * 5,000-point batches made one at a time: holding all of them would make every garbage collection
+ * in the timed code scan them.
+ */
+function* batches(messagesPerClient: number): Generator<Point[]> {
+  const perBatch = BATCH / PER_MESSAGE;
+  const messages = messagesPerClient * GATEWAYS;
+  for (let k = 0; k < messages; k += perBatch) {
+    const out: Point[] = [];
+    for (let j = k; j < Math.min(k + perBatch, messages); j++) out.push(...messagePoints(j % GATEWAYS, Math.floor(j / GATEWAYS)));
+    yield out;
   }
-  return out;
 }
 
 const DOUBLE_FIELDS = [
@@ -62,50 +69,66 @@ const DOUBLE_FIELDS = [
 ] as const;
 
 /**
- * The baseline: a bare DuckDB appender, row by row, into a table of the store's layout (same
- * columns, no key), one appender flushed and committed per 5,000 rows (ingest's batch), on a
- * fresh file. No validation, no duplicate check, no rollups.
+ * The baseline and the store alone, batch by batch in turn on the same rows, so that both see the
+ * same moment of a shared machine's load. The baseline: a bare DuckDB appender, row by row, into a
+ * table of the store's layout (same columns, no key), one appender flushed and committed per
+ * 5,000 rows (ingest's batch), on a fresh file; no validation, no duplicate check, no rollups. The
+ * store alone: EmbeddedStore.write of the same batch (validation, duplicates, rollups, commit).
+ * Each side is timed over its own calls only; returns points/s of each.
  */
-async function rawAppender(path: string, points: readonly Point[]): Promise<number> {
-  const instance = await DuckDBInstance.create(path);
+async function appenderBesideStore(dir: string, messagesPerClient: number): Promise<{ raw: number; alone: number }> {
+  const instance = await DuckDBInstance.create(join(dir, 'raw.duckdb'));
   const conn = await instance.connect();
+  const store = new EmbeddedStore({ kind: 'embedded', path: join(dir, 'alone.duckdb') });
+  await store.init();
   try {
     await conn.run(
       'CREATE TABLE luminaire (municipality VARCHAR NOT NULL, gateway VARCHAR NOT NULL, luminaire VARCHAR NOT NULL, ts BIGINT NOT NULL, "group" VARCHAR, ' +
         `${DOUBLE_FIELDS.map((f) => `"${f}" DOUBLE`).join(', ')}, status VARCHAR)`,
     );
-    const t = performance.now();
-    for (let off = 0; off < points.length; off += BATCH) {
-      const appender = await conn.createAppender('luminaire');
-      for (const p of points.slice(off, off + BATCH)) {
-        appender.appendVarchar(p.tags.municipality!);
-        appender.appendVarchar(p.tags.gateway!);
-        appender.appendVarchar(p.tags.luminaire!);
-        appender.appendBigInt(BigInt(p.ts));
-        appender.appendVarchar(p.tags.group!);
-        for (const f of DOUBLE_FIELDS) appender.appendDouble(p.fields[f] as number);
-        appender.appendVarchar(String(p.fields.status));
-        appender.endRow();
+    let rawMs = 0;
+    let storeMs = 0;
+    let n = 0;
+    const rawAppend = (batch: readonly Point[]) => {
+      const t = performance.now();
+      const appender = conn.createAppender('luminaire');
+      return appender.then((a) => {
+        for (const p of batch) {
+          a.appendVarchar(p.tags.municipality!);
+          a.appendVarchar(p.tags.gateway!);
+          a.appendVarchar(p.tags.luminaire!);
+          a.appendBigInt(BigInt(p.ts));
+          a.appendVarchar(p.tags.group!);
+          for (const f of DOUBLE_FIELDS) a.appendDouble(p.fields[f] as number);
+          a.appendVarchar(String(p.fields.status));
+          a.endRow();
+        }
+        a.flushSync();
+        a.closeSync();
+        rawMs += performance.now() - t;
+      });
+    };
+    const storeWrite = async (batch: readonly Point[]) => {
+      const t = performance.now();
+      await store.write(batch);
+      storeMs += performance.now() - t;
+    };
+    let turn = 0;
+    for (const batch of batches(messagesPerClient)) {
+      // Who goes first alternates: neither always gets the batch fresh in the CPU's caches.
+      if (turn++ % 2 === 0) {
+        await rawAppend(batch);
+        await storeWrite(batch);
+      } else {
+        await storeWrite(batch);
+        await rawAppend(batch);
       }
-      appender.flushSync();
-      appender.closeSync();
+      n += batch.length;
     }
-    return (points.length / (performance.now() - t)) * 1000;
+    return { raw: (n / rawMs) * 1000, alone: (n / storeMs) * 1000 };
   } finally {
     conn.closeSync();
     instance.closeSync();
-  }
-}
-
-/** The store alone: EmbeddedStore.write of 5,000-point batches, one after the other (validation, duplicates, rollups, commit). */
-async function storeAlone(path: string, points: readonly Point[]): Promise<number> {
-  const store = new EmbeddedStore({ kind: 'embedded', path });
-  await store.init();
-  try {
-    const t = performance.now();
-    for (let off = 0; off < points.length; off += BATCH) await store.write(points.slice(off, off + BATCH));
-    return (points.length / (performance.now() - t)) * 1000;
-  } finally {
     await store.close();
   }
 }
@@ -121,19 +144,9 @@ export const embeddedBench: BenchModule = {
       window: 4,
       startTs: T0,
     };
-    const points = samePoints(messages);
     const dir = await mkdtemp(join(tmpdir(), 'poste-bench-embedded-'));
     try {
-      // The machine is shared: the appender and the store alone take turns, each on a fresh file,
-      // and the best round of each counts (the one least slowed by others).
-      const raws: number[] = [];
-      const alones: number[] = [];
-      for (let round = 0; round < (quick ? 2 : 3); round++) {
-        raws.push(await rawAppender(join(dir, `raw-${round}.duckdb`), points));
-        alones.push(await storeAlone(join(dir, `alone-${round}.duckdb`), points));
-      }
-      const raw = Math.max(...raws);
-      const alone = Math.max(...alones);
+      const { raw, alone } = await appenderBesideStore(dir, messages);
       const whole = await throughMqttInto({ kind: 'embedded', path: join(dir, 'poste.duckdb') }, load, GATEWAYS);
       const memory = await throughMqttInto({ kind: 'memory' }, load, GATEWAYS);
       const influx = await startInfluxDB();
@@ -144,11 +157,12 @@ export const embeddedBench: BenchModule = {
         await influx.stop();
       }
       const rate = whole.load.readingsPerSec;
-      const rounds = (xs: number[]) => xs.map((x) => Math.round(x / 1000)).join('/');
-      report('embedded: bare DuckDB appender', { 'points/s': Math.round(raw), 'rounds k/s': rounds(raws), points: points.length });
-      report('embedded: EmbeddedStore.write alone', {
+      report('embedded: bare DuckDB appender', {
+        'points/s': Math.round(raw),
+        points: messages * GATEWAYS * PER_MESSAGE,
+      });
+      report('embedded: EmbeddedStore.write alone (batches in turn with the appender)', {
         'points/s': Math.round(alone),
-        'rounds k/s': rounds(alones),
         'ratio to appender': (alone / raw).toFixed(2),
       });
       report('embedded: MQTT → Poste → memory store', {
