@@ -311,6 +311,10 @@ export async function startCity(opts: CityOptions): Promise<City> {
       reportIntervalS: generated.scenario.reportIntervalS,
       onError: (err, device) => logger.warn({ device, err: err.message }, 'simulated device error'),
       holdWhile: () => inFlight() > maxInFlight,
+      // Held by devices until their agent acknowledges: room for two sim steps, so a checkpoint may
+      // cover more than one step (at 2,000, a 100,000-luminaire city took one step per checkpoint
+      // and fell behind real time).
+      maxPendingPublishes: Math.max(2_000, Math.ceil(2 * perStep)),
       ...(perSession > 1 ? { devicesPerSession: perSession, mqtt: { keepalive: 120 } } : {}),
       ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
       ...(opts.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: opts.checkpointIntervalMs } : {}),

@@ -24,11 +24,11 @@ import { verifyAgainstGroundTruth } from './verify';
 
 /**
  * A checkpoint holds every device: at 100,000 devices it is tens of MB of JSON. Its least interval
- * grows with the city (200 ms per 2,000 devices) so that writing it stays a small share of the
+ * grows with the city (100 ms per 1,000 devices) so that writing it stays a small share of the
  * process's time; readings wait for the checkpoint that covers them, so no longer than that.
  */
 function checkpointIntervalFor(devices: number): number {
-  return Math.max(200, Math.round(devices / 2_000) * 200);
+  return Math.max(200, Math.round(devices / 10));
 }
 
 /** The whole Ctrl-C stop (devices, agents, cloud, store) fits in this, so the process exits within 10 s. */

@@ -202,8 +202,15 @@ async function rawWrites(influx: RunningInfluxDB, total: number): Promise<number
   await Promise.all(
     Array.from({ length: 2 }, async () => {
       while (next < bodies.length) {
-        const r = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: bodies[next++]! });
-        if (r.status !== 204) throw new Error(`raw write: HTTP ${r.status} ${await r.text()}`);
+        const body = bodies[next++]!;
+        // A loaded influxd answers 500 "timeout" now and then (its write timeout is 10 s): the
+        // baseline retries as ingest does, and the time spent counts.
+        for (let attempt = 1; ; attempt++) {
+          const r = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body });
+          if (r.status === 204) break;
+          const text = await r.text();
+          if (attempt >= 5 || !/timeout/.test(text)) throw new Error(`raw write: HTTP ${r.status} ${text}`);
+        }
       }
     }),
   );
@@ -221,9 +228,8 @@ export const clusterBench: BenchModule = {
     const warmupS = quick ? 60 : 120;
     const influx = await startInfluxDB({});
     try {
-      const raw = await rawWrites(influx, quick ? 200_000 : 1_000_000);
-      report('cluster: raw line protocol, 2 writers', { 'points/s': Math.round(raw) });
       const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+      const results: { nodes: number; best: CityRun | undefined }[] = [];
       for (const nodes of [1, 3]) {
         const ladder = quick ? [100_000, 50_000, 25_000] : [50_000, 100_000, 150_000, 200_000];
         let best: CityRun | undefined;
@@ -237,12 +243,17 @@ export const clusterBench: BenchModule = {
             'startup s': Math.round(run.startupS),
             'city cpu %': Math.round(run.cityCpuPct),
             'rss MB': run.rssMb,
-            'ratio written/raw': (run.writtenPerS / raw).toFixed(3),
             why: JSON.stringify(run.why),
           });
           if (run.sustained && (!best || run.luminaires > best.luminaires)) best = run;
           if (quick ? run.sustained : !run.sustained) break;
         }
+        results.push({ nodes, best });
+      }
+      // The baseline after the cities, on the same influxd (which then holds their data too).
+      const raw = await rawWrites(influx, quick ? 200_000 : 1_000_000);
+      report('cluster: raw line protocol, 2 writers', { 'points/s': Math.round(raw) });
+      for (const { nodes, best } of results) {
         report(
           `cluster: ${nodes} node${nodes > 1 ? 's' : ''}, largest sustained`,
           {
