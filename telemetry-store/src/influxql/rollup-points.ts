@@ -19,7 +19,11 @@ export function rowToPoint(m: RolledMeasurement, r: RollupRow): Omit<Point, 'mea
   r.deltas.forEach((v, i) => {
     fields[`d${i}`] = v;
   });
-  // A chain value is missing until the series reported that counter once; it never goes back to missing.
+  // A chain value is missing until the series reported that counter once. A repair can make it
+  // missing again (the reading that set it was never stored), and a rewrite merges its fields into
+  // the stored point's, so the old value would stay: which values are set is written as a bit mask.
+  fields.s_set = chainMask(r.startChain);
+  fields.c_set = chainMask(r.chain);
   r.startChain.forEach((v, i) => {
     if (v !== null) fields[`s${i}`] = v;
   });
@@ -48,11 +52,15 @@ export function rowToPoint(m: RolledMeasurement, r: RollupRow): Omit<Point, 'mea
 export function rowFromRecord(m: RolledMeasurement, o: Record<string, unknown>): RollupRow {
   const n = ROLLED_COUNTERS[m].length;
   const num = (k: string) => Number(o[k] ?? 0);
-  const chain = (prefix: string) =>
-    Array.from({ length: n }, (_, i) => {
+  // Rows written before the mask: a value is set where its field is.
+  const chain = (prefix: string) => {
+    const mask = o[`${prefix}_set`];
+    return Array.from({ length: n }, (_, i) => {
       const v = o[`${prefix}${i}`];
-      return typeof v === 'number' ? v : null;
+      const set = typeof mask === 'number' ? Math.floor(mask / 2 ** i) % 2 === 1 : true;
+      return set && typeof v === 'number' ? v : null;
     });
+  };
   const base = {
     hourStart: Number(o.time),
     key: SERIES_KEY_TAGS[m].map((t) => String(o[t] ?? '')),
@@ -79,4 +87,9 @@ export function rowFromRecord(m: RolledMeasurement, o: Record<string, unknown>):
     clientsTelemedicineSum: num('clients_telemedicine_sum'),
     capacitySum: num('capacity_sum'),
   };
+}
+
+/** Bit i set when chain value i is known. */
+function chainMask(chain: readonly (number | null)[]): number {
+  return chain.reduce<number>((mask, v, i) => (v === null ? mask : mask + 2 ** i), 0);
 }
