@@ -127,6 +127,8 @@ async function runCity(influx: RunningInfluxDB, luminaires: number, nodes: numbe
       const p = progress.at(-1);
       return p !== undefined && !p.lagging && p.gatewaysOnline === gateways;
     };
+    // The births and the first minute's readings come first: only then can the lag show.
+    await sleep(READING_INTERVAL_S);
     while (!steady() && performance.now() < caughtUpBy) await sleep(2);
     const settleS = (performance.now() - t0) / 1000 - startupS;
     await sleep(warmupS);
