@@ -1,7 +1,6 @@
 // Shared by the LAN endpoint's hostile-client tests: an agent whose poste LAN takes device
 // credentials, a steady legitimate device whose acknowledged rate is measured, the agent's
 // refusal counters from /metrics, and the mosquitto clients as the hostile party.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { hashDeviceSecret, startAgent, type Agent } from '@poste/agent';
 import { encode, topic } from '@poste/protocol';
 import { pino } from 'pino';
+import { signalGroup, spawnOwned } from './harness/children';
 import { startMosquitto, type RunningMosquitto } from './harness/mosquitto';
 import { waitFor } from './harness/free-port';
 
@@ -187,7 +187,7 @@ export interface ToolRun {
 /** Runs mosquitto_pub / mosquitto_sub (or any command) to its end, or kills it after `timeoutMs`. */
 export function runTool(cmd: string, args: readonly string[], timeoutMs = 5_000, stdin?: Buffer): Promise<ToolRun> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnOwned(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -195,7 +195,7 @@ export function runTool(cmd: string, args: readonly string[], timeoutMs = 5_000,
     child.stdin.on('error', () => undefined);
     if (stdin !== undefined) child.stdin.end(stdin);
     else child.stdin.end();
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

@@ -2,13 +2,14 @@
 // a temp dir), and a supervisor that does what systemd's `Restart=always` / procd's respawn do —
 // start `node poste-agent-launcher.mjs …` and start it again whenever it exits, until stopped.
 // Support module for test/agent-self-update*.test.ts.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type SlotState, SlotStateSchema } from '@poste/agent';
+import { signalGroup, spawnOwned } from './harness/children';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -98,7 +99,7 @@ export async function superviseAgent(g: GatewaySetup): Promise<Supervised> {
   const start = (): void => {
     starts++;
     // cwd inside the test dir: no node_modules above it, so only the bundles' own code runs.
-    const c = spawn(process.execPath, args, {
+    const c = spawnOwned(process.execPath, args, {
       cwd: g.dir,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,12 +130,12 @@ export async function superviseAgent(g: GatewaySetup): Promise<Supervised> {
     state: () => SlotStateSchema.parse(JSON.parse(readFileSync(join(slotsDir, 'state.json'), 'utf8'))),
     seeded: () => existsSync(join(slotsDir, 'state.json')),
     async killNow() {
-      child?.kill('SIGKILL');
+      if (child) signalGroup(child, 'SIGKILL');
       await exited;
     },
     async stop() {
       stopped = true;
-      child?.kill('SIGTERM');
+      if (child) signalGroup(child, 'SIGTERM');
       await exited;
     },
   };

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnOwned, stopGroup } from './children';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -10,9 +11,9 @@ export interface RunningChild {
   output(): string;
   /** Resolves when a line matching `pattern` has been printed (searching what came before too). */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** SIGKILL, then wait for the exit. */
+  /** SIGKILL (the child's whole process group), then wait for the exit. */
   kill(): Promise<void>;
-  /** SIGTERM (or `signal`), then wait for the exit; resolves with the exit code. */
+  /** SIGTERM (or `signal`) to its process group, then wait for the exit; resolves with the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   readonly exited: Promise<number | null>;
 }
@@ -22,7 +23,7 @@ export interface RunningChild {
  * Node process, as a deployment would run the built command: fault tests kill and restart it.
  */
 export function startTsChild(entry: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningChild {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry, ...args], {
+  const child = spawnOwned(process.execPath, ['--conditions=source', '--import', 'tsx', entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,16 +62,9 @@ export function startTsChild(entry: string, args: readonly string[], env: NodeJS
     waitForLine,
     exited,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await stopGroup(child, 'SIGKILL');
       await exited;
     },
-    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const bound = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(bound);
-      return code;
-    },
+    stop: (signal = 'SIGTERM', timeoutMs = 15_000) => stopGroup(child, signal, timeoutMs),
   };
 }

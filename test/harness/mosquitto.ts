@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalGroup, spawnOwned } from './children';
 import { freePort, waitFor } from './free-port';
 
 export interface RunningMosquitto {
@@ -33,7 +34,7 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'));
-  const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawnOwned(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString('utf8')).slice(-4_000);
@@ -52,7 +53,7 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
       10_000,
     );
   } catch (err) {
-    child.kill('SIGKILL');
+    signalGroup(child, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -62,7 +63,7 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
     stop: async () => {
       if (!exited) {
         const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
+        signalGroup(child, 'SIGTERM');
         await gone;
       }
       rmSync(dir, { recursive: true, force: true });

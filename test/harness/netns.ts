@@ -1,7 +1,8 @@
 // Network namespaces for tests that need real Linux networking (root / CAP_NET_ADMIN). Names carry
 // the test's pid so parallel runs never meet; `remove()` deletes everything created.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { signalGroup, spawnOwned } from './children';
 
 const run = promisify(execFile);
 
@@ -47,7 +48,7 @@ export class NamespaceLab {
 
   /** A long-running process inside a namespace (a server), killed by remove(). */
   spawn(short: string, argv: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name(short), ...argv], { stdio: 'ignore' });
+    const child = spawnOwned('ip', ['netns', 'exec', this.name(short), ...argv], { stdio: 'ignore' });
     this.#children.push(child);
     return child;
   }
@@ -62,7 +63,7 @@ export class NamespaceLab {
   }
 
   async remove(): Promise<void> {
-    for (const c of this.#children) c.kill('SIGKILL');
+    for (const c of this.#children) signalGroup(c, 'SIGKILL');
     for (const ns of this.#created.splice(0).reverse()) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   }
 }

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalGroup, spawnOwned } from './children';
 import { freePort, waitFor } from './free-port';
 
 export interface RunningRedis {
@@ -50,7 +51,9 @@ export async function startRedis(opts: { databases?: number } = {}): Promise<Run
   const launch = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'];
     const databases = ['--databases', String(opts.databases ?? 16)];
-    const c = spawn(REDIS_SERVER, [...args, ...databases, '--save', '', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawnOwned(REDIS_SERVER, [...args, ...databases, '--save', '', '--protected-mode', 'yes'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = c;
     let gone = false;
     exited = new Promise<void>((resolve) =>
@@ -75,7 +78,7 @@ export async function startRedis(opts: { databases?: number } = {}): Promise<Run
   };
   const stop = async (how: 'kill' | 'term' = 'term') => {
     if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
+      signalGroup(child, how === 'kill' ? 'SIGKILL' : 'SIGTERM');
       await exited;
     }
   };
