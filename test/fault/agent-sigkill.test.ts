@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertNothingLost } from './expect';
 import { HOUR } from './fleet';
-import { startRig } from './rig';
+import { RECONNECT_LINE_MS, startRig } from './rig';
 
 test('agent SIGKILLed mid-stream and restarted during an outage: nothing a device saw acknowledged is lost', async (t) => {
   const rig = await startRig({ name: 'agent-kill' });
@@ -28,7 +28,7 @@ test('agent SIGKILLed mid-stream and restarted during an outage: nothing a devic
     await rig.untilSim(3.5 * HOUR);
     assert.ok(rig.proxy.isCut, 'the agent restarted while its uplink was still down');
     rig.proxy.restore();
-    await agent.waitForLine(/north link connected/, 15_000);
+    await agent.waitForLine(/north link connected/, RECONNECT_LINE_MS);
     assertNothingLost(t, rig, await rig.finish(4.5 * HOUR));
   } finally {
     await rig.stop();

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { addGateway, addService } from '@poste/broker';
 import { DeviceFleet, SimClock, type SimFault } from '@poste/simulators';
 import { startTsChild, type RunningChild } from '../harness/child-process';
-import { freePort, waitFor } from '../harness/free-port';
+import { freePort } from '../harness/free-port';
 import { startInfluxDB, type RunningInfluxDB } from '../harness/influxdb';
+import { untilDoneOrStalled } from '../harness/progress';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy';
 import { accountReadings, storedCounts, type Accounting, type ExpectedEvent } from './accounting';
 import { faultCity, GATEWAY, MUNICIPALITY, REPORT_INTERVAL_S, STEP_S } from './fleet';
@@ -40,8 +41,11 @@ export interface Rig {
   agent(): RunningChild | undefined;
   /** events the scenario made devices raise, to be found in the store exactly once */
   readonly events: ExpectedEvent[];
-  /** Resolves once the fleet has simulated `offsetMs` past the start. */
-  untilSim(offsetMs: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once the fleet has simulated `offsetMs` past the start; fails when neither sim time
+   * nor the devices' publishes in flight moved for `stallMs` (default 60 s).
+   */
+  untilSim(offsetMs: number, stallMs?: number): Promise<void>;
   startAgent(): Promise<RunningChild>;
   killAgent(): Promise<void>;
   startBroker(): Promise<RunningChild>;
@@ -54,15 +58,26 @@ export interface Rig {
   fault(device: string, fault: SimFault, action: 'inject' | 'clear'): void;
   /**
    * Runs the fleet to `endOffsetMs`, waits until every device's readings are acknowledged by the
-   * agent and ingest has caught up (or `settleMs` passed), then accounts for every reading.
+   * agent (failing if that stops moving for a minute) and ingest has caught up (or the store's
+   * count stopped growing for `settleStallMs`), then accounts for every reading.
    */
-  finish(endOffsetMs: number, settleMs?: number): Promise<Accounting>;
+  finish(endOffsetMs: number, settleStallMs?: number): Promise<Accounting>;
   /** Everything the children printed, for a failing assertion's message. */
   logs(): string;
   stop(): Promise<void>;
 }
 
 const AGENT_ENTRY = 'agent/src/cli.ts';
+/**
+ * Bounds on a child printing its ready line: node + tsx start in a second on a quiet machine and in
+ * tens of seconds at a load of 15 on 2 cores; a line that never comes fails a test after this.
+ * A child that exits fails the wait at once.
+ */
+const START_LINE_MS = 120_000;
+/** Bound on the agent reconnecting north once its uplink is back (its backoff is 2 s at most). */
+export const RECONNECT_LINE_MS = 60_000;
+/** How long the fleet, the agent or ingest may make no progress at all before a wait fails. */
+const STALL_MS = 60_000;
 const BROKER_ENTRY = 'broker/src/cli.ts';
 
 /**
@@ -122,7 +137,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       { POSTE_LOG_LEVEL: 'info' },
     );
     broker = child;
-    await child.waitForLine(/poste-broker listening/, 30_000);
+    await child.waitForLine(/poste-broker listening/, START_LINE_MS);
     return child;
   };
 
@@ -151,13 +166,13 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const startAgent = async (): Promise<RunningChild> => {
     const child = startTsChild(AGENT_ENTRY, ['--config', agentConfig]);
     agent = child;
-    await child.waitForLine(/agent started/, 30_000);
+    await child.waitForLine(/agent started/, START_LINE_MS);
     return child;
   };
 
   await startBroker();
   await startAgent();
-  await agent!.waitForLine(/north link connected/, 15_000);
+  await agent!.waitForLine(/north link connected/, RECONNECT_LINE_MS);
 
   const city = faultCity();
   const speed = options.speed ?? 900;
@@ -174,6 +189,14 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   });
   await fleet.start();
   const events: ExpectedEvent[] = [];
+
+  // What moves while the scenario runs: sim time, and readings leaving the devices' hands.
+  const fleetProgress = (): string =>
+    `sim +${((fleet.engine.nowMs - city.startMs) / 60_000).toFixed(1)} min, ${fleet.pendingPublishes} publishes pending`;
+  const disconnected = (): string => {
+    const off = fleet.engine.devices.filter((d) => !fleet.isConnected(d.spec.id)).map((d) => d.spec.id);
+    return `devices without a session: ${off.length === 0 ? 'none' : off.slice(0, 5).join(', ')}${off.length > 5 ? ` and ${off.length - 5} more` : ''}`;
+  };
 
   const rememberLogs = (c: RunningChild | undefined, what: string): void => {
     if (c) childLogs.push(`--- ${what} (pid ${c.pid}) ---\n${logTail(c.output())}`);
@@ -192,8 +215,15 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     events,
     broker: () => broker!,
     agent: () => agent,
-    untilSim: (offsetMs, timeoutMs = 60_000) =>
-      waitFor(`simulated +${offsetMs / 60_000} min`, () => fleet.engine.nowMs >= city.startMs + offsetMs, timeoutMs, 20),
+    untilSim: (offsetMs, stallMs = STALL_MS) =>
+      untilDoneOrStalled({
+        what: `the fleet reaching simulated +${offsetMs / 60_000} min`,
+        done: () => fleet.engine.nowMs >= city.startMs + offsetMs,
+        progress: fleetProgress,
+        stallMs,
+        intervalMs: 20,
+        describe: disconnected,
+      }),
     startAgent,
     async killAgent() {
       await agent?.kill();
@@ -222,23 +252,39 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         events.push({ device, type: fault, active: action === 'inject', ts: fleet.engine.nowMs });
       }
     },
-    async finish(endOffsetMs, settleMs = 30_000) {
-      await fleet.runUntil(city.startMs + endOffsetMs);
+    async finish(endOffsetMs, settleStallMs = 30_000) {
+      // runUntil resolves once every reading is acknowledged, which a stuck agent would never do.
+      let acknowledged = false;
+      const run = fleet.runUntil(city.startMs + endOffsetMs).then(() => {
+        acknowledged = true;
+      });
+      await untilDoneOrStalled({
+        what: `every reading up to simulated +${endOffsetMs / 60_000} min acknowledged by the agent`,
+        done: () => acknowledged,
+        progress: fleetProgress,
+        stallMs: STALL_MS,
+        describe: disconnected,
+      });
+      await run;
       const produced = fleet.engine.devices.reduce(
         (n, d) => n + (d.spec.kind === 'luminaire' ? fleet.engine.luminaire(d.spec.id).ledger.reports : fleet.engine.ap(d.spec.id).reports),
         0,
       );
       const want = produced + events.length;
-      // Ingest catching up: stop waiting once the store holds every reading (or never will in time).
-      await waitFor(
-        'the store to hold every reading',
-        async () => {
-          const c = await storedCounts(influx.url, database).catch(() => ({ luminaire: 0, ap: 0, event: 0 }));
-          return c.luminaire + c.ap + c.event >= want;
+      // Ingest catching up: stop waiting once the store holds every reading, or once its count has
+      // stopped growing (then the accounting below names what is missing).
+      let stored = 0;
+      await untilDoneOrStalled({
+        what: 'the store holding every reading',
+        done: async () => {
+          const c = await storedCounts(influx.url, database).catch(() => undefined);
+          if (c) stored = c.luminaire + c.ap + c.event;
+          return stored >= want;
         },
-        settleMs,
-        250,
-      ).catch(() => {});
+        progress: () => stored,
+        stallMs: settleStallMs,
+        intervalMs: 250,
+      }).catch(() => {});
       return accountReadings({ influxUrl: influx.url, database, fleet, events });
     },
     logs() {
