@@ -10,7 +10,7 @@
 // database of system packages, so the `nodejs` dependency cannot be seen as met there. dpkg needs
 // root to install (it chowns files), so this test is skipped for other users.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import { SlotStateSchema } from '@poste/agent';
 import { createBroker, CredentialsStore } from '@poste/broker';
 import { GatewayStateSchema, topic } from '@poste/protocol';
+import { spawnOwned } from './harness/children';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -106,7 +107,7 @@ describe('installable agent: Debian package into a temporary root', { skip: isRo
     const exec = (unit.match(/^ExecStart=(.+)$/m)?.[1] ?? '').split(' ');
     assert.equal(exec[0], '/usr/bin/node');
     const args = exec.slice(1).map((a) => (/^\/(usr|etc|var)\//.test(a) ? join(T, a) : a));
-    const child = spawn(process.execPath, [...args, '--log-level', 'warn'], {
+    const child = spawnOwned(process.execPath, [...args, '--log-level', 'warn'], {
       cwd: T,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,7 @@
 // registered with poste-broker add-gateway publishes a batch with a third-party client
 // (mosquitto_pub), the points show in the dashboard API, and SIGTERM stops it cleanly (exit 0).
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { topic } from '@poste/protocol';
+import { spawnOwned } from './harness/children';
 import { freePort, waitFor } from './harness/free-port';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -41,7 +42,7 @@ describe('poste-cloud serve (embedded store)', () => {
       }),
     );
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    child = spawn(
+    child = spawnOwned(
       process.execPath,
       [
         ...tsx,

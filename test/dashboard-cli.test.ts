@@ -2,7 +2,7 @@
 // link picks up retained states published by anyone, the API serves them and the embedded store
 // answers /healthz, the first run's admin token opens the figures, and SIGTERM stops it cleanly (exit 0).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { encode, topic } from '@poste/protocol';
 import mqtt from 'mqtt';
+import { spawnOwned } from './harness/children';
 import { freePort, waitFor } from './harness/free-port';
 import { startMosquitto, type RunningMosquitto } from './harness/mosquitto';
 
@@ -37,7 +38,7 @@ describe('poste-dashboard serve (embedded store, mosquitto fleet link)', () => {
       }),
     );
     const port = await freePort();
-    child = spawn(
+    child = spawnOwned(
       process.execPath,
       [
         '--conditions=source',

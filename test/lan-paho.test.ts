@@ -5,10 +5,10 @@
 // apply to a device endpoint and which do not (and why): agent/src/adapters/poste/README.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startAgent } from '@poste/agent';
+import { spawnOwned } from './harness/children';
 
 const RUNNER = fileURLToPath(new URL('../agent/src/adapters/poste/paho-interop/run_device_endpoint.py', import.meta.url));
 const APPLICABLE = [
@@ -35,7 +35,9 @@ test('Paho interoperability client tests that apply to a device endpoint pass ag
   });
   try {
     const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn('python3', [RUNNER, '127.0.0.1', String(agent.localPort), ...APPLICABLE], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawnOwned('python3', [RUNNER, '127.0.0.1', String(agent.localPort), ...APPLICABLE], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
       child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));

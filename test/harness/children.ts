@@ -16,14 +16,19 @@
 // starter, a supervisor's respawns) are still found, through /proc/<pid>/environ.
 import {
   type ChildProcess,
+  type ChildProcessByStdio,
   type ChildProcessWithoutNullStreams,
   type SpawnOptions,
   type SpawnOptionsWithoutStdio,
+  type SpawnOptionsWithStdioTuple,
+  type StdioNull,
+  type StdioPipe,
   spawn,
 } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 
 const OWNER_VARIABLE = 'POSTE_TEST_OWNER';
 
@@ -126,6 +131,11 @@ function tellGuard(line: string): void {
  * however that ends. Use signalGroup / stopGroup to stop it (and whatever it started).
  */
 export function spawnOwned(command: string, args: readonly string[], options?: SpawnOptionsWithoutStdio): ChildProcessWithoutNullStreams;
+export function spawnOwned(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptionsWithStdioTuple<StdioNull, StdioPipe, StdioPipe>,
+): ChildProcessByStdio<null, Readable, Readable>;
 export function spawnOwned(command: string, args: readonly string[], options: SpawnOptions): ChildProcess;
 export function spawnOwned(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   guardChildren();
