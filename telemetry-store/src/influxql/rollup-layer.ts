@@ -24,11 +24,13 @@ const LOOKUP_CHUNK = 200;
 export type InfluxPoint = Omit<Point, 'measurement'> & { measurement: string };
 
 /**
- * Store writes whose HTTP requests may overlap: two let influxd use both cores (ingest ≈ 0.66× raw
- * line protocol, 0.49× with one). Safe since the rollup rows of overlapping writes are sent one
- * request at a time in plan order (sendPlan): influxd applies concurrent requests in any order, and
- * an older version of a row applied last had left rollups below the raw points (the 5.2–5.5 % of
- * the uplink-cut and agent-SIGKILL fault tests). rollup-layer.property.test.ts checks it.
+ * Store writes whose HTTP requests may overlap: two let influxd use both cores (ingest measured
+ * 0.66× raw line protocol with two, 0.49× with one, when every request still carried its rows;
+ * not yet re-measured on a quiet machine with the rows ordered). Safe since the rollup rows of
+ * overlapping writes are sent one request at a time in plan order (sendPlan): influxd applies
+ * concurrent requests in any order, and an older version of a row applied last had left rollups
+ * below the raw points (the 5.2–5.5 % of the uplink-cut and agent-SIGKILL fault tests).
+ * rollup-layer.property.test.ts checks it.
  */
 const WRITES_IN_FLIGHT = 2;
 
