@@ -9,6 +9,7 @@ import { addGateway, addService } from '@poste/broker';
 import { DeviceFleet, SimClock, type SimFault } from '@poste/simulators';
 import { startTsChild, type RunningChild } from '../harness/child-process';
 import { freePort } from '../harness/free-port';
+import { removeWithTestProcess } from '../harness/children';
 import { startInfluxDB, type RunningInfluxDB } from '../harness/influxdb';
 import { untilDoneOrStalled } from '../harness/progress';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy';
@@ -20,7 +21,7 @@ export interface RigOptions {
   name: string;
   /** simulated seconds per real second (default 900: a simulated hour in 4 s) */
   speed?: number;
-  /** influxd's directory (e.g. a small tmpfs to fill up); default a fresh temp dir */
+  /** influxd's directory (e.g. a small tmpfs to fill up); default a directory in the rig's temp dir */
   influxDir?: string;
   /** the agent's reconnect backoff towards the broker, real ms */
   agentReconnect?: { initialDelayMs: number; maxDelayMs: number };
@@ -101,6 +102,7 @@ function logTail(output: string, maxLines = 25): string {
 
 export async function startRig(options: RigOptions): Promise<Rig> {
   const root = await mkdtemp(join(tmpdir(), `poste-fault-${options.name}-`));
+  const scratch = removeWithTestProcess(root);
   const brokerDir = join(root, 'broker');
   const agentDir = join(root, 'agent');
   const agentDataDir = join(agentDir, 'data');
@@ -110,7 +112,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const gatewayPassword = await addGateway(credentialsFile, GATEWAY, MUNICIPALITY);
   const service = { username: 'fault-rig', password: await addService(credentialsFile, 'fault-rig') };
 
-  const influx = await startInfluxDB(options.influxDir === undefined ? {} : { dir: options.influxDir });
+  // influxd's files under the rig's dir by default, so that one removal (ours, or the guard's after a
+  // killed test process) leaves nothing behind.
+  const influxDir = options.influxDir ?? join(root, 'influxdb');
+  await mkdir(influxDir, { recursive: true });
+  const influx = await startInfluxDB({ dir: influxDir });
   const database = 'poste_fault';
   const brokerPort = await freePort();
   const lanPort = await freePort();
@@ -301,6 +307,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       await proxy.close();
       await influx.stop();
       await rm(root, { recursive: true, force: true });
+      scratch.forget();
     },
   };
 }

@@ -60,13 +60,15 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-// The guard's program (runs with plain node, no tsx): reads "+pgid"/"-pgid" lines until its stdin
-// closes, then kills the groups left and sweeps /proc for the marker a few times (a process that
-// was forking during one sweep is caught by the next), and exits.
+// The guard's program (runs with plain node, no tsx): reads "+pgid"/"-pgid" lines (and "d<dir>":
+// a scratch directory) until its stdin closes, then kills the groups left and sweeps /proc for the
+// marker a few times (a process that was forking during one sweep is caught by the next), removes
+// the directories still there once nothing writes to them any more, and exits.
 const GUARD_SOURCE = `
 const fs = require('node:fs');
 const marker = '\\0' + process.argv[1] + '\\0';
 const groups = new Set();
+const dirs = new Set();
 let buffered = '';
 const kill = (pid) => { try { process.kill(pid, 'SIGKILL'); } catch {} };
 const sweep = () => {
@@ -82,11 +84,14 @@ process.stdin.on('data', (d) => {
   const lines = buffered.split('\\n');
   buffered = lines.pop();
   for (const l of lines) {
+    if (l[0] === 'd') { dirs.add(l.slice(1)); continue; }
+    if (l[0] === 'r') { dirs.delete(l.slice(1)); continue; }
     const g = Number(l.slice(1));
     if (l[0] === '+') groups.add(g); else groups.delete(g);
   }
 });
-const finish = () => { sweep(); setTimeout(sweep, 200); setTimeout(() => { sweep(); process.exit(0); }, 600); };
+const removeDirs = () => { for (const d of dirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} } };
+const finish = () => { sweep(); setTimeout(sweep, 200); setTimeout(() => { sweep(); removeDirs(); process.exit(0); }, 600); };
 process.stdin.on('end', finish);
 process.stdin.on('error', finish);
 `;
@@ -124,6 +129,16 @@ export function guardChildren(): void {
 
 function tellGuard(line: string): void {
   if (guard?.stdin?.writable) guard.stdin.write(`${line}\n`);
+}
+
+/**
+ * A scratch directory (a rig's temp dir) removed by the guard after it killed this test process's
+ * children, should the test process die before its own cleanup ran; `forget` once it removed it.
+ */
+export function removeWithTestProcess(dir: string): { forget(): void } {
+  guardChildren();
+  tellGuard(`d${dir}`);
+  return { forget: () => tellGuard(`r${dir}`) };
 }
 
 /**
