@@ -13,3 +13,4 @@ export * from './ota';
 export * from './json-bounds';
 export * from './plausibility';
 export * from './rollout';
+export * from './firmware-version';

@@ -1,4 +1,3 @@
 export { type HealthCheck, OtaDevice, type OtaDeviceOptions, simulatedSelfTest } from './ota-device';
-export { compareVersions } from './semver';
 export { type BootEnv, PowerCut, type SlotName, SlotStorage, type SlotStorageOptions } from './slot-storage';
 export { OtaLanDevice, type OtaLanDeviceOptions } from './ota-lan-device';

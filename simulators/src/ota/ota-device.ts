@@ -8,13 +8,13 @@ import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto
 import {
   canonicalManifestBytes,
   chunkCount,
+  compareVersions,
   type FirmwareManifest,
   FirmwareManifestSchema,
   type LocalOta,
   type LocalOtaStatus,
   LocalOtaSchema,
 } from '@poste/protocol';
-import { compareVersions } from './semver';
 import type { BootEnv, SlotName, SlotStorage } from './slot-storage';
 
 /** Decides whether a freshly booted image works (the simulated firmware's self-test). */

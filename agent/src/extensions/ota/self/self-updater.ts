@@ -10,7 +10,7 @@
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { canonicalManifestBytes, type OtaJob, type OtaStatus } from '@poste/protocol';
+import { canonicalManifestBytes, compareVersions, type OtaJob, type OtaStatus } from '@poste/protocol';
 import type { Logger } from 'pino';
 import { rollBack } from './boot-plan';
 import {
@@ -25,7 +25,6 @@ import {
   slotFile,
   writeFileAtomic,
 } from './slot-state';
-import { compareVersions } from './version-order';
 
 export const SELF_TARGET = '$gateway';
 

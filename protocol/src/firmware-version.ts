@@ -1,6 +1,7 @@
-// Orders two semantic versions (major.minor.patch; a pre-release sorts before its release), for the
-// agent's no-downgrade rule. The simulated devices carry the same rule in simulators/src/ota; the
-// agent cannot import simulators (docs/architecture.md), so it has its own.
+// The one ordering of firmware versions behind every no-downgrade rule: the agent's own updates and
+// the devices' (simulated and real) must agree on what "older" means.
+
+/** Orders two semantic versions by major.minor.patch; a pre-release sorts before its release. */
 export function compareVersions(a: string, b: string): number {
   const parse = (v: string) => {
     const [core = '', pre] = v.split(/[-+]/, 2);
