@@ -14,3 +14,4 @@ export { verifyAgainstGroundTruth, ENERGY_TOLERANCE, type Verification } from '.
 export { inventoryForCity } from './inventory';
 export { CITY_PROGRAM_VERSION, dimmingConfigFor } from './dimming-programs';
 export { DASHBOARD_SERVICE_USER, provisionCredentials, type CitySecrets } from './secrets';
+export { redisAnswersPing } from './redis-server';

@@ -35,8 +35,8 @@ function ephemeralPort(): Promise<number> {
   });
 }
 
-/** Redis answers PING with +PONG once it accepts commands. */
-function pong(port: number): Promise<boolean> {
+/** Redis on loopback answers PING with +PONG once it has loaded its data and accepts commands. */
+export function redisAnswersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let reply = '';
@@ -104,7 +104,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await pong(port))) {
+  while (!(await redisAnswersPing(port))) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`redis-server did not start on 127.0.0.1:${port}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redisAnswersPing } from '@poste/city';
 import { signalGroup, spawnOwned } from './children';
 import { freePort, waitFor } from './free-port';
 
@@ -19,23 +19,6 @@ export interface RunningRedis {
 }
 
 const REDIS_SERVER = '/usr/bin/redis-server';
-
-/** Redis answers PING with +PONG once it has loaded its data and accepts commands. */
-function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    let reply = '';
-    s.once('connect', () => s.write('PING\r\n'));
-    s.on('data', (d: Buffer) => {
-      reply += d.toString('utf8');
-      if (reply.includes('\r\n')) {
-        s.destroy();
-        resolve(reply.startsWith('+PONG'));
-      }
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /**
  * Debian's redis-server on a free loopback port, its data in a temp dir, appendonly with an fsync
@@ -71,7 +54,7 @@ export async function startRedis(opts: { databases?: number } = {}): Promise<Run
       `redis-server on ${port}`,
       async () => {
         if (gone) throw new Error(`redis-server exited early: ${stderr}`);
-        return pong(port);
+        return redisAnswersPing(port);
       },
       10_000,
     );
