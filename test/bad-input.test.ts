@@ -165,26 +165,7 @@ describe('bad input at the broker and ingest', () => {
     assert.deepEqual(rows.map((row) => row.luminaire).sort(), ['spare-a', 'spare-c']);
     // The gateway retires them again (an empty retained state), so the fleet counts below stay the city's.
     for (const device of ['spare-a', 'spare-b', 'spare-c']) {
-      const cleared = await mosquittoPub([
-        '-h',
-        '127.0.0.1',
-        '-p',
-        port,
-        '-V',
-        'mqttv311',
-        '-i',
-        'bel-spare',
-        '-u',
-        'bel-spare',
-        '-P',
-        sparePassword,
-        '-q',
-        '1',
-        '-r',
-        '-n',
-        '-t',
-        `poste/v1/gw/bel-spare/dev/${device}/state`,
-      ]);
+      const cleared = await pub('bel-spare', sparePassword, `poste/v1/gw/bel-spare/dev/${device}/state`, '', true);
       assert.equal(cleared.code, 0, cleared.stderr);
     }
   });

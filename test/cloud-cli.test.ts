@@ -87,45 +87,32 @@ describe('poste-cloud serve (embedded store)', () => {
       status: 'ok',
     });
     const batch = { v: 1, seq: 0, readings: [reading(t0, 1_000, 10), reading(t0 + 3_600_000, 1_500, 11)] };
+    // The gateway speaking through mosquitto_pub, QoS 1: it exits once the broker acknowledged,
+    // which ingest does only after the write.
+    const publish = (topicName: string, message: string, extra: string[] = []) =>
+      exec('mosquitto_pub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(mqttPort),
+        '-i',
+        'bel-gw1',
+        '-u',
+        'bel-gw1',
+        '-P',
+        password.trim(),
+        '-q',
+        '1',
+        ...extra,
+        '-t',
+        topicName,
+        '-m',
+        message,
+      ]);
     // poste-cloud counts readings only of devices their gateway announced (retained device state).
-    await exec('mosquitto_pub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(mqttPort),
-      '-i',
-      'bel-gw1',
-      '-u',
-      'bel-gw1',
-      '-P',
-      password.trim(),
-      '-q',
-      '1',
-      '-r',
-      '-t',
-      topic('deviceState', { gateway: 'bel-gw1', device: 'lum-1' }),
-      '-m',
-      JSON.stringify({ v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: t0 - 60_000 }),
-    ]);
-    // QoS 1: mosquitto_pub exits once the broker acknowledged, which ingest does only after the write.
-    await exec('mosquitto_pub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(mqttPort),
-      '-i',
-      'bel-gw1',
-      '-u',
-      'bel-gw1',
-      '-P',
-      password.trim(),
-      '-q',
-      '1',
-      '-t',
-      topic('luminaireTelemetry', { gateway: 'bel-gw1' }),
-      '-m',
-      JSON.stringify(batch),
-    ]);
+    const birth = { v: 1, kind: 'luminaire', status: 'online', seq: 1, ts: t0 - 60_000 };
+    await publish(topic('deviceState', { gateway: 'bel-gw1', device: 'lum-1' }), JSON.stringify(birth), ['-r']);
+    await publish(topic('luminaireTelemetry', { gateway: 'bel-gw1' }), JSON.stringify(batch));
 
     const base = `http://127.0.0.1:${httpPort}`;
     const range = `from=${t0 - 60_000}&to=${t0 + 2 * 3_600_000}`;
