@@ -85,6 +85,9 @@ const scenario = fc
       duplicates: fc.subarray(rs, { maxLength: Math.min(5, rs.length) }),
       outcomes: fc.array(fc.constantFrom<Outcome>('ok', 'ok', 'ok', 'refused', 'lostAnswer'), { maxLength: 25 }),
       scheduler: fc.scheduler(),
+      // writes under way at once (and as many ingest writers): from 3 on, rows of several writes
+      // wait behind one rows request and go together (the layer's queueRows)
+      inFlight: fc.integer({ min: 2, max: 4 }),
     }),
   );
 
@@ -92,9 +95,9 @@ async function storedPoints(model: InfluxQLModel, m: 'luminaire' | 'ap'): Promis
   return model.points(m).map((p) => ({ measurement: m, tags: p.tags, fields: p.fields, ts: p.ts }));
 }
 
-test('InfluxDB rollups equal the raw points stored, with two writes in flight, reordered, failed and partial requests', async () => {
+test('InfluxDB rollups equal the raw points stored, with two to four writes in flight, reordered, failed and partial requests', async () => {
   await fc.assert(
-    fc.asyncProperty(scenario, async ({ order, batch, duplicates, outcomes, scheduler }) => {
+    fc.asyncProperty(scenario, async ({ order, batch, duplicates, outcomes, scheduler, inFlight }) => {
       const model = new InfluxQLModel();
       let requests = 0;
       const send = async (points: readonly InfluxPoint[]) => {
@@ -114,8 +117,8 @@ test('InfluxDB rollups equal the raw points stored, with two writes in flight, r
         await scheduler.schedule(Promise.resolve(), 'answer');
         if (outcome === 'lostAnswer') throw new StoreWriteError('injected: timeout', true, points.length);
       };
-      const layer = new InfluxRollupLayer(async (q) => model.query(q), send, 2);
-      // Ingest: two writes under way; a retryable failure is written again later (its retry), a
+      const layer = new InfluxRollupLayer(async (q) => model.query(q), send, inFlight);
+      // Ingest: `inFlight` writes under way; a retryable failure is written again later (its retry), a
       // partial write is settled (the refused points are dead-lettered, never resent).
       const queue: Point[][] = [];
       const arrival = [...order, ...duplicates].map(toPoint);
@@ -130,7 +133,7 @@ test('InfluxDB rollups equal the raw points stored, with two writes in flight, r
           }
         }
       };
-      await scheduler.waitFor(Promise.all([writer(), writer()]));
+      await scheduler.waitFor(Promise.all(Array.from({ length: inFlight }, writer)));
       // A repair whose own request failed is retried (the injected failures run out).
       for (let repaired = false; !repaired; ) {
         repaired = await scheduler.waitFor(
