@@ -14,47 +14,9 @@ import { PartialWriteError, StoreWriteError } from '../errors';
 import { rowsFromReadings } from '../rollups/reference';
 import { type ApRow, HOUR_MS, type LuminaireRow, toApHour, toLuminaireHour } from '../rollups/rows';
 import type { Point } from '../types';
+import { readingToPoint, T0 } from '../testing/rollup-readings';
 import { InfluxQLModel } from './influxql-model';
 import { type InfluxPoint, InfluxRollupLayer } from './rollup-layer';
-
-const T0 = Date.UTC(2026, 2, 1);
-
-interface Reading {
-  device: number;
-  /** minutes after T0 */
-  minute: number;
-  value: number;
-  kind: 'luminaire' | 'ap';
-}
-
-function toPoint(r: Reading): Point {
-  const ts = T0 + r.minute * 60_000;
-  if (r.kind === 'luminaire') {
-    return {
-      measurement: 'luminaire',
-      tags: { municipality: 'm', gateway: 'g', luminaire: `L${r.device}`, group: 'a' },
-      fields: { activeEnergy: r.value, operatingHours: r.value / 4, status: r.value % 3 === 0 ? 'lampFailure' : 'ok' },
-      ts,
-    };
-  }
-  return {
-    measurement: 'ap',
-    tags: { municipality: 'm', gateway: 'g', ap: `A${r.device}` },
-    fields: {
-      bytesHousehold: r.value * 1000,
-      bytesPublic: r.value * 10,
-      bytesTelemedicine: r.value,
-      clientsHousehold: r.value % 4,
-      clientsPublic: r.value % 3,
-      clientsTelemedicine: 1,
-      capacityKbps: 1000 + r.value,
-      telemedicineSessions: r.value % 7,
-      reserveMeasuredS: r.value * 60,
-      reserveHonouredS: r.value * 55,
-    },
-    ts,
-  };
-}
 
 /**
  * What influxd does with one request: apply it, refuse it unapplied, apply it and lose the answer
@@ -121,7 +83,7 @@ test('InfluxDB rollups equal the raw points stored, with two to four writes in f
       // Ingest: `inFlight` writes under way; a retryable failure is written again later (its retry), a
       // partial write is settled (the refused points are dead-lettered, never resent).
       const queue: Point[][] = [];
-      const arrival = [...order, ...duplicates].map(toPoint);
+      const arrival = [...order, ...duplicates].map(readingToPoint);
       for (let i = 0; i < arrival.length; i += batch) queue.push(arrival.slice(i, i + batch));
       const writer = async () => {
         for (let b = queue.shift(); b !== undefined; b = queue.shift()) {

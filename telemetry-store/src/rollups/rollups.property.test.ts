@@ -6,47 +6,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { EmbeddedStore } from '../embedded/store';
 import { MemoryStore } from '../memory/store';
-import type { Point, TelemetryStore } from '../types';
+import type { TelemetryStore } from '../types';
 import { rowsFromReadings } from './reference';
 import { type ApRow, HOUR_MS, type LuminaireRow, toApHour, toLuminaireHour } from './rows';
-
-const T0 = Date.UTC(2026, 2, 1);
-
-interface Reading {
-  device: number;
-  /** minutes after T0 */
-  minute: number;
-  value: number;
-  kind: 'luminaire' | 'ap';
-}
-
-function toPoint(r: Reading): Point {
-  const ts = T0 + r.minute * 60_000;
-  if (r.kind === 'luminaire') {
-    return {
-      measurement: 'luminaire',
-      tags: { municipality: 'm', gateway: 'g', luminaire: `L${r.device}`, group: r.device % 2 ? 'a' : 'b' },
-      fields: { activeEnergy: r.value, operatingHours: r.value / 7, status: r.value % 3 === 0 ? 'lampFailure' : 'ok' },
-      ts,
-    };
-  }
-  return {
-    measurement: 'ap',
-    tags: { municipality: 'm', gateway: 'g', ap: `A${r.device}` },
-    fields: {
-      bytesHousehold: r.value * 1000,
-      bytesPublic: r.value * 10 + 0.5,
-      bytesTelemedicine: r.value,
-      clientsHousehold: r.value % 4,
-      clientsPublic: r.value % 3,
-      clientsTelemedicine: 1,
-      capacityKbps: 1000 + r.value,
-      // An AP without coproduction (old firmware) on odd devices: its counters stay unchained.
-      ...(r.device % 2 === 0 ? { telemedicineSessions: r.value % 7, reserveMeasuredS: r.value * 60, reserveHonouredS: r.value * 55 } : {}),
-    },
-    ts,
-  };
-}
+import { readingToPoint, T0 } from '../testing/rollup-readings';
 
 /** Readings of a few devices over ~5 hours: one value per (device, minute, kind) — a second one would be a conflict. */
 const readings = fc
@@ -75,9 +38,9 @@ async function check(open: () => Promise<TelemetryStore & { close(): Promise<voi
       const store = await open();
       try {
         // arrival: shuffled, in batches, identical copies replayed in between
-        const arrival = [...order, ...duplicates].map(toPoint);
+        const arrival = [...order, ...duplicates].map(readingToPoint);
         for (let i = 0; i < arrival.length; i += batch) await store.write(arrival.slice(i, i + batch));
-        const points = rs.map(toPoint);
+        const points = rs.map(readingToPoint);
         const q = { from: T0 - HOUR_MS, to: T0 + 10 * HOUR_MS };
         assert.deepEqual(await store.luminaireHours(q), (rowsFromReadings('luminaire', points) as LuminaireRow[]).map(toLuminaireHour));
         assert.deepEqual(await store.apHours(q), (rowsFromReadings('ap', points) as ApRow[]).map(toApHour));
