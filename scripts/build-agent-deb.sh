@@ -42,7 +42,7 @@ Package: poste-agent
 Version: $VERSION
 Architecture: all
 Maintainer: Poste maintainers <maintainers@poste.invalid>
-Depends: nodejs (>= 20)
+Depends: nodejs (>= 20), tzdata
 Recommends: adduser
 Installed-Size: $SIZE_KB
 Section: net
