@@ -43,6 +43,22 @@ export function computeEnergySeries(
   const totals = emptyTotals();
   const all = new Set<string>();
   const unassigned = { luminaireHours: 0, measuredKwh: 0 };
+  // Every luminaire of a municipality shares its hours: each (zone, hour) is placed in the local
+  // calendar once (Intl's offset lookup costs far more than the sums of a row).
+  const labels = new Map<string, Map<number, string>>();
+  const labelOf = (hourStart: number, timeZone: string): string => {
+    let zone = labels.get(timeZone);
+    if (!zone) {
+      zone = new Map();
+      labels.set(timeZone, zone);
+    }
+    let label = zone.get(hourStart);
+    if (label === undefined) {
+      label = localLabel(hourStart, timeZone, range.granularity);
+      zone.set(hourStart, label);
+    }
+    return label;
+  };
   for (const h of hours) {
     if (filter.group !== undefined && h.group !== filter.group) continue;
     const m = municipalityOf(h, inventory);
@@ -51,7 +67,7 @@ export function computeEnergySeries(
       unassigned.measuredKwh += h.energyWh / 1000;
       continue;
     }
-    const period = localLabel(h.hourStart, m.timeZone, range.granularity);
+    const period = labelOf(h.hourStart, m.timeZone);
     const c = luminaireContribution(h, baselineWattsOf(h.luminaire, m, inventory), m, 1 / 24);
     let b = buckets.get(period);
     if (!b) {

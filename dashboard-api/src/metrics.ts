@@ -13,7 +13,7 @@ export interface DashboardMetrics {
   /** expensive store queries running now / requests waiting for a slot */
   readsInFlight: Gauge;
   readsQueued: Gauge;
-  /** how expensive reads were served: query, shared (joined one in flight), cached */
+  /** how expensive reads were served: query, shared (joined one in flight), cached, stale (expired, renewing in the background) */
   readsServed: Counter<'how'>;
 }
 
@@ -106,7 +106,7 @@ export function createDashboardMetrics(registry: Registry, fleet: FleetTracker, 
     }),
     readsServed: new Counter({
       name: 'poste_dashboard_reads_served_total',
-      help: "Expensive reads by how they were served: 'query' ran one, 'shared' joined an identical one in flight, 'cached' reused a fresh result",
+      help: "Expensive reads by how they were served: 'query' ran one, 'shared' joined an identical one in flight, 'cached' reused a fresh result, 'stale' answered an expired one within staleMs while it is renewed",
       labelNames: ['how'] as const,
       registers,
     }),

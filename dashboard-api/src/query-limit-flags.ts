@@ -10,6 +10,7 @@ export const QUERY_LIMIT_FLAGS = {
   'read-share': 'readShare',
   'retry-after-s': 'retryAfterSeconds',
   'cache-ttl-ms': 'cacheTtlMs',
+  'stale-ms': 'staleMs',
 } as const satisfies Record<string, keyof QueryLimits>;
 
 export type QueryLimitFlag = keyof typeof QUERY_LIMIT_FLAGS;
@@ -31,6 +32,7 @@ export function queryLimitUsage(pad: number): string {
     ['--read-share X', `share of time (0-1] one query slot may spend reading (default ${d.readShare})`],
     ['--retry-after-s N', `Retry-After of a 503, seconds (default ${d.retryAfterSeconds})`],
     ['--cache-ttl-ms N', `identical energy requests share a report this long; 0 = off (default ${d.cacheTtlMs})`],
+    ['--stale-ms N', `then still answer it this long while one refresh runs; 0 = off (default ${d.staleMs})`],
   ];
   return lines.map(([flag, text]) => `  ${flag.padEnd(pad)}${text}`).join('\n');
 }

@@ -53,7 +53,15 @@ export const QueryLimitsSchema = z
       .describe(
         'an identical energy request within this many ms gets the same report (0: no cache); identical requests in flight always share one store query',
       ),
-    cacheEntries: z.number().int().positive().default(64).describe('distinct energy reports kept for cacheTtlMs'),
+    staleMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'after cacheTtlMs, a report is still answered for this many ms more while one refresh runs in the background (stale-while-revalidate), so polling dashboards never queue behind the query renewing it; 0 = never serve an expired report',
+      ),
+    cacheEntries: z.number().int().positive().default(64).describe('distinct energy reports kept for cacheTtlMs + staleMs'),
   })
   .strict();
 

