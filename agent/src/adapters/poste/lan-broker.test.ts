@@ -3,7 +3,9 @@
 // subscriber), starts the next from inside that completion — a long queue recursed until
 // "Maximum call stack size exceeded". Here one device stops reading (its deliveries stay in flight)
 // while the agent sends 200 commands to it and 50,000 to devices that are not connected, in one burst.
-// With Aedes' default concurrency (100) this test fails with that RangeError; the LAN broker runs 0.
+// With Aedes' default concurrency (100) this test failed with that RangeError. The endpoint is now
+// lan-server.ts (no emitter queue: a stuck device's commands wait in its bounded session queue); the
+// test stays as the guard against any recursion of that kind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';

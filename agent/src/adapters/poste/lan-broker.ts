@@ -1,12 +1,17 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { encode, parseTopic, topic, type DeviceCommand, type LocalOta } from '@poste/protocol';
 import type { SinkResult } from '../types';
 import type { LanLimits } from './config';
 import type { DeviceCredentials } from './device-credentials';
-import { GuardedConnection } from '@poste/protocol/mqtt-guard';
 import { clientIdAcceptable, emptyClientIdAllowed, LanRefusals, mayPublish, maySubscribe, type LanRefusal } from './lan-policy';
+import {
+  LanServer,
+  type ConnectRequest,
+  type ConnectVerdict,
+  type InboundPublish,
+  type LanServerPolicy,
+  type PublishVerdict,
+} from './lan-server';
 import { PublishRate } from './publish-rate';
 import { RetainedStore } from './retained-store';
 
@@ -25,58 +30,24 @@ const HEADER_ALLOWANCE_BYTES = 1024;
 /** The kernel queue of connections not yet accepted: a whole street connecting in one second must not overflow it. */
 const LISTEN_BACKLOG = 4_096;
 
-/** An error the LAN broker raised on purpose: already counted, so the error listeners do not count it again. */
-class LanRefusedError extends Error {
-  constructor(
-    readonly reason: LanRefusal,
-    message: string,
-    readonly returnCode?: number,
-  ) {
-    super(message);
-  }
-}
-
 /**
- * The Poste adapter's LAN MQTT endpoint: an embedded Aedes broker that devices connect to. What
- * devices publish is handed to the agent inside Aedes' `authorizePublish` hook, before the PUBACK:
- * Aedes 1.x writes the QoS 1 PUBACK *before* it delivers to subscribers (in-process ones
- * included), so a subscription could only see a message the device already believes delivered.
- * In the hook, the agent validates the message and appends it to its spool synchronously; only
- * then is the device acknowledged. Wills pass through the same hook. Commands go out in-process.
- *
- * Storms: Aedes' message emitter (mqemitter) queues messages beyond `concurrency` in flight and,
- * when one completes synchronously (a subscriber that calls back at once, or a topic nobody
- * subscribes to), starts the next from inside that completion: a queue of thousands recursed
- * until "Maximum call stack size exceeded". Here concurrency is 0 (no emitter queue at all), so
- * nothing recurses; the bounds are where the work comes from instead — connections (maxConnections),
- * each client's packets (Aedes reads a client's next chunk only when the previous is handled), each
- * client's publish rate (PublishRate: slowed, then refused), packet size (GuardedConnection, before
- * buffering) and retained bytes (RetainedStore).
+ * The Poste adapter's LAN MQTT endpoint (lan-server.ts) with the Poste policy: who may connect
+ * (device credentials, client ids), what a device may publish and subscribe (lan-policy.ts), how
+ * fast (PublishRate: slowed, then refused), how much it may retain (RetainedStore), and what
+ * happens to what it publishes: handed to the agent (validated and appended to its spool,
+ * synchronously) BEFORE the device's PUBACK; a message the agent could not store is not
+ * acknowledged. Wills take the same path. Commands go out from the agent in-process.
  */
 export class LanBroker {
-  readonly #broker: Aedes;
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  readonly #server: LanServer;
   readonly #refusals: LanRefusals;
   readonly #retained: RetainedStore;
   #port = 0;
 
-  private constructor(broker: Aedes, refusals: LanRefusals, retained: RetainedStore, limits: LanLimits) {
-    this.#broker = broker;
+  private constructor(server: LanServer, refusals: LanRefusals, retained: RetainedStore) {
+    this.#server = server;
     this.#refusals = refusals;
     this.#retained = retained;
-    this.#server = createServer((socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-      const guarded = new GuardedConnection(
-        socket,
-        { preAuthBytes: PRE_AUTH_PACKET_BYTES, maxPacketBytes: limits.maxPayloadBytes + HEADER_ALLOWANCE_BYTES, checkPacketTypes: true },
-        (v) => refusals.count(v.reason === 'packet-too-large' ? 'packet-too-large' : 'malformed'),
-      );
-      broker.handle(guarded);
-    });
-    this.#server.maxConnections = limits.maxConnections;
-    this.#server.on('drop', () => refusals.count('connections'));
   }
 
   static async start(
@@ -89,140 +60,33 @@ export class LanBroker {
   ): Promise<LanBroker> {
     const refusals = new LanRefusals();
     const retained = new RetainedStore(limits.maxRetainedBytes);
-    const rate = new PublishRate(limits.publishPerSecond, limits.publishBurst, limits.maxWaitMs);
-    /** What each connecting client sent as its id (Aedes replaces an empty one before authenticate runs). */
-    const connectInfo = new WeakMap<Client, { clientId: string; clean: boolean }>();
-    /**
-     * Clients whose CONNECT was accepted, with their device id (null in open mode). Aedes hands a
-     * PUBLISH or SUBSCRIBE that arrives right behind the CONNECT to the hooks while the login is
-     * still being checked: such a packet must not pass as anyone's, so a client not in here is refused.
-     */
-    const identity = new WeakMap<Client, { device: string | null }>();
-    const refuse = (reason: LanRefusal, message: string, client: Client | null, returnCode?: number): LanRefusedError => {
-      refusals.count(reason);
-      log.debug({ client: client?.id, reason }, `LAN refused: ${message}`);
-      return new LanRefusedError(reason, message, returnCode);
-    };
-
-    const broker = await Aedes.createBroker({
-      concurrency: 0,
-      connectTimeout: limits.connectTimeoutMs,
-      preConnect: (client, packet, done) => {
-        connectInfo.set(client, { clientId: packet.clientId ?? '', clean: packet.clean !== false });
-        done(null, true);
+    const server = new LanServer(
+      posteLanPolicy(handlers, access, limits, retained),
+      retained,
+      refusals,
+      {
+        preAuthBytes: PRE_AUTH_PACKET_BYTES,
+        maxPacketBytes: limits.maxPayloadBytes + HEADER_ALLOWANCE_BYTES,
+        connectTimeoutMs: limits.connectTimeoutMs,
+        maxConnections: limits.maxConnections,
       },
-      authenticate: (client, username, password, done) => {
-        const info = connectInfo.get(client) ?? { clientId: client.id, clean: client.clean };
-        const fail = (reason: LanRefusal, message: string, code: 2 | 4 | 5): void =>
-          done(refuse(reason, message, client, code) as unknown as AuthenticateError, false);
-        if (info.clientId === '') {
-          if (!emptyClientIdAllowed(info.clean, access.mode)) {
-            return fail('client-id', `empty client id refused (clean session ${info.clean}, ${access.mode} mode)`, 2);
-          }
-        } else if (!clientIdAcceptable(info.clientId)) {
-          return fail('client-id', `client id ${JSON.stringify(info.clientId.slice(0, 80))} is not a device id`, 2);
-        }
-        if (access.mode === 'credentials') {
-          if (username === undefined || password === undefined || !access.credentials.verify(username, password)) {
-            return fail('bad-credentials', `bad device id or secret for ${JSON.stringify(String(username).slice(0, 80))}`, 4);
-          }
-          // The identity is the login: a device cannot take another's client id (and its session).
-          if (username !== info.clientId) {
-            return fail('client-id', `client id ${info.clientId} is not the logged-in device ${username}`, 2);
-          }
-        }
-        identity.set(client, { device: access.mode === 'credentials' ? (username ?? null) : null });
-        if (client.conn instanceof GuardedConnection) client.conn.authenticated();
-        done(null, true);
-      },
-      authorizePublish: (client, packet, done) => {
-        // In-process publishes (the agent's own commands) need no check.
-        if (client === null || client === undefined) {
-          done(null);
-          return;
-        }
-        const who = identity.get(client);
-        if (who === undefined) {
-          done(refuse('before-connack', `${packet.topic}: PUBLISH before the CONNECT was accepted`, client));
-          return;
-        }
-        const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
-        if (size > limits.maxPayloadBytes) {
-          done(refuse('packet-too-large', `${packet.topic}: payload ${size} bytes > ${limits.maxPayloadBytes}`, client));
-          return;
-        }
-        const decision = mayPublish(who.device, packet.topic, packet.retain);
-        if (!decision.ok) {
-          done(refuse(decision.reason, decision.detail, client));
-          return;
-        }
-        if (packet.retain && !retained.fits(packet.topic, size)) {
-          done(refuse('retained-quota', `${packet.topic}: retained messages would exceed ${limits.maxRetainedBytes} bytes`, client));
-          return;
-        }
-        const wait = rate.admit(client);
-        if (wait === null) {
-          done(
-            refuse('rate', `over ${limits.publishPerSecond}/s (burst ${limits.publishBurst}) for more than ${limits.maxWaitMs} ms`, client),
-          );
-          return;
-        }
-        const hand = (): void => {
-          // 'accepted' and 'rejected' are acknowledged (resending invalid data cannot fix it);
-          // 'retry' is not: Aedes drops the connection without a PUBACK and the device resends.
-          if (route(packet, handlers) === 'retry') done(new Error('not stored on the gateway (spool full or disk error); resend later'));
-          else done(null);
-        };
-        // Back-pressure: Aedes reads nothing more from this client until the hook answers.
-        if (wait > 0) setTimeout(hand, wait);
-        else hand();
-      },
-      authorizeSubscribe: (client, sub, done) => {
-        const who = identity.get(client);
-        if (who === undefined) {
-          done(refuse('before-connack', `${sub.topic}: SUBSCRIBE before the CONNECT was accepted`, client), null);
-          return;
-        }
-        const decision = maySubscribe(who.device, sub.topic);
-        if (decision.ok) done(null, sub);
-        else {
-          refuse(decision.reason, decision.detail, client);
-          done(null, null); // SUBACK 0x80 for this filter; the device stays connected
-        }
-      },
-    });
-    retained.install((broker as unknown as { persistence: Parameters<RetainedStore['install']>[0] }).persistence);
-
-    // Errors Aedes reports for a connection: ours are counted where raised; a protocol violation
-    // (malformed packet, a second CONNECT, bad protocol version) is counted here; a socket that
-    // merely went away (ECONNRESET, EPIPE) is not a refusal.
-    const onError = (client: Client | null, err: Error & { code?: string }): void => {
-      if (err instanceof LanRefusedError) return;
-      if (typeof err.code === 'string' && err.code.startsWith('E')) return;
-      if (/connect did not arrive in time/i.test(err.message)) refusals.count('connect-timeout');
-      else if (/keep ?alive timeout/i.test(err.message)) refusals.count('keepalive-timeout');
-      else if (/not stored on the gateway/.test(err.message)) return;
-      else refusals.count('malformed');
-      log.debug({ client: client?.id, err: err.message }, 'LAN client error');
-    };
-    broker.on('clientError', onError);
-    broker.on('connectionError', onError);
-
-    const ep = new LanBroker(broker, refusals, retained, limits);
+      log,
+    );
+    const ep = new LanBroker(server, refusals, retained);
     try {
       await new Promise<void>((resolve, reject) => {
-        ep.#server.once('error', reject);
-        ep.#server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
-          ep.#server.off('error', reject);
+        server.server.once('error', reject);
+        server.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
+          server.server.off('error', reject);
           resolve();
         });
       });
     } catch (err) {
-      // Port busy or host not local: release the broker so a failed start leaves nothing running.
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      // Port busy or host not local: release the endpoint so a failed start leaves nothing running.
+      await server.close().catch(() => undefined);
       throw err;
     }
-    const addr = ep.#server.address();
+    const addr = server.server.address();
     ep.#port = addr !== null && typeof addr === 'object' ? addr.port : port;
     return ep;
   }
@@ -232,7 +96,7 @@ export class LanBroker {
   }
 
   get connectedClients(): number {
-    return this.#broker.connectedClients;
+    return this.#server.connectedClients;
   }
 
   /** Counters for stats and /metrics: refusals by reason (`refused.<reason>`) and retained usage. */
@@ -246,29 +110,66 @@ export class LanBroker {
 
   /** Sends a command to one device on `poste/v1/dev/{dev}/cmd` (QoS 1, not retained: stale commands must not replay). */
   sendCommand(deviceId: string, cmd: DeviceCommand): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#broker.publish(
-        { cmd: 'publish', topic: topic('localCommand', { device: deviceId }), payload: encode(cmd), qos: 1, retain: false, dup: false },
-        (err) => (err ? reject(err) : resolve()),
-      );
-    });
+    this.#server.publish(topic('localCommand', { device: deviceId }), encode(cmd), 1);
+    return Promise.resolve();
   }
 
   /** Sends an OTA message (begin, chunk, abort) to one device on `poste/v1/dev/{dev}/ota` (QoS 1, not retained). */
   sendOta(deviceId: string, msg: LocalOta): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#broker.publish(
-        { cmd: 'publish', topic: topic('localOta', { device: deviceId }), payload: encode(msg), qos: 1, retain: false, dup: false },
-        (err) => (err ? reject(err) : resolve()),
-      );
-    });
+    this.#server.publish(topic('localOta', { device: deviceId }), encode(msg), 1);
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.#broker.close(() => resolve()));
-    for (const s of this.#sockets) s.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#server.close();
   }
+}
+
+/** Poste's decisions for the LAN endpoint: logins, the device ACL, rate and retained bounds, and the hand-over to the agent. */
+function posteLanPolicy(handlers: LocalHandlers, access: LanAccess, limits: LanLimits, retained: RetainedStore): LanServerPolicy {
+  const rate = new PublishRate(limits.publishPerSecond, limits.publishBurst, limits.maxWaitMs);
+  const refuse = (reason: LanRefusal, message: string) => ({ reason, message });
+  return {
+    connect({ clientId, clean, username, password }: ConnectRequest): ConnectVerdict {
+      const fail = (reason: LanRefusal, message: string, code: 2 | 4 | 5): ConnectVerdict => ({ ok: false, reason, message, code });
+      if (clientId === '') {
+        if (!emptyClientIdAllowed(clean, access.mode)) {
+          return fail('client-id', `empty client id refused (clean session ${clean}, ${access.mode} mode)`, 2);
+        }
+      } else if (!clientIdAcceptable(clientId)) {
+        return fail('client-id', `client id ${JSON.stringify(clientId.slice(0, 80))} is not a device id`, 2);
+      }
+      if (access.mode === 'open') return { ok: true, identity: null };
+      if (username === undefined || password === undefined || !access.credentials.verify(username, password)) {
+        return fail('bad-credentials', `bad device id or secret for ${JSON.stringify(String(username).slice(0, 80))}`, 4);
+      }
+      // The identity is the login: a device cannot take another's client id (and its session).
+      if (username !== clientId) return fail('client-id', `client id ${clientId} is not the logged-in device ${username}`, 2);
+      return { ok: true, identity: username };
+    },
+    authorizePublish(identity: string | null, msg: InboundPublish, client: object, will: boolean): PublishVerdict {
+      if (msg.payload.length > limits.maxPayloadBytes) {
+        return refuse('packet-too-large', `${msg.topic}: payload ${msg.payload.length} bytes > ${limits.maxPayloadBytes}`);
+      }
+      const decision = mayPublish(identity, msg.topic, msg.retain);
+      if (!decision.ok) return refuse(decision.reason, decision.detail);
+      if (msg.retain && !retained.fits(msg.topic, msg.payload.length)) {
+        return refuse('retained-quota', `${msg.topic}: retained messages would exceed ${limits.maxRetainedBytes} bytes`);
+      }
+      // A will is the connection's last word: never delayed (its client is gone), not charged to a rate.
+      if (will) return 0;
+      const wait = rate.admit(client);
+      if (wait === null)
+        return refuse('rate', `over ${limits.publishPerSecond}/s (burst ${limits.publishBurst}) for more than ${limits.maxWaitMs} ms`);
+      return wait;
+    },
+    // 'accepted' and 'rejected' are acknowledged (resending invalid data cannot fix it); 'retry' is not.
+    handle: (msg) => route(msg, handlers),
+    authorizeSubscribe(identity: string | null, filter: string) {
+      const decision = maySubscribe(identity, filter);
+      return decision.ok ? null : refuse(decision.reason, decision.detail);
+    },
+  };
 }
 
 const DEFAULT_LIMITS: LanLimits = {
@@ -282,7 +183,7 @@ const DEFAULT_LIMITS: LanLimits = {
 };
 
 /** Hands a device's publish on one of the inbound topics to its handler; other topics pass untouched. */
-function route(packet: PublishPacket, handlers: LocalHandlers): SinkResult {
+function route(packet: InboundPublish, handlers: LocalHandlers): SinkResult {
   const parsed = parseTopic(packet.topic);
   if (parsed === null) return 'accepted';
   switch (parsed.kind) {
@@ -291,8 +192,7 @@ function route(packet: PublishPacket, handlers: LocalHandlers): SinkResult {
     case 'localEvent':
     case 'localAck':
     case 'localOtaStatus': {
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
-      return handlers[parsed.kind](parsed.params.device, payload);
+      return handlers[parsed.kind](parsed.params.device, packet.payload);
     }
     default:
       return 'accepted';

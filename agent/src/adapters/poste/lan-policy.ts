@@ -1,4 +1,4 @@
-// The device ACL of the LAN broker, as pure decisions (lan-broker.ts applies them in Aedes' hooks).
+// The device ACL of the LAN broker, as pure decisions (lan-broker.ts's policy applies them to what lan-server.ts parses).
 import { isValidId, parseTopic } from '@poste/protocol';
 
 /** Why the LAN broker refused something: the label of `poste_agent_lan_refused_total`. */

@@ -1,7 +1,7 @@
 /**
  * Per-client publish rate with back-pressure: a token bucket (`perSecond` sustained, `burst` at
  * once). A publish over the rate is not refused at once: it is admitted when its token will be
- * there, and the caller delays the broker's hook until then — Aedes reads no further packets from
+ * there, and the LAN endpoint holds that packet until then — it reads no further packets from
  * that client meanwhile, so a device bursting after a reconnect is slowed, not dropped. A client
  * that would have to wait longer than `maxWaitMs` is flooding: refused (and disconnected).
  */

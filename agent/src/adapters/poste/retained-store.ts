@@ -1,20 +1,13 @@
-// The LAN broker's retained messages, kept here instead of in Aedes' memory persistence, for two
-// reasons. Speed: that persistence answers every SUBSCRIBE by testing the filter against every
-// retained topic, so 5,000 devices each subscribing to their command topic after 5,000 retained
-// births cost 25 million topic matches and held a storm of reconnects for tens of seconds; here a
-// filter without wildcards (every device's) is one map lookup. Memory: the total size is bounded.
-import { Readable } from 'node:stream';
+// The LAN endpoint's retained messages (devices' births and wills), bounded in total size. A
+// filter without wildcards (every device's) is answered with one map lookup: a storm of 5,000
+// reconnecting devices each subscribing after 5,000 retained births is 5,000 lookups, not 25
+// million topic matches.
+import type { QoS } from 'mqtt-packet';
 
-interface RetainedPacket {
+export interface RetainedPacket {
   topic: string;
-  payload: Buffer | string;
-}
-
-/** The persistence methods Aedes calls for retained messages (callback style, as Aedes 1.x calls them). */
-interface RetainedPersistence {
-  storeRetained(packet: RetainedPacket, cb?: (err: Error | null) => void): unknown;
-  createRetainedStream(pattern: string): Readable;
-  createRetainedStreamCombi(patterns: string[]): Readable;
+  payload: Buffer;
+  qos: QoS;
 }
 
 /** MQTT topic filter matching (§4.7): `+` one level, `#` the rest; `$`-topics never match a leading wildcard. */
@@ -53,7 +46,8 @@ export class RetainedStore {
       this.#byTopic.delete(packet.topic);
       return;
     }
-    const kept = { ...packet };
+    // A copy: the parser's payload may be a view into the whole chunk the socket read.
+    const kept = { topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos };
     this.#byTopic.set(packet.topic, kept);
     this.#bytes += sizeOf(kept);
   }
@@ -73,23 +67,5 @@ export class RetainedStore {
 
   get count(): number {
     return this.#byTopic.size;
-  }
-
-  /** Takes over the retained-message methods of an Aedes persistence instance (the memory one). */
-  install(persistence: RetainedPersistence): void {
-    persistence.storeRetained = (packet, cb) => {
-      this.store(packet);
-      if (cb) queueMicrotask(() => cb(null));
-      return Promise.resolve();
-    };
-    persistence.createRetainedStream = (pattern) => Readable.from(this.match(pattern));
-    persistence.createRetainedStreamCombi = (patterns) => {
-      const self = this;
-      return Readable.from(
-        (function* () {
-          for (const p of patterns) yield* self.match(p);
-        })(),
-      );
-    };
   }
 }
