@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LuminaireEnergy } from '@poste/telemetry-store';
-import { computeEnergy, roundReport } from './energy';
+import {
+  baselineWattsOf,
+  computeEnergy,
+  emptyTotals,
+  type EnergyTotals,
+  luminaireContribution,
+  municipalityOf,
+  roundReport,
+} from './energy';
 import { NOW, HOUR, seededStore, testInventory } from './test-support/fixtures';
 
 const close = (actual: number, expected: number, what: string) =>
@@ -114,6 +122,69 @@ describe('computeEnergy', () => {
     );
     close(r.measuredKwh, 1, 'only the mapped row counts');
     assert.deepEqual(r.unassigned, { luminaires: 1, measuredKwh: 4 });
+  });
+
+  it('every figure and rollup equals the sum of each luminaire own figures (luminaireContribution), rows in any order', () => {
+    // Mixed municipalities, gateways, groups and overrides, a gateway-mapped row, an unknown one, shuffled.
+    const rows: LuminaireEnergy[] = [];
+    for (let i = 0; i < 240; i++) {
+      const belem = i % 3 !== 0;
+      rows.push(
+        row({
+          luminaire: i % 17 === 0 ? 'lum-b2' : `lum-${i}`,
+          municipality: i % 29 === 0 ? 'nowhere' : belem ? 'belem' : i % 2 ? 'santarem' : 'unknown-tag',
+          gateway: belem ? `gw-b${i % 4}` : 'gw-s',
+          group: `g${(i * 7) % 5}`,
+          energyWh: 100 + ((i * 37) % 211) + 0.1 * (i % 7),
+          litHours: 3 + ((i * 13) % 9) / 3,
+        }),
+      );
+    }
+    rows.sort((a, b) => ((a.energyWh * 7919) % 1) - ((b.energyWh * 7919) % 1));
+    const r = computeEnergy(rows, inv, day);
+    const days = (day.to - day.from) / (24 * HOUR);
+    const want = {
+      all: emptyTotals(),
+      m: new Map<string, EnergyTotals>(),
+      gw: new Map<string, EnergyTotals>(),
+      grp: new Map<string, EnergyTotals>(),
+    };
+    const add = (t: EnergyTotals, c: EnergyTotals) => {
+      for (const k of Object.keys(c) as (keyof EnergyTotals)[]) t[k] += c[k];
+    };
+    const at = (map: Map<string, EnergyTotals>, key: string) => map.get(key) ?? map.set(key, emptyTotals()).get(key)!;
+    let unassigned = 0;
+    for (const x of rows) {
+      const m = municipalityOf(x, inv);
+      if (!m) {
+        unassigned++;
+        continue;
+      }
+      const c = luminaireContribution(x, baselineWattsOf(x.luminaire, m, inv), m, days);
+      add(want.all, c);
+      add(at(want.m, m.id), c);
+      add(at(want.gw, x.gateway), c);
+      add(at(want.grp, `${m.id}/${x.group}`), c);
+    }
+    assert.ok(unassigned > 0 && want.m.size === 2 && want.gw.size === 5);
+    const same = (got: EnergyTotals, expected: EnergyTotals, what: string) => {
+      for (const k of Object.keys(expected) as (keyof EnergyTotals)[])
+        assert.ok(Math.abs(got[k] - expected[k]) <= 1e-9 * Math.max(1, Math.abs(expected[k])), `${what} ${k}: ${got[k]} ≠ ${expected[k]}`);
+    };
+    same(r, want.all, 'total');
+    assert.equal(r.unassigned.luminaires, unassigned);
+    assert.deepEqual(
+      r.byMunicipality.map((x) => x.municipality),
+      [...want.m.keys()].sort(),
+    );
+    for (const x of r.byMunicipality) same(x, want.m.get(x.municipality)!, x.municipality);
+    assert.deepEqual(
+      r.byGateway.map((x) => x.gateway),
+      [...want.gw.keys()].sort(),
+    );
+    for (const x of r.byGateway) same(x, want.gw.get(x.gateway)!, x.gateway);
+    assert.equal(r.byGroup.length, want.grp.size);
+    for (const x of r.byGroup) same(x, want.grp.get(`${x.municipality}/${x.group}`)!, `${x.municipality}/${x.group}`);
   });
 
   it('no data gives zeros, not NaN', () => {

@@ -119,6 +119,42 @@ export function municipalityOf(row: Pick<LuminaireEnergy, 'municipality' | 'gate
   return inventory.municipality(row.municipality) ?? inventory.municipality(inventory.gateways[row.gateway] ?? '');
 }
 
+/**
+ * The per-luminaire terms every figure is linear in, summed over a set of luminaires of one
+ * municipality: enough to derive each of its totals once (see totalsOf) instead of once per luminaire.
+ */
+interface LinearSums {
+  luminaires: number;
+  energyWh: number;
+  litHours: number;
+  /** Σ baseline W */
+  baselineW: number;
+  /** Σ baseline W × hours lit */
+  baselineWh: number;
+}
+
+/** A municipality's figures from the linear sums of some of its luminaires (luminaireContribution, summed). */
+function totalsOf(s: LinearSums, municipality: Municipality, days: number): EnergyTotals {
+  const measuredKwh = s.energyWh / 1000;
+  const baselineKwh = s.baselineWh / 1000;
+  const savedKwh = baselineKwh - measuredKwh;
+  const billingBaselineKwh = (s.baselineW * municipality.estimatedDailyHours * days) / 1000;
+  const billingSavedKwh = billingBaselineKwh - measuredKwh;
+  return {
+    luminaires: s.luminaires,
+    litHours: s.litHours,
+    nominalLoadW: s.baselineW,
+    measuredKwh,
+    baselineKwh,
+    savedKwh,
+    savedBrl: savedKwh * municipality.tariffBrlPerKwh,
+    savedCo2Kg: savedKwh * municipality.co2KgPerKwh,
+    billingBaselineKwh,
+    billingSavedKwh,
+    billingSavedBrl: billingSavedKwh * municipality.tariffBrlPerKwh,
+  };
+}
+
 function rollup<R extends EnergyTotals>(map: Map<string, R>, key: string, make: () => R, c: EnergyTotals): void {
   let r = map.get(key);
   if (!r) {
@@ -133,14 +169,47 @@ const byKey =
   (a: T, b: T) =>
     key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
-/** Totals and rollups over [from, to) from the store's per-luminaire energy rows. */
+const emptySums = (): LinearSums => ({ luminaires: 0, energyWh: 0, litHours: 0, baselineW: 0, baselineWh: 0 });
+
+function addSums(into: LinearSums, s: LinearSums): void {
+  into.luminaires += s.luminaires;
+  into.energyWh += s.energyWh;
+  into.litHours += s.litHours;
+  into.baselineW += s.baselineW;
+  into.baselineWh += s.baselineWh;
+}
+
+function sumsAt<K>(map: Map<K, LinearSums>, key: K): LinearSums {
+  let s = map.get(key);
+  if (!s) {
+    s = emptySums();
+    map.set(key, s);
+  }
+  return s;
+}
+
+interface Cell {
+  m: Municipality;
+  gateway: string;
+  group: string;
+  sums: LinearSums;
+}
+
+/**
+ * Totals and rollups over [from, to) from the store's per-luminaire energy rows. Each luminaire
+ * adds its linear terms to its (municipality, gateway, group) cell, a few additions per row; cells
+ * add up into per-municipality, per-gateway and per-group sums, whose figures are derived once
+ * each: 100,000 luminaires in a few tens of milliseconds, where a figure per luminaire, added to
+ * four rollups, took ~200 ms.
+ */
 export function computeEnergy(rows: readonly LuminaireEnergy[], inventory: Inventory, range: { from: number; to: number }): EnergyReport {
   const days = Math.max(0, range.to - range.from) / DAY_MS;
-  const totals = emptyTotals();
-  const byMunicipality = new Map<string, MunicipalityRollup>();
-  const byGateway = new Map<string, GatewayRollup>();
-  const byGroup = new Map<string, GroupRollup>();
   const unassigned = { luminaires: 0, measuredKwh: 0 };
+  // Group ids are only meaningful inside a municipality's programme: cells are per municipality.
+  const cells = new Map<Municipality, Map<string, Map<string, Cell>>>();
+  const baselines = baselineTable(inventory);
+  // Rows come sorted by municipality and gateway: consecutive rows mostly share a cell.
+  let last: Cell | undefined;
 
   for (const row of rows) {
     const m = municipalityOf(row, inventory);
@@ -149,12 +218,55 @@ export function computeEnergy(rows: readonly LuminaireEnergy[], inventory: Inven
       unassigned.measuredKwh += row.energyWh / 1000;
       continue;
     }
-    const c = luminaireContribution(row, baselineWattsOf(row.luminaire, m, inventory), m, days);
-    addTo(totals, c);
-    rollup(byMunicipality, m.id, () => ({ municipality: m.id, name: m.name, ...emptyTotals() }), c);
-    rollup(byGateway, row.gateway, () => ({ gateway: row.gateway, municipality: m.id, ...emptyTotals() }), c);
-    // Group ids are only meaningful inside a municipality's programme: key them by both.
-    rollup(byGroup, `${m.id}\u0000${row.group}`, () => ({ group: row.group, municipality: m.id, ...emptyTotals() }), c);
+    let cell = last;
+    if (!cell || cell.m !== m || cell.gateway !== row.gateway || cell.group !== row.group) {
+      let byGateway = cells.get(m);
+      if (!byGateway) {
+        byGateway = new Map();
+        cells.set(m, byGateway);
+      }
+      let byGroup = byGateway.get(row.gateway);
+      if (!byGroup) {
+        byGroup = new Map();
+        byGateway.set(row.gateway, byGroup);
+      }
+      cell = byGroup.get(row.group);
+      if (!cell) {
+        cell = { m, gateway: row.gateway, group: row.group, sums: emptySums() };
+        byGroup.set(row.group, cell);
+      }
+      last = cell;
+    }
+    const w = baselines.get(row.luminaire) ?? m.defaultBaselineW;
+    const sums = cell.sums;
+    sums.luminaires += 1;
+    sums.energyWh += row.energyWh;
+    sums.litHours += row.litHours;
+    sums.baselineW += w;
+    sums.baselineWh += w * row.litHours;
+  }
+
+  const totals = emptyTotals();
+  const byMunicipality: MunicipalityRollup[] = [];
+  const byGateway = new Map<string, GatewayRollup>();
+  const byGroup: GroupRollup[] = [];
+  for (const [m, gateways] of cells) {
+    const all = emptySums();
+    const groups = new Map<string, LinearSums>();
+    for (const [gateway, groupCells] of gateways) {
+      const own = emptySums();
+      for (const cell of groupCells.values()) {
+        addSums(own, cell.sums);
+        addSums(sumsAt(groups, cell.group), cell.sums);
+      }
+      addSums(all, own);
+      // A gateway is in one municipality; should its rows name several, its rollup adds them up.
+      rollup(byGateway, gateway, () => ({ gateway, municipality: m.id, ...emptyTotals() }), totalsOf(own, m, days));
+    }
+    const mine = totalsOf(all, m, days);
+    addTo(totals, mine);
+    byMunicipality.push({ municipality: m.id, name: m.name, ...mine });
+    for (const [group, sums] of groups) byGroup.push({ group, municipality: m.id, ...totalsOf(sums, m, days) });
   }
 
   return {
@@ -162,11 +274,24 @@ export function computeEnergy(rows: readonly LuminaireEnergy[], inventory: Inven
     to: range.to,
     days,
     ...totals,
-    byMunicipality: [...byMunicipality.values()].sort(byKey((r) => r.municipality)),
+    byMunicipality: byMunicipality.sort(byKey((r) => r.municipality)),
     byGateway: [...byGateway.values()].sort(byKey((r) => r.gateway)),
-    byGroup: [...byGroup.values()].sort(byKey((r) => `${r.municipality}\u0000${r.group}`)),
+    byGroup: byGroup.sort(byKey((r) => `${r.municipality}\u0000${r.group}`)),
     unassigned,
   };
+}
+
+const baselineTables = new WeakMap<Inventory, Map<string, number>>();
+
+/** The inventory's per-luminaire baseline overrides as a Map, built once per inventory (a lookup per row). */
+function baselineTable(inventory: Inventory): Map<string, number> {
+  let table = baselineTables.get(inventory);
+  if (!table) {
+    table = new Map();
+    for (const [id, entry] of Object.entries(inventory.luminaires)) if (entry.baselineW !== undefined) table.set(id, entry.baselineW);
+    baselineTables.set(inventory, table);
+  }
+  return table;
 }
 
 /** Rounding for presentation only (kWh and kg to 3 decimals, R$ to centavos); sums use full precision. */

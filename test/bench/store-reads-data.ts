@@ -188,6 +188,17 @@ export async function loadProgrammeDuckDB(conn: DuckDBConnection, spec: Programm
   return spec.luminaires * hours;
 }
 
+/** Every luminaire's sums over the hour rows of [from, to): the programme query before the day tier, in SQL alone. */
+export async function duckdbHourSums(conn: DuckDBConnection, from: number, to: number): Promise<number> {
+  const reader = await conn.runAndReadAll(
+    `SELECT municipality, gateway, luminaire, sum(d0) AS d0, sum(d1) AS d1, CAST(sum(readings) AS DOUBLE) AS readings, arg_max(grp, last_ts) AS grp
+     FROM luminaire_hour WHERE hour_start >= $from AND hour_start < $to GROUP BY ALL`,
+    { from, to },
+  );
+  reader.getColumnsJS();
+  return reader.currentRowCount;
+}
+
 /** The same rows as InfluxDB rollup points (luminaire_hour, as the InfluxDB backends write them), in line-protocol batches. */
 export async function loadProgrammeInflux(url: string, db: string, spec: ProgrammeSpec, start: number): Promise<number> {
   const hours = spec.days * 24;

@@ -3,6 +3,7 @@ import { SERIES_KEY_TAGS } from '../measurements';
 import type { RollupMaintainer, WritePlan } from '../rollups/maintainer';
 import { HOUR_MS, keyId, type RolledMeasurement, type RollupRow } from '../rollups/rows';
 import { appendColumnWise, type CellValue } from './column-append';
+import { refreshDaysSql } from './day-tier';
 import { migrateRollupTables, ROLLUP_TABLE, rollupColumnTypes, rowValues } from './rollup-tables';
 import { quote } from './sql';
 
@@ -189,7 +190,10 @@ export class RollupBuffer {
       } finally {
         appender.closeSync();
       }
-      statements.push(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`, `DELETE FROM ${staging}`);
+      statements.push(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`);
+      // The day tier follows its hours in the same transaction (day-tier.ts).
+      if (m === 'luminaire') statements.push(refreshDaysSql(staging));
+      statements.push(`DELETE FROM ${staging}`);
     }
     statements.push(...then);
     if (statements.length > 0) await conn.run(statements.join('; '));

@@ -11,7 +11,7 @@ import { type ApRow, HOUR_MS, type LuminaireRow, type RolledMeasurement, type Ro
 import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import { type EmbeddedStoreConfig, EmbeddedStoreConfigSchema } from './config';
 import { classifyDuckDBError, duckDBWriteError } from './duckdb-errors';
-import { pointsSql, readLuminaireSums, readRollupRows } from './reads';
+import { pointsSql, readLuminaireEnergySums, readRollupRows } from './reads';
 import { DuckDBRollupStorage, pointFromRow } from './rollup-storage';
 import { appendPoints } from './append-points';
 import { RollupBuffer, ROLLUP_FLUSH_INTERVAL_MS } from './rollup-buffer';
@@ -19,6 +19,7 @@ import { createRollupTableSql, ROLLUP_TABLE } from './rollup-tables';
 import { type ColumnType, createTableSql, quote } from './sql';
 import { validatePoints } from './validate';
 import { WriteGroup } from './merge-writes';
+import { ensureDayTable } from './day-tier';
 
 /**
  * The embedded default store: one DuckDB file. Raw points go in one table per measurement through
@@ -76,13 +77,17 @@ export class EmbeddedStore implements TelemetryStore {
       for (const row of reader.getRowObjectsJS()) cols.set(String(row.column_name), String(row.data_type) as ColumnType);
       this.columns.set(m, cols);
     }
+    const backfill: RolledMeasurement[] = [];
     for (const m of ['luminaire', 'ap'] as const) {
       const existed = (
         await conn.runAndReadAll(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '${ROLLUP_TABLE[m]}'`)
       ).getRowObjectsJS()[0];
       await conn.run(createRollupTableSql(m));
-      if (Number(existed?.n ?? 0) === 0) await this.backfill(conn, m);
+      if (Number(existed?.n ?? 0) === 0) backfill.push(m);
     }
+    // Before any backfill: saving hour rows refreshes their days.
+    await ensureDayTable(conn);
+    for (const m of backfill) await this.backfill(conn, m);
     await RollupBuffer.createTables(conn);
     this.maintainer = new RollupMaintainer(
       new DuckDBRollupStorage(
@@ -253,7 +258,7 @@ export class EmbeddedStore implements TelemetryStore {
     return energyFromRollups(
       {
         luminaireRows: (hq) => this.rows('luminaire', hq) as Promise<LuminaireRow[]>,
-        luminaireSums: (hq) => readLuminaireSums(conn, hq),
+        luminaireEnergySums: (hq) => readLuminaireEnergySums(conn, hq),
         luminairePoints: async (hq) => {
           const { sql, params } = pointsSql('luminaire', hq);
           return (await conn.runAndReadAll(sql, params)).getRowObjectsJS().map((o) => pointFromRow('luminaire', o));

@@ -10,6 +10,13 @@ export interface EnergySource {
    * and last ts, the group of the latest), for stores that can sum where the rows are.
    */
   luminaireSums?(q: HourQuery): Promise<LuminaireRow[]>;
+  /**
+   * Optional, preferred over luminaireSums: the same sums already as energy rows (one per
+   * luminaire, its group the latest), sorted by municipality, gateway, luminaire; for stores that
+   * can sum and sort where the rows are. A range of whole hours is then answered without a
+   * per-row step in JavaScript (100,000 luminaires: no map, no sort).
+   */
+  luminaireEnergySums?(q: HourQuery): Promise<LuminaireEnergy[]>;
   /** raw luminaire points with ts in [q.from, q.to) passing the filters, any order */
   luminairePoints(q: HourQuery): Promise<Point[]>;
 }
@@ -71,10 +78,16 @@ export async function energyFromRollups(src: EnergySource, q: EnergyQuery): Prom
   } else {
     if (q.from < wholeFrom) edges.push([q.from, wholeFrom]);
     if (wholeTo < q.to) edges.push([wholeTo, q.to]);
-    // Rows are summed in hour order, so the sums are the same whatever order rows were written in.
     const whole = { ...filters, from: wholeFrom, to: wholeTo };
-    const rows = src.luminaireSums ? await src.luminaireSums(whole) : await src.luminaireRows(whole);
-    for (const r of rows.sort((a, b) => a.hourStart - b.hourStart)) add(r.key, r);
+    if (src.luminaireEnergySums) {
+      const summed = await src.luminaireEnergySums(whole);
+      if (edges.length === 0) return summed;
+      for (const row of summed) sums.set(keyId([row.municipality, row.gateway, row.luminaire]), { row, groupTs: row.lastTs });
+    } else {
+      // Rows are summed in hour order, so the sums are the same whatever order rows were written in.
+      const rows = src.luminaireSums ? await src.luminaireSums(whole) : await src.luminaireRows(whole);
+      for (const r of rows.sort((a, b) => a.hourStart - b.hourStart)) add(r.key, r);
+    }
   }
   for (const [a, b] of edges) for (const part of await partialHour(src, filters, a, b)) add(part.key, part);
   return [...sums.values()]

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { MemoryStore } from '../memory/store';
+import type { EnergyQuery, Point } from '../types';
+import { DAY_MS, DAY_TABLE } from './day-tier';
+import { EmbeddedStore } from './store';
+
+const T0 = Date.UTC(2026, 4, 1);
+const HOUR = 3_600_000;
+
+/** Deterministic pseudo-random numbers (mulberry32): the same readings every run. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Four days of readings from six luminaires every 20 minutes, counters restarting now and then
+ * (a controller reboot), the group changing on one of them: integer energy and dyadic lit hours,
+ * so every sum is exact whatever order it is added in.
+ */
+function readings(): Point[] {
+  const rnd = random(7);
+  const out: Point[] = [];
+  for (let l = 0; l < 6; l++) {
+    let energy = 0;
+    let lit = 0;
+    for (let minute = 0; minute < 4 * 1440; minute += 20) {
+      if (rnd() < 0.01) {
+        energy = 0;
+        lit = 0;
+      }
+      energy += Math.floor(rnd() * 50);
+      lit += Math.floor(rnd() * 3) / 8;
+      out.push({
+        measurement: 'luminaire',
+        tags: { municipality: l < 4 ? 'm1' : 'm2', gateway: `g${l % 2}`, luminaire: `L${l}`, group: l === 0 && minute > 2000 ? 'b' : 'a' },
+        fields: { activeEnergy: energy, operatingHours: lit },
+        ts: T0 + minute * 60_000,
+      });
+    }
+  }
+  return out;
+}
+
+function shuffled<T>(list: readonly T[], seed: number): T[] {
+  const rnd = random(seed);
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+test('energy over ranges with whole days (day tier) equals the sums of every reading, after out-of-order writes, reopenings and late readings', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'poste-day-tier-'));
+  const path = join(dir, 'telemetry.duckdb');
+  const all = readings();
+  // Day 1's readings arrive last, after the later days were saved and the file reopened.
+  const late = all.filter((p) => p.ts >= T0 + DAY_MS && p.ts < T0 + 2 * DAY_MS);
+  const early = shuffled(
+    all.filter((p) => !late.includes(p)),
+    3,
+  );
+  const reference = new MemoryStore();
+  await reference.write(all);
+  try {
+    let store = new EmbeddedStore({ kind: 'embedded', path });
+    await store.init();
+    for (let i = 0; i < early.length; i += 97) await store.write(early.slice(i, i + 97));
+    await store.close();
+    store = new EmbeddedStore({ kind: 'embedded', path });
+    await store.init();
+    const lateShuffled = shuffled(late, 5);
+    await store.write(lateShuffled.slice(0, 50));
+    // A read in between saves the rows held: the days are refreshed twice.
+    await store.luminaireEnergy({ from: T0, to: T0 + 4 * DAY_MS });
+    await store.write(lateShuffled.slice(50));
+    await store.write(lateShuffled.slice(0, 10)); // duplicates: no-ops
+
+    const ranges: EnergyQuery[] = [
+      { from: T0, to: T0 + 4 * DAY_MS },
+      { from: T0 + DAY_MS, to: T0 + 2 * DAY_MS },
+      { from: T0 + 10.5 * HOUR, to: T0 + 3 * DAY_MS + 5.25 * HOUR },
+      { from: T0 + 23 * HOUR, to: T0 + DAY_MS + HOUR },
+      { from: T0 + DAY_MS - 7 * 60_000, to: T0 + 3 * DAY_MS + 11 * 60_000 },
+      { from: T0, to: T0 + 4 * DAY_MS, municipality: 'm1' },
+      { from: T0 + 6 * HOUR, to: T0 + 3 * DAY_MS, gateway: 'g1' },
+    ];
+    for (const q of ranges) {
+      const [got, want] = [await store.luminaireEnergy(q), await reference.luminaireEnergy(q)];
+      assert.ok(want.length > 0);
+      assert.deepEqual(got, want, `range ${JSON.stringify(q)}`);
+    }
+    await store.close();
+
+    // The day rows are the sums of their hour rows, row by row.
+    const instance = await DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    const days = (await conn.runAndReadAll(`SELECT * FROM ${DAY_TABLE} ORDER BY luminaire, day_start`)).getRowObjectsJS();
+    const fromHours = (
+      await conn.runAndReadAll(`SELECT luminaire, hour_start - hour_start % ${DAY_MS} AS day_start, sum(readings) AS readings, sum(d0) AS d0, sum(d1) AS d1
+        FROM luminaire_hour GROUP BY ALL ORDER BY luminaire, day_start`)
+    ).getRowObjectsJS();
+    conn.closeSync();
+    instance.closeSync();
+    assert.equal(days.length, 6 * 4);
+    assert.deepEqual(
+      days.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
+      fromHours.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file written before the day tier gets it built from its hour rows at open', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'poste-day-tier-'));
+  const path = join(dir, 'telemetry.duckdb');
+  try {
+    let store = new EmbeddedStore({ kind: 'embedded', path });
+    await store.init();
+    await store.write(readings());
+    await store.close();
+    const instance = await DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    await conn.run(`DROP TABLE ${DAY_TABLE}`);
+    conn.closeSync();
+    instance.closeSync();
+    store = new EmbeddedStore({ kind: 'embedded', path });
+    await store.init();
+    const q = { from: T0, to: T0 + 4 * DAY_MS };
+    const reference = new MemoryStore();
+    await reference.write(readings());
+    assert.deepEqual(await store.luminaireEnergy(q), await reference.luminaireEnergy(q));
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
