@@ -4,6 +4,8 @@
 export interface BenchOptions {
   /** smaller sizes for a fast smoke run */
   quick: boolean;
+  /** `--sizes A,B,…`: the sizes a benchmark with a size ladder runs instead of its own (others ignore it) */
+  sizes?: number[];
 }
 
 export interface BenchModule {

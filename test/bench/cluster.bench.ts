@@ -235,9 +235,10 @@ export const clusterBench: BenchModule = {
   name: 'cluster',
   description:
     'largest city (luminaires, 1 reading/60 s in real time) npm start sustains on InfluxDB 1.6 with written = offered, 1 and 3 broker nodes; raw line protocol to the same influxd',
-  async run({ quick }) {
+  async run({ quick, sizes }) {
     // Quick: 1-minute windows, from the 100,000-luminaire target down until one holds.
     // Full: 10-minute windows, up from 50,000 until one does not hold.
+    // --sizes: those sizes in the order given, each tried (with 1 and with 3 nodes) whatever the last did.
     const windowS = quick ? 60 : 600;
     const warmupS = quick ? 30 : 120;
     const influx = await startInfluxDB({});
@@ -245,7 +246,7 @@ export const clusterBench: BenchModule = {
       const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
       const results: { nodes: number; best: CityRun | undefined }[] = [];
       for (const nodes of [1, 3]) {
-        const ladder = quick ? [100_000, 50_000, 25_000] : [50_000, 100_000, 150_000, 200_000];
+        const ladder = sizes ?? (quick ? [100_000, 50_000, 25_000] : [50_000, 100_000, 150_000, 200_000]);
         let best: CityRun | undefined;
         for (const luminaires of ladder) {
           const run = await runCity(influx, luminaires, nodes, windowS, warmupS);
@@ -261,7 +262,7 @@ export const clusterBench: BenchModule = {
             why: JSON.stringify(run.why),
           });
           if (run.sustained && (!best || run.luminaires > best.luminaires)) best = run;
-          if (quick ? run.sustained : !run.sustained) break;
+          if (!sizes && (quick ? run.sustained : !run.sustained)) break;
         }
         results.push({ nodes, best });
       }
