@@ -1,11 +1,13 @@
 // The two ways an MQTT-speaking adapter (tasmota, openwrt) meets its devices: an MQTT client on a broker already running on
-// the gateway (`url`), or an embedded Aedes broker the controllers connect to (host/port), which
+// the gateway (`url`), or an embedded MQTT endpoint the controllers connect to (host/port), which
 // the adapter reads and writes in-process. Either way the adapter sees (topic, payload) pairs and
 // publishes text commands.
-import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type AedesPublishPacket } from 'aedes';
-import { connect, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt } from '../core/mqtt-connect';
 import type { Logger } from 'pino';
+import { LanRefusals } from './poste/lan-policy';
+import { LanServer, type LanServerPolicy } from './poste/lan-server';
+import { RetainedStore, topicMatches } from './poste/retained-store';
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
@@ -25,7 +27,7 @@ export async function clientTransport(
   onMessage: MessageHandler,
   log: Logger,
 ): Promise<MqttTransport> {
-  const client: MqttClient = connect(opts.url, {
+  const client: MqttClient = connectMqtt(opts.url, {
     clientId: opts.clientId,
     protocolVersion: 4,
     reconnectPeriod: 1_000,
@@ -72,7 +74,24 @@ export async function clientTransport(
   };
 }
 
-/** An embedded broker on host:port for the controllers; resolves once it listens. */
+/** What the embedded endpoint bounds for controllers (the defaults of the Poste LAN endpoint). */
+const EMBEDDED_LIMITS = {
+  /** a CONNECT: client id, credentials, an LWT */
+  preAuthBytes: 8 * 1024,
+  /** Tasmota's and the AP publisher's messages are a few KB; the Poste endpoint's payload cap plus headers */
+  maxPacketBytes: 64 * 1024 + 1024,
+  connectTimeoutMs: 5_000,
+  maxConnections: 10_000,
+  /** retained messages (LWTs) of all controllers together */
+  maxRetainedBytes: 4 * 1024 * 1024,
+};
+
+/**
+ * An embedded MQTT endpoint on host:port for the controllers (the lean server the Poste adapter
+ * uses, lan-server.ts); resolves once it listens. Anyone on the LAN may connect (Tasmota and the
+ * AP publisher log in with whatever their firmware was given); no device may publish on a command
+ * topic. What they publish on `subscriptions` reaches `onMessage` in-process.
+ */
 export async function embeddedTransport(
   host: string,
   port: number,
@@ -81,62 +100,48 @@ export async function embeddedTransport(
   onMessage: MessageHandler,
   log: Logger,
 ): Promise<MqttTransport> {
-  const broker = await Aedes.createBroker({
-    // Devices may not publish on command topics: one device must not command another.
-    authorizePublish: (client, packet, done) => {
-      if (client !== null && client !== undefined && isCommandTopic(packet.topic)) {
-        done(new Error('devices may not publish commands'));
-        return;
+  const refusals = new LanRefusals();
+  const retained = new RetainedStore(EMBEDDED_LIMITS.maxRetainedBytes);
+  const policy: LanServerPolicy = {
+    connect: () => ({ ok: true, identity: null }),
+    authorizePublish: (_identity, msg) => {
+      // One device must not command another.
+      if (isCommandTopic(msg.topic)) return { reason: 'publish-command', message: `${msg.topic}: devices may not publish commands` };
+      if (msg.retain && !retained.fits(msg.topic, msg.payload.length)) {
+        return {
+          reason: 'retained-quota',
+          message: `${msg.topic}: retained messages would exceed ${EMBEDDED_LIMITS.maxRetainedBytes} bytes`,
+        };
       }
-      done(null);
+      return 0;
     },
-  });
-  broker.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'device client error'));
-  for (const s of subscriptions) {
-    await new Promise<void>((resolve) =>
-      broker.subscribe(
-        s,
-        (packet: AedesPublishPacket, cb: () => void) => {
-          onMessage(packet.topic, Buffer.from(packet.payload));
-          cb();
-        },
-        resolve,
-      ),
-    );
-  }
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  });
+    handle: (msg) => {
+      if (subscriptions.some((f) => topicMatches(f, msg.topic))) onMessage(msg.topic, Buffer.from(msg.payload));
+      return 'accepted';
+    },
+    authorizeSubscribe: () => null,
+  };
+  const server = new LanServer(policy, retained, refusals, EMBEDDED_LIMITS, log);
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
+      server.server.once('error', reject);
+      server.server.listen(port, host, () => {
+        server.server.off('error', reject);
         resolve();
       });
     });
   } catch (err) {
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await server.close().catch(() => undefined);
     throw err;
   }
-  const addr = server.address();
+  const addr = server.server.address();
   const listenPort = addr !== null && typeof addr === 'object' ? addr.port : port;
   return {
     listenPort,
-    publish: (topic, payload, qos = 0) =>
-      new Promise((resolve, reject) =>
-        broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      ),
-    stats: () => ({ mode: 'serve', host, port: listenPort, connectedClients: broker.connectedClients }),
-    close: async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    publish: async (topic, payload, qos = 0) => {
+      server.publish(topic, Buffer.from(payload), qos);
     },
+    stats: () => ({ mode: 'serve', host, port: listenPort, connectedClients: server.connectedClients, ...refusals.asStats() }),
+    close: () => server.close(),
   };
 }

@@ -18,7 +18,9 @@ import {
 import { BANDWIDTH_EXTENSION_NAME, bandwidthExtension } from '../extensions/bandwidth';
 import { DIMMING_EXTENSION_NAME, dimmingExtension } from '../extensions/dimming';
 import { Delivery, type BatchLimits, type DeliveryStats } from '../uplink/delivery';
+import { brokerUrls } from '../uplink/broker-order';
 import { NorthLink, type NorthStats } from '../uplink/north-link';
+import { prepareMqttTransports } from './mqtt-connect';
 import { AdapterSet, type AdapterStats } from './adapter-set';
 import { CommandRelay, type CommandStats } from './command-relay';
 import { DesiredConfigHandler, type AppliedConfig } from './desired-config';
@@ -271,6 +273,8 @@ export async function startAgent(input: AgentOptions): Promise<Agent> {
   }
   const adapterSet = adapters;
 
+  // ws:// and wss:// brokers need MQTT.js's WebSocket transport, loaded only then (mqtt-connect.ts).
+  await prepareMqttTransports(brokerUrls(opts.north.url));
   const link = new NorthLink(
     gw,
     opts.north,

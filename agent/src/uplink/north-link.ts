@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectMqtt } from '../core/mqtt-connect';
 import type { Logger } from 'pino';
 import { parseTopic, topic } from '@poste/protocol';
 import { backoffDelayMs } from './backoff';
@@ -121,7 +122,7 @@ export class NorthLink {
       ...(opts.password !== undefined && { password: opts.password }),
       ...tlsOptions(opts),
     };
-    const client = connect(this.url, clientOpts);
+    const client = connectMqtt(this.url, clientOpts);
     this.#client = client;
     client.on('connect', () => this.#onConnect(client));
     client.on('close', () => this.#onClose(client));
