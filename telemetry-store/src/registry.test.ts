@@ -9,10 +9,21 @@ describe('parseStoreSpec: every form', () => {
       kind: 'embedded',
       path: '/var/lib/poste/telemetry.duckdb',
       rawRetentionDays: 90,
+      dayTierUtcOffsetHours: -3,
     });
-    assert.deepEqual(parseStoreSpec('embedded:data/t.duckdb'), { kind: 'embedded', path: 'data/t.duckdb', rawRetentionDays: 90 });
+    assert.deepEqual(parseStoreSpec('embedded:data/t.duckdb'), {
+      kind: 'embedded',
+      path: 'data/t.duckdb',
+      rawRetentionDays: 90,
+      dayTierUtcOffsetHours: -3,
+    });
     // only the first ':' separates the kind, so DuckDB's ':memory:' works
-    assert.deepEqual(parseStoreSpec('embedded::memory:'), { kind: 'embedded', path: ':memory:', rawRetentionDays: 90 });
+    assert.deepEqual(parseStoreSpec('embedded::memory:'), {
+      kind: 'embedded',
+      path: ':memory:',
+      rawRetentionDays: 90,
+      dayTierUtcOffsetHours: -3,
+    });
   });
 
   test('influxdb1:URL/DB, with credentials, with https', () => {

@@ -15,5 +15,14 @@ export const EmbeddedStoreConfigSchema = z.object({
     .max(36_500)
     .default(90)
     .describe('raw points older than this many days are deleted (checked hourly); hourly rollups are kept'),
+  dayTierUtcOffsetHours: z
+    .number()
+    .int()
+    .min(-12)
+    .max(14)
+    .default(-3)
+    .describe(
+      "the daily rollups' days start at midnight of this UTC offset (default −3, Brasília time): a local day or month there reads whole day rows; other zones read their edge hours, exact either way. Changing it rebuilds the daily rollups at the next open",
+    ),
 });
 export type EmbeddedStoreConfig = z.infer<typeof EmbeddedStoreConfigSchema>;

@@ -62,69 +62,75 @@ function shuffled<T>(list: readonly T[], seed: number): T[] {
   return out;
 }
 
-test('energy over ranges with whole days (day tier) equals the sums of every reading, after out-of-order writes, reopenings and late readings', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'poste-day-tier-'));
-  const path = join(dir, 'telemetry.duckdb');
-  const all = readings();
-  // Day 1's readings arrive last, after the later days were saved and the file reopened.
-  const late = all.filter((p) => p.ts >= T0 + DAY_MS && p.ts < T0 + 2 * DAY_MS);
-  const early = shuffled(
-    all.filter((p) => !late.includes(p)),
-    3,
-  );
-  const reference = new MemoryStore();
-  await reference.write(all);
-  try {
-    let store = new EmbeddedStore({ kind: 'embedded', path });
-    await store.init();
-    for (let i = 0; i < early.length; i += 97) await store.write(early.slice(i, i + 97));
-    await store.close();
-    store = new EmbeddedStore({ kind: 'embedded', path });
-    await store.init();
-    const lateShuffled = shuffled(late, 5);
-    await store.write(lateShuffled.slice(0, 50));
-    // A read in between saves the rows held: the days are refreshed twice.
-    await store.luminaireEnergy({ from: T0, to: T0 + 4 * DAY_MS });
-    await store.write(lateShuffled.slice(50));
-    await store.write(lateShuffled.slice(0, 10)); // duplicates: no-ops
-
-    const ranges: EnergyQuery[] = [
-      { from: T0, to: T0 + 4 * DAY_MS },
-      { from: T0 + DAY_MS, to: T0 + 2 * DAY_MS },
-      { from: T0 + 10.5 * HOUR, to: T0 + 3 * DAY_MS + 5.25 * HOUR },
-      { from: T0 + 23 * HOUR, to: T0 + DAY_MS + HOUR },
-      { from: T0 + DAY_MS - 7 * 60_000, to: T0 + 3 * DAY_MS + 11 * 60_000 },
-      { from: T0, to: T0 + 4 * DAY_MS, municipality: 'm1' },
-      { from: T0 + 6 * HOUR, to: T0 + 3 * DAY_MS, gateway: 'g1' },
-    ];
-    for (const q of ranges) {
-      const [got, want] = [await store.luminaireEnergy(q), await reference.luminaireEnergy(q)];
-      assert.ok(want.length > 0);
-      assert.deepEqual(got, want, `range ${JSON.stringify(q)}`);
-    }
-    await store.close();
-
-    // The day rows are the sums of their hour rows, row by row.
-    const instance = await DuckDBInstance.create(path);
-    const conn = await instance.connect();
-    const days = (await conn.runAndReadAll(`SELECT * FROM ${DAY_TABLE} ORDER BY luminaire, day_start`)).getRowObjectsJS();
-    const fromHours = (
-      await conn.runAndReadAll(`SELECT luminaire, hour_start - hour_start % ${DAY_MS} AS day_start, sum(readings) AS readings, sum(d0) AS d0, sum(d1) AS d1
-        FROM luminaire_hour GROUP BY ALL ORDER BY luminaire, day_start`)
-    ).getRowObjectsJS();
-    conn.closeSync();
-    instance.closeSync();
-    assert.equal(days.length, 6 * 4);
-    assert.deepEqual(
-      days.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
-      fromHours.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
+for (const offset of [-3, 0])
+  test(`energy over ranges with whole days (day tier, UTC${offset}) equals the sums of every reading, after out-of-order writes, reopenings and late readings`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poste-day-tier-'));
+    const path = join(dir, 'telemetry.duckdb');
+    const all = readings();
+    // Day 1's readings arrive last, after the later days were saved and the file reopened.
+    const late = all.filter((p) => p.ts >= T0 + DAY_MS && p.ts < T0 + 2 * DAY_MS);
+    const early = shuffled(
+      all.filter((p) => !late.includes(p)),
+      3,
     );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+    const reference = new MemoryStore();
+    await reference.write(all);
+    try {
+      const config = { kind: 'embedded', path, dayTierUtcOffsetHours: offset } as const;
+      let store = new EmbeddedStore(config);
+      await store.init();
+      for (let i = 0; i < early.length; i += 97) await store.write(early.slice(i, i + 97));
+      await store.close();
+      store = new EmbeddedStore(config);
+      await store.init();
+      const lateShuffled = shuffled(late, 5);
+      await store.write(lateShuffled.slice(0, 50));
+      // A read in between saves the rows held: the days are refreshed twice.
+      await store.luminaireEnergy({ from: T0, to: T0 + 4 * DAY_MS });
+      await store.write(lateShuffled.slice(50));
+      await store.write(lateShuffled.slice(0, 10)); // duplicates: no-ops
 
-test('a file written before the day tier gets it built from its hour rows at open', async () => {
+      const ranges: EnergyQuery[] = [
+        { from: T0, to: T0 + 4 * DAY_MS },
+        { from: T0 + DAY_MS, to: T0 + 2 * DAY_MS },
+        { from: T0 + 10.5 * HOUR, to: T0 + 3 * DAY_MS + 5.25 * HOUR },
+        { from: T0 + 23 * HOUR, to: T0 + DAY_MS + HOUR },
+        { from: T0 + DAY_MS - 7 * 60_000, to: T0 + 3 * DAY_MS + 11 * 60_000 },
+        { from: T0, to: T0 + 4 * DAY_MS, municipality: 'm1' },
+        { from: T0 + 6 * HOUR, to: T0 + 3 * DAY_MS, gateway: 'g1' },
+        // whole days at UTC−3 (03:00 UTC)
+        { from: T0 + 3 * HOUR, to: T0 + 3 * DAY_MS + 3 * HOUR },
+        { from: T0 + 3 * HOUR, to: T0 + DAY_MS + 3 * HOUR, municipality: 'm2' },
+      ];
+      for (const q of ranges) {
+        const [got, want] = [await store.luminaireEnergy(q), await reference.luminaireEnergy(q)];
+        assert.ok(want.length > 0);
+        assert.deepEqual(got, want, `range ${JSON.stringify(q)}`);
+      }
+      await store.close();
+
+      // The day rows are the sums of their hour rows, row by row.
+      const instance = await DuckDBInstance.create(path);
+      const conn = await instance.connect();
+      const days = (await conn.runAndReadAll(`SELECT * FROM ${DAY_TABLE} ORDER BY luminaire, day_start`)).getRowObjectsJS();
+      const fromHours = (
+        await conn.runAndReadAll(`SELECT luminaire, hour_start - local % ${DAY_MS} AS day_start, sum(readings) AS readings, sum(d0) AS d0, sum(d1) AS d1
+        FROM (SELECT *, hour_start + ${offset * HOUR} AS local FROM luminaire_hour) GROUP BY ALL ORDER BY luminaire, day_start`)
+      ).getRowObjectsJS();
+      conn.closeSync();
+      instance.closeSync();
+      // Four UTC days are five days at UTC−3 (the first and the last in part).
+      assert.equal(days.length, offset === 0 ? 6 * 4 : 6 * 5);
+      assert.deepEqual(
+        days.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
+        fromHours.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+test('a file written before the day tier, or with another day offset, gets it built from its hour rows at open', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'poste-day-tier-'));
   const path = join(dir, 'telemetry.duckdb');
   try {
@@ -137,13 +143,18 @@ test('a file written before the day tier gets it built from its hour rows at ope
     await conn.run(`DROP TABLE ${DAY_TABLE}`);
     conn.closeSync();
     instance.closeSync();
-    store = new EmbeddedStore({ kind: 'embedded', path });
-    await store.init();
-    const q = { from: T0, to: T0 + 4 * DAY_MS };
     const reference = new MemoryStore();
     await reference.write(readings());
-    assert.deepEqual(await store.luminaireEnergy(q), await reference.luminaireEnergy(q));
-    await store.close();
+    for (const offset of [0, -4]) {
+      store = new EmbeddedStore({ kind: 'embedded', path, dayTierUtcOffsetHours: offset });
+      await store.init();
+      for (const q of [
+        { from: T0, to: T0 + 4 * DAY_MS },
+        { from: T0 + 4 * HOUR, to: T0 + 2 * DAY_MS + 4 * HOUR },
+      ])
+        assert.deepEqual(await store.luminaireEnergy(q), await reference.luminaireEnergy(q), `UTC${offset} ${JSON.stringify(q)}`);
+      await store.close();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { SERIES_KEY_TAGS, UNGROUPED } from '../measurements';
 import { ROLLED_COUNTERS, type RolledMeasurement, type RollupRow } from '../rollups/rows';
 import type { HourQuery, LuminaireEnergy, Point } from '../types';
-import { DAY_MS, DAY_TABLE } from './day-tier';
+import { DAY_TABLE, type DayTier } from './day-tier';
 import { ROLLUP_TABLE, rollupColumnNames, rollupColumnTypes } from './rollup-tables';
 import { quote } from './sql';
 
@@ -31,14 +31,13 @@ export function hourFilter(
 
 /**
  * Whole hours summed per luminaire in SQL (a month of a city is millions of hour rows: they never
- * leave DuckDB), shaped as a rollup row so the energy code can add edge hours to it. The whole UTC
+ * leave DuckDB), shaped as a rollup row so the energy code can add edge hours to it. The whole tier
  * days inside the range come from the day tier (day-tier.ts: 24× fewer rows), the hours before the
  * first and after the last whole day from luminaire_hour. Times and counts come back as DOUBLE
  * (exact below 2^53) so JavaScript gets numbers, not BigInts.
  */
-export function luminaireSumsSql(q: HourQuery): { sql: string; params: Record<string, DuckDBValue> } {
-  const dayFrom = Math.ceil(q.from / DAY_MS) * DAY_MS;
-  const dayTo = Math.floor(q.to / DAY_MS) * DAY_MS;
+export function luminaireSumsSql(q: HourQuery, days: DayTier): { sql: string; params: Record<string, DuckDBValue> } {
+  const { first: dayFrom, last: dayTo } = days.wholeDays(q.from, q.to);
   const columns = 'municipality, gateway, luminaire, readings, first_ts, last_ts, d0, d1, grp';
   let source: string;
   let params: Record<string, DuckDBValue>;
@@ -74,8 +73,8 @@ GROUP BY municipality, gateway, luminaire`;
  * getRowObjectsJS and the generic row conversion cost ~10× the query itself (2,000 luminaires:
  * 150–300 ms against 20–40 ms, measured on the loaded 2-core machine; `npm run bench -- store-reads`).
  */
-export async function readLuminaireEnergySums(conn: DuckDBConnection, q: HourQuery): Promise<LuminaireEnergy[]> {
-  const { sql, params } = luminaireSumsSql(q);
+export async function readLuminaireEnergySums(conn: DuckDBConnection, q: HourQuery, days: DayTier): Promise<LuminaireEnergy[]> {
+  const { sql, params } = luminaireSumsSql(q, days);
   const reader = await conn.runAndReadAll(`${sql}\nORDER BY municipality, gateway, luminaire`, params);
   const [mu, gw, lu, , rd, ft, lt, d0, d1, gr] = reader.getColumnsJS() as unknown[][];
   const out: LuminaireEnergy[] = new Array(reader.currentRowCount);

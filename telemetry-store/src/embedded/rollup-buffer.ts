@@ -3,7 +3,7 @@ import { SERIES_KEY_TAGS } from '../measurements';
 import type { RollupMaintainer, WritePlan } from '../rollups/maintainer';
 import { HOUR_MS, keyId, type RolledMeasurement, type RollupRow } from '../rollups/rows';
 import { appendColumnWise, type CellValue } from './column-append';
-import { refreshDaysSql } from './day-tier';
+import type { DayTier } from './day-tier';
 import { migrateRollupTables, ROLLUP_TABLE, rollupColumnTypes, rowValues } from './rollup-tables';
 import { quote } from './sql';
 
@@ -35,6 +35,9 @@ const PENDING_TABLE = 'rollup_pending';
  * following hours whose chain changes) before anything else.
  */
 export class RollupBuffer {
+  /** @param days the day tier every save of luminaire hours refreshes (day-tier.ts) */
+  constructor(private readonly days: DayTier) {}
+
   private readonly rows = new Map<string, { measurement: RolledMeasurement; row: RollupRow }>();
   private readonly stagingReady = new Set<string>();
   /** hours per measurement committed to rollup_pending since the last save: not inserted again */
@@ -192,7 +195,7 @@ export class RollupBuffer {
       }
       statements.push(`INSERT OR REPLACE INTO ${ROLLUP_TABLE[m]} SELECT * FROM ${staging}`);
       // The day tier follows its hours in the same transaction (day-tier.ts).
-      if (m === 'luminaire') statements.push(refreshDaysSql(staging));
+      if (m === 'luminaire') statements.push(this.days.refreshSql(staging));
       statements.push(`DELETE FROM ${staging}`);
     }
     statements.push(...then);

@@ -19,7 +19,7 @@ import { createRollupTableSql, ROLLUP_TABLE } from './rollup-tables';
 import { type ColumnType, createTableSql, quote } from './sql';
 import { validatePoints } from './validate';
 import { WriteGroup } from './merge-writes';
-import { ensureDayTable } from './day-tier';
+import { DayTier } from './day-tier';
 
 /**
  * The embedded default store: one DuckDB file. Raw points go in one table per measurement through
@@ -43,7 +43,8 @@ export class EmbeddedStore implements TelemetryStore {
   private newestTs = Number.NEGATIVE_INFINITY;
   private lastRetentionRun = Number.NEGATIVE_INFINITY;
   /** rollup rows between saves (see rollup-buffer.ts) */
-  private readonly buffer = new RollupBuffer();
+  private readonly buffer: RollupBuffer;
+  private readonly days: DayTier;
   private flushTimer: NodeJS.Timeout | undefined;
   /** writes queued and not started yet: the next ones join them (bounded by MERGED_POINTS_MAX) */
   private gathering: WriteGroup | undefined;
@@ -54,6 +55,8 @@ export class EmbeddedStore implements TelemetryStore {
 
   constructor(config: z.input<typeof EmbeddedStoreConfigSchema>) {
     this.config = EmbeddedStoreConfigSchema.parse(config);
+    this.days = new DayTier(this.config.dayTierUtcOffsetHours);
+    this.buffer = new RollupBuffer(this.days);
   }
 
   async init(): Promise<void> {
@@ -86,7 +89,7 @@ export class EmbeddedStore implements TelemetryStore {
       if (Number(existed?.n ?? 0) === 0) backfill.push(m);
     }
     // Before any backfill: saving hour rows refreshes their days.
-    await ensureDayTable(conn);
+    await this.days.ensure(conn);
     for (const m of backfill) await this.backfill(conn, m);
     await RollupBuffer.createTables(conn);
     this.maintainer = new RollupMaintainer(
@@ -258,7 +261,7 @@ export class EmbeddedStore implements TelemetryStore {
     return energyFromRollups(
       {
         luminaireRows: (hq) => this.rows('luminaire', hq) as Promise<LuminaireRow[]>,
-        luminaireEnergySums: (hq) => readLuminaireEnergySums(conn, hq),
+        luminaireEnergySums: (hq) => readLuminaireEnergySums(conn, hq, this.days),
         luminairePoints: async (hq) => {
           const { sql, params } = pointsSql('luminaire', hq);
           return (await conn.runAndReadAll(sql, params)).getRowObjectsJS().map((o) => pointFromRow('luminaire', o));
