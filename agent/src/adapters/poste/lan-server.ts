@@ -16,7 +16,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type Packet, type Parser, type QoS } from 'mqtt-packet';
 import { MqttFrameScanner } from '@poste/protocol/mqtt-guard';
 import type { LanRefusal, LanRefusals } from './lan-policy';
-import { forgetConnect, leanParser } from './lan-parser';
+import { forgetConnect, leanParser, releaseEmptyBuffer } from './lan-parser';
 import { LanSession, type Outgoing, type SessionLink } from './lan-session';
 import { SubscriptionIndex, validFilter, validTopicName } from './lan-subscriptions';
 import type { RetainedStore } from './retained-store';
@@ -198,6 +198,7 @@ export class LanServer {
         return;
       }
       parser.parse(chunk);
+      releaseEmptyBuffer(parser);
     });
     // A reset or a broken pipe is a device going away, not a refusal; 'close' follows either way.
     socket.on('error', () => undefined);

@@ -34,15 +34,17 @@ export class SubscriptionIndex {
 
   /** Adds or updates a subscription; false when the session holds as many as it may. */
   add(filter: string, session: LanSession, qos: QoS): boolean {
-    if (session.subs === null) session.subs = [];
     const subs = session.subs;
-    const existing = subs.find(([f]) => f === filter);
+    const existing = subs?.find(([f]) => f === filter);
     if (existing !== undefined) {
       existing[1] = qos;
       return true;
     }
-    if (subs.length >= MAX_SUBSCRIPTIONS_PER_SESSION) return false;
-    subs.push([filter, qos]);
+    if (subs === null) {
+      // a literal: exactly one slot (an array grown by push reserves 17)
+      session.subs = [[filter, qos]];
+    } else if (subs.length >= MAX_SUBSCRIPTIONS_PER_SESSION) return false;
+    else subs.push([filter, qos]);
     if (hasWildcard(filter)) {
       let set = this.#wild.get(filter);
       if (set === undefined) {
