@@ -24,7 +24,7 @@ export default defineConfig({
     o.minifyWhitespace = true;
     o.minifySyntax = true;
   },
-  // The CommonJS dependencies (mqtt, aedes, pino) call require() for Node built-ins; an ES module
+  // The CommonJS dependencies (mqtt, mqtt-packet, pino) call require() for Node built-ins; an ES module
   // has none, so the bundle gets one.
   banner: {
     js: "import { createRequire as posteCreateRequire } from 'node:module';\nconst require = posteCreateRequire(import.meta.url);",

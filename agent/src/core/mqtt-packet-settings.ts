@@ -1,4 +1,4 @@
-// mqtt-packet (the wire codec under Aedes on the LAN and MQTT.js on the uplink) fills a table of
+// mqtt-packet (the wire codec of the LAN endpoint and of MQTT.js on the uplink) fills a table of
 // 65,536 two-byte Buffers, one per packet id, on its first write: 6 MB of V8 heap (65,536 Buffer
 // objects) to save one 2-byte allocation per packet — a tenth of what a small gateway can give
 // the whole agent. Writing ids on the fly costs nothing measurable at a gateway's packet rates

@@ -49,7 +49,7 @@ export const LanLimitsSchema = z
       .max(60_000)
       .default(30_000)
       .describe(
-        'a client over its rate is slowed (Aedes reads nothing more from it while its packet waits) up to this long; beyond, it is disconnected',
+        'a client over its rate is slowed (nothing more is read from it while its packet waits) up to this long; beyond, it is disconnected',
       ),
     maxConnections: z.number().int().min(1).max(100_000).default(10_000).describe('connections at once; more are closed on accept'),
     maxRetainedBytes: z
