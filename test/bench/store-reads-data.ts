@@ -188,6 +188,17 @@ export async function loadProgrammeDuckDB(conn: DuckDBConnection, spec: Programm
   return spec.luminaires * hours;
 }
 
+/** The day rows the store's day tier would derive from loadProgrammeDuckDB's hour rows (24 of them a day), loaded directly. */
+export async function loadProgrammeDaysDuckDB(conn: DuckDBConnection, spec: ProgrammeSpec, start: number): Promise<number> {
+  await conn.run(
+    `INSERT INTO luminaire_day SELECT 'm' || (l.range % ${spec.municipalities}), 'gw' || (l.range // 100), 'lum' || l.range,
+       ${start} + d.range * ${DAY_MS}, 96, ${start} + d.range * ${DAY_MS}, ${start} + d.range * ${DAY_MS} + 23 * ${HOUR_MS} + 2700000,
+       960.0, 24.0, 'g' || (l.range % 8)
+     FROM range(${spec.days}) d, range(${spec.luminaires}) l`,
+  );
+  return spec.luminaires * spec.days;
+}
+
 /** Every luminaire's sums over the hour rows of [from, to): the programme query before the day tier, in SQL alone. */
 export async function duckdbHourSums(conn: DuckDBConnection, from: number, to: number): Promise<number> {
   const reader = await conn.runAndReadAll(
