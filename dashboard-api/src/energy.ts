@@ -94,24 +94,14 @@ export function luminaireContribution(
   municipality: Municipality,
   days: number,
 ): EnergyTotals {
-  const measuredKwh = row.energyWh / 1000;
-  const baselineKwh = (baselineW * row.litHours) / 1000;
-  const savedKwh = baselineKwh - measuredKwh;
-  const billingBaselineKwh = (baselineW * municipality.estimatedDailyHours * days) / 1000;
-  const billingSavedKwh = billingBaselineKwh - measuredKwh;
-  return {
+  const one: LinearSums = {
     luminaires: 1,
+    energyWh: row.energyWh,
     litHours: row.litHours,
-    nominalLoadW: baselineW,
-    measuredKwh,
-    baselineKwh,
-    savedKwh,
-    savedBrl: savedKwh * municipality.tariffBrlPerKwh,
-    savedCo2Kg: savedKwh * municipality.co2KgPerKwh,
-    billingBaselineKwh,
-    billingSavedKwh,
-    billingSavedBrl: billingSavedKwh * municipality.tariffBrlPerKwh,
+    baselineW,
+    baselineWh: baselineW * row.litHours,
   };
+  return totalsOf(one, municipality, days);
 }
 
 /** The municipality a store row belongs to: its own tag when the inventory knows it, else its gateway's. */
