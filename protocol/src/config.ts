@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TimestampSchema } from './ids';
 
 /** Telemetry batching of the agent: a batch leaves when full or when its oldest reading is this old. */

@@ -6,7 +6,7 @@
 // On the LAN (agent ↔ device): `dev/{device}/ota` carries begin/chunk/abort, the device answers
 // on `dev/{device}/ota/status`. The receiver asks for chunk n only when it holds 0…n−1 verified,
 // so a transfer resumes after any disconnect from the last good chunk.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceIdSchema, TimestampSchema } from './ids';
 
 /** Device families Poste can flash. */

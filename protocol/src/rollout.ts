@@ -3,7 +3,7 @@
 // targets committed the new image; the rollout halts as soon as more than `errorThreshold` of the
 // targets started so far failed (refused, rolled back, failed or timed out). These schemas are the
 // HTTP contract between the cloud (dashboard API) and `poste-firmware rollout`.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceIdSchema, GatewayIdSchema, TimestampSchema } from './ids';
 import { FirmwareManifestSchema, ForceSchema, OtaPhaseSchema } from './ota';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceIdSchema, GroupIdSchema, TimestampSchema } from './ids';
 
 /** Luminaire status, named after TALQ/FIWARE failure attributes. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Whether the runtime's ICU knows an IANA zone name (e.g. America/Sao_Paulo). */
 export function isValidTimeZone(tz: string): boolean {

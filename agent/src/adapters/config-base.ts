@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** An adapter instance name: its key in `stats().adapters` and in logs. */
 export const AdapterNameSchema = z

@@ -1,7 +1,7 @@
 // The one table of device adapters. A new adapter is a folder under adapters/ exporting an
 // AdapterDescriptor, plus one line in DEVICE_ADAPTERS: the config union, the kind check and the
 // factory lookup below all derive from this table.
-import { z } from 'zod';
+import * as z from 'zod';
 import { posteAdapter } from './poste';
 import { openWrtAdapter } from './openwrt';
 import { tasmotaAdapter } from './tasmota';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from 'pino';
 import { GatewayIdSchema, TelemetryConfigSchema, type Clock } from '@poste/protocol';
 import type { PayloadError } from '@poste/protocol';

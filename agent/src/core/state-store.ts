@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatPayloadError, toPayloadError } from '@poste/protocol';
 
 /** What survives an agent restart: the birth seq (so it keeps increasing) and the applied config. */

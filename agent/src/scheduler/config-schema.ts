@@ -2,7 +2,7 @@
 // are fixed-time and astro steps; dynamic controls react to sensors; overrides pin levels for a while.
 // Everything the agent receives is validated here; cross-references (ids) are checked too so an
 // engine never compiles a program that points at nothing.
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidTimeZone } from './time-zone';
 
 const Level = z.number().min(0).max(100);

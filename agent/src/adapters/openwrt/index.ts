@@ -5,7 +5,7 @@
 //   <prefix>/<ap>/status  AP → agent, `online` (retained) / `offline` (the plan subscriber's will)
 //   <prefix>/<ap>/plan    agent → AP, one line `<id> <dev> <tc cmd>;…` (tc-plan.ts), QoS 1
 //   <prefix>/<ap>/ack     AP → agent, `{"id","outcome","detail"}`
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatPayloadError, toPayloadError, type DeviceCommand } from '@poste/protocol';
 import { clientTransport, embeddedTransport, type MqttTransport } from '../mqtt-transport';
 import type { AdapterContext, AdapterDescriptor, DeviceAdapter } from '../types';

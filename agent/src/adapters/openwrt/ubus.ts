@@ -3,7 +3,7 @@
 //    "hostapd": {"<ifname>": <ubus call hostapd.<ifname> get_clients>, …}}
 // validated here (the LAN is a trust boundary) with only the fields Poste uses; ubus adds more
 // fields release by release, and unknown ones pass untouched.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 

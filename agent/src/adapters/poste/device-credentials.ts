@@ -9,7 +9,7 @@
 // the same second (5,000 scrypt checks at ~50 ms each are four minutes of CPU on a gateway).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceIdSchema, formatPayloadError, parseJson, toPayloadError, type PayloadError } from '@poste/protocol';
 
 const SALT_BYTES = 16;

@@ -4,7 +4,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type OtaJob, OtaJobSchema } from '@poste/protocol';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ProgressSchema = z.object({ next: z.number().int().min(0), complete: z.boolean() });
 export type JobProgress = z.infer<typeof ProgressSchema>;
