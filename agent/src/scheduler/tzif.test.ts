@@ -8,7 +8,12 @@ import { TimeZone, isValidTimeZone } from './time-zone';
 
 const HOUR_MS = 3_600_000;
 
-/** Zones with the cases that matter: southern DST (and its end), half and quarter hours, no DST, the date line. */
+/**
+ * Zones with the cases that matter: southern DST (and its end), half and quarter hours, no DST, the
+ * date line. Not Africa/Casablanca: Morocco's DST around Ramadan is a forecast each tzdata release
+ * may redraw, and Node's ICU and the system's tzdata are different releases (Debian's tzdata 2026f
+ * and Node 20's ICU disagree on 2026-09-20), so the comparison would test the releases, not the reader.
+ */
 const ZONES = [
   'America/Sao_Paulo',
   'America/Belem',
@@ -21,7 +26,6 @@ const ZONES = [
   'Asia/Kathmandu',
   'America/Santiago',
   'Pacific/Apia',
-  'Africa/Casablanca',
   'UTC',
 ];
 
