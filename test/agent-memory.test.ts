@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DeviceFleet, generateCity, SimClock } from '@poste/simulators';
+import { scrapeMetrics } from './bench/deployed-agent';
 import { startTsChild } from './harness/child-process';
 import { freePort, waitFor } from './harness/free-port';
 import { startMosquitto } from './harness/mosquitto';
@@ -18,23 +19,11 @@ const GW = 'gw-memory';
 const MIN = 60_000;
 const SPEED = 900;
 
-/** One scrape of the agent's /metrics as name{labels} → value. */
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    out.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return out;
-}
-
 /** The agent's RSS, settled: the lowest of a few scrapes a little apart (a scrape can land mid-burst). */
 async function settledRss(port: number): Promise<number> {
   let low = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 10; i++) {
-    low = Math.min(low, (await scrape(port)).get('process_resident_memory_bytes') ?? Number.NaN);
+    low = Math.min(low, (await scrapeMetrics(port)).get('process_resident_memory_bytes') ?? Number.NaN);
     await new Promise((r) => setTimeout(r, 300));
   }
   return low;
@@ -95,7 +84,7 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     await waitFor(
       'agent metrics',
       async () =>
-        scrape(metricsPort).then(
+        scrapeMetrics(metricsPort).then(
           () => true,
           () => false,
         ),
@@ -106,21 +95,21 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     // enough for the heap to reach its working size (the comparison is with a warm process).
     await untilSim(40 * MIN);
     const before = await settledRss(metricsPort);
-    const heapBefore = (await scrape(metricsPort)).get('nodejs_heap_size_used_bytes');
+    const heapBefore = (await scrapeMetrics(metricsPort)).get('nodejs_heap_size_used_bytes');
 
     proxy.cut();
     // The agent notices the reset socket on its own event loop, busy with 1,000 devices: wait
     // for it to call the link down rather than assume it did.
     await waitFor(
       'the agent sees its uplink down',
-      () => scrape(metricsPort).then((m) => m.get('poste_agent_north_connected') === 0),
+      () => scrapeMetrics(metricsPort).then((m) => m.get('poste_agent_north_connected') === 0),
       30_000,
       100,
     );
     await untilSim(100 * MIN);
-    const during = await scrape(metricsPort);
+    const during = await scrapeMetrics(metricsPort);
     const after = await settledRss(metricsPort);
-    const heapAfter = (await scrape(metricsPort)).get('nodejs_heap_size_used_bytes');
+    const heapAfter = (await scrapeMetrics(metricsPort)).get('nodejs_heap_size_used_bytes');
     t.diagnostic(`live heap before ${heapBefore} bytes, after ${heapAfter} bytes`);
     const backlog = during.get('poste_agent_spool_depth_records{spool="telemetry"}') ?? 0;
     t.diagnostic(
@@ -137,11 +126,11 @@ test('agent with 1,000 luminaires, uplink cut for a simulated hour: RSS within 1
     const replayStart = Date.now();
     await waitFor(
       'the backlog delivered',
-      async () => (await scrape(metricsPort)).get('poste_agent_spool_depth_records{spool="telemetry"}') === 0,
+      async () => (await scrapeMetrics(metricsPort)).get('poste_agent_spool_depth_records{spool="telemetry"}') === 0,
       60_000,
       200,
     );
-    const end = await scrape(metricsPort);
+    const end = await scrapeMetrics(metricsPort);
     t.diagnostic(`backlog replayed in ${((Date.now() - replayStart) / 1_000).toFixed(1)} s`);
     assert.ok((end.get('poste_agent_replayed_records_total') ?? 0) >= backlog, 'the backlog went out as a replay');
     assert.equal(

@@ -1,3 +1,4 @@
+import type { Point } from '@poste/telemetry-store';
 // Shared pieces for benchmark modules: the module shape, timing helpers, result printing.
 // Benchmarks print numbers; nothing here asserts a timing.
 
@@ -66,4 +67,31 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * `n` raw luminaire readings from the `offset`-th on, as ingest would store them: `luminaires`
+ * spread over `gateways`, every luminaire once per `stepMs` (the raw line-protocol baselines).
+ */
+export function rawReadings(n: number, offset: number, shape: { gateways: number; luminaires: number; stepMs: number }): Point[] {
+  const t0 = Date.UTC(2026, 0, 1);
+  return Array.from({ length: n }, (_, i) => {
+    const k = offset + i;
+    return {
+      measurement: 'luminaire',
+      tags: { municipality: 'campinas', gateway: `gw${k % shape.gateways}`, luminaire: `lum-${k % shape.luminaires}`, group: 'g1' },
+      fields: {
+        activePower: 84.5,
+        activeEnergy: 1000 + k,
+        dimLevel: 70,
+        voltage: 221.7,
+        current: 0.39,
+        powerFactor: 0.97,
+        operatingHours: 100,
+        switchOnCounter: 12,
+        status: 'ok',
+      },
+      ts: t0 + Math.floor(k / shape.luminaires) * shape.stepMs,
+    };
+  });
 }

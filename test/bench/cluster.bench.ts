@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { toLineProtocol, type Point } from '@poste/telemetry-store';
 import { startTsChild, type RunningChild } from '../harness/child-process';
 import { startInfluxDB, type RunningInfluxDB } from '../harness/influxdb';
-import { type BenchModule, report } from './bench-kit';
+import { type BenchModule, rawReadings, report } from './bench-kit';
 
 const LUMINAIRES_PER_GATEWAY = 1_000;
 const READING_INTERVAL_S = 60;
@@ -177,28 +177,7 @@ async function runCity(influx: RunningInfluxDB, luminaires: number, nodes: numbe
 }
 
 /** Points shaped like the city's luminaire readings (9 fields), for the raw baseline. */
-function rawPoints(n: number, offset: number): Point[] {
-  const t0 = Date.UTC(2026, 0, 1);
-  return Array.from({ length: n }, (_, i) => {
-    const k = offset + i;
-    return {
-      measurement: 'luminaire',
-      tags: { municipality: 'campinas', gateway: `gw${k % 100}`, luminaire: `lum-${k % 100_000}`, group: 'g1' },
-      fields: {
-        activePower: 84.5,
-        activeEnergy: 1000 + k,
-        dimLevel: 70,
-        voltage: 221.7,
-        current: 0.39,
-        powerFactor: 0.97,
-        operatingHours: 100,
-        switchOnCounter: 12,
-        status: 'ok',
-      },
-      ts: t0 + Math.floor(k / 100_000) * 60_000,
-    };
-  });
-}
+const rawPoints = (n: number, offset: number): Point[] => rawReadings(n, offset, { gateways: 100, luminaires: 100_000, stepMs: 60_000 });
 
 /** Raw line protocol, 5,000 points per POST, 2 writers, to a fresh database: points/s. */
 async function rawWrites(influx: RunningInfluxDB, total: number): Promise<number> {

@@ -9,35 +9,13 @@ import { createBroker, createIngest, CredentialsStore } from '@poste/broker';
 import { openStore, toLineProtocol, type Point, type StoreConfig } from '@poste/telemetry-store';
 import { startInfluxDB, type RunningInfluxDB } from '../harness/influxdb';
 import type { BenchModule } from './bench-kit';
-import { report } from './bench-kit';
+import { rawReadings, report } from './bench-kit';
 import type { LoadClient, LoadResult, LoadSpec } from './load/mqtt-load';
 import { runLoad } from './load/run-load';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function rawPoints(n: number, offset: number): Point[] {
-  const out: Point[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = offset + i;
-    out.push({
-      measurement: 'luminaire',
-      tags: { municipality: 'campinas', gateway: `gw${k % 8}`, luminaire: `lum-${k % 4000}`, group: 'g1' },
-      fields: {
-        activePower: 84.5,
-        activeEnergy: 1000 + k,
-        dimLevel: 70,
-        voltage: 221.7,
-        current: 0.39,
-        powerFactor: 0.97,
-        operatingHours: 100,
-        switchOnCounter: 12,
-        status: 'ok',
-      },
-      ts: T0 + Math.floor(k / 4000) * 1000,
-    });
-  }
-  return out;
-}
+const rawPoints = (n: number, offset: number): Point[] => rawReadings(n, offset, { gateways: 8, luminaires: 4000, stepMs: 1000 });
 
 async function rawLineProtocol(influx: RunningInfluxDB, total: number, writers: number): Promise<number> {
   // A fresh database per run: rewriting existing points is slower than writing new ones.
