@@ -1,15 +1,13 @@
 // `npm start` as a user runs it: prints the dashboard URL, serves the fleet, stops cleanly on
 // Ctrl-C (SIGINT, exit 0), keeps its data directory, and resumes simulated time on the next run.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { startTsChild } from './harness/child-process';
 import { freePort, waitFor } from './harness/free-port';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface Run {
   child: ChildProcess;
@@ -17,17 +15,10 @@ interface Run {
   exited: Promise<number | null>;
 }
 
+/** The city's command as `npm start` runs it, in a process group killed with this test process. */
 function startCli(env: Record<string, string>, args: string[] = []): Run {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'city/src/cli.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  const run = startTsChild('city/src/cli.ts', args, env);
+  return { child: run.process, output: run.output, exited: run.exited };
 }
 
 describe('npm start (the city in a box)', () => {

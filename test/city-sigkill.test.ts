@@ -4,18 +4,16 @@
 // backwards in the store and the store's energy equals ground-truth.json's within 0.1 %.
 // Ctrl-C at SPEED=1200 stops the city within 10 s with exit code 0.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { GroundTruthFileSchema, type GroundTruthFile } from '@poste/city';
 import { openStore } from '@poste/telemetry-store';
+import { startTsChild } from './harness/child-process';
 import { freePort, waitFor } from './harness/free-port';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface Run {
   child: ChildProcess;
@@ -23,17 +21,10 @@ interface Run {
   exited: Promise<number | null>;
 }
 
+/** The city's command as `npm start` runs it, in a process group killed with this test process. */
 function startCli(env: Record<string, string>, args: string[] = []): Run {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'city/src/cli.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, INFLUX_URL: '', POSTE_INFLUX_URL: '', POSTE_STORE: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  const run = startTsChild('city/src/cli.ts', args, { INFLUX_URL: '', POSTE_INFLUX_URL: '', POSTE_STORE: '', ...env });
+  return { child: run.process, output: run.output, exited: run.exited };
 }
 
 async function groundTruth(dataDir: string): Promise<GroundTruthFile | undefined> {
