@@ -3,8 +3,10 @@ import { StoreWriteError } from '../errors';
 import { toLineProtocol } from '../line-protocol';
 import { influxqlCountPoints, seriesOf, type InfluxQLSeries } from '../influxql/reads';
 import { type InfluxPoint, InfluxRollupLayer } from '../influxql/rollup-layer';
+import { InfluxCellTier } from '../influxql/cell-tier';
+import { InfluxDayTier } from '../influxql/day-tier';
 import { statusOf, toStoreWriteError } from '../influx-errors';
-import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
+import type { ApHour, BaselineSource, EnergyCellQuery, EnergyCells, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import type { InfluxDB1StoreConfig } from './config';
 
 const NEVER_DISABLE = {
@@ -34,13 +36,19 @@ const WRITE_TIMEOUT_MS = 15_000;
  * `influx` package's writePoints escaped and coerced every point through its schema code, a third
  * of ingest's CPU: `npm run bench -- ingest`); InfluxQL /query and CREATE DATABASE through `influx`.
  * Hourly rollups and duplicate refusal come from ../influxql/rollup-layer.ts: each write sends the
- * new raw points and the rollup points of the hours they change in one request.
+ * new raw points (with marks of the series-hours they dirty); rollup rows are coalesced and written
+ * about once a second, and before every read.
  */
 export class InfluxDB1Store implements TelemetryStore {
   readonly kind = 'influxdb1';
   private readonly client: InfluxDB;
   private readonly rollups: InfluxRollupLayer;
+  /** municipality-day packs of per-luminaire energy (../influxql/day-tier.ts), marked by the rows written */
+  private readonly dayTier: InfluxDayTier;
+  /** municipality-day packs of the savings sums per gateway and group (../influxql/cell-tier.ts) */
+  private readonly cellTier: InfluxCellTier;
   private readonly writeUrl: string;
+  private readonly queryUrl: string;
   private readonly authorization: string | undefined;
 
   constructor(private readonly config: InfluxDB1StoreConfig) {
@@ -59,10 +67,16 @@ export class InfluxDB1Store implements TelemetryStore {
       // retry inside the client.
       pool: { maxRetries: 0, requestTimeout: 15_000, backoff: NEVER_DISABLE },
     });
-    this.rollups = new InfluxRollupLayer(this.run, (points) => this.send(points));
+    this.dayTier = new InfluxDayTier(this.run, (points) => this.send(points));
+    this.cellTier = new InfluxCellTier(this.run, (points) => this.send(points), (q) => this.luminaireEnergy(q));
+    this.rollups = new InfluxRollupLayer(this.run, (points) => this.send(points), {
+      deleteBefore: (measurement, beforeMs) => this.deleteBefore(measurement, beforeMs),
+      onRowsWritten: this.dayTier.rowsWritten,
+    });
     // The port the `influx` client defaults to as well: 8086, or 443 for https.
     const base = `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 8086)}${u.pathname.replace(/\/$/, '')}`;
     this.writeUrl = `${base}/write?${new URLSearchParams({ db: config.database, precision: 'ms' })}`;
+    this.queryUrl = `${base}/query?${new URLSearchParams({ db: config.database })}`;
     const user = decodeURIComponent(u.username);
     this.authorization = user ? `Basic ${Buffer.from(`${user}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
   }
@@ -98,20 +112,44 @@ export class InfluxDB1Store implements TelemetryStore {
     }
   }
 
+  /** DELETE is refused on GET /query (the influx client's queryRaw): POSTed here, for the layer's old marks. */
+  private async deleteBefore(measurement: string, beforeMs: number): Promise<void> {
+    const res = await fetch(this.queryUrl, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        ...(this.authorization ? { Authorization: this.authorization } : {}),
+      },
+      body: new URLSearchParams({ q: `DELETE FROM "${measurement}" WHERE time < ${Math.trunc(beforeMs)}ms` }),
+      signal: AbortSignal.timeout(WRITE_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    if (!res.ok || text.includes('"error"'))
+      throw new Error(`influxdb1 DELETE FROM ${measurement}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  }
+
   private readonly run = async (query: string): Promise<InfluxQLSeries[]> => {
     const body: unknown = await this.client.queryRaw(query, { precision: 'ms', database: this.config.database });
     return seriesOf(body);
   };
 
-  luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
-    return this.rollups.luminaireEnergy(q);
+  async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
+    await this.rollups.beforeRead();
+    return this.dayTier.luminaireEnergy(q, (hq) => this.rollups.luminaireEnergy(hq));
   }
 
-  luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+  async energyCells(q: EnergyCellQuery, baselines: BaselineSource): Promise<EnergyCells | undefined> {
+    await this.rollups.beforeRead();
+    return this.cellTier.energyCells(q, baselines);
+  }
+
+  async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+    await this.rollups.beforeRead();
     return this.rollups.luminaireHours(q);
   }
 
-  apHours(q: HourQuery): Promise<ApHour[]> {
+  async apHours(q: HourQuery): Promise<ApHour[]> {
+    await this.rollups.beforeRead();
     return this.rollups.apHours(q);
   }
 
@@ -120,6 +158,7 @@ export class InfluxDB1Store implements TelemetryStore {
   }
 
   async close(): Promise<void> {
-    // The influx client keeps no connection open between requests.
+    // The influx client keeps no connection open between requests; the layer writes its dirty rows.
+    await this.rollups.close();
   }
 }

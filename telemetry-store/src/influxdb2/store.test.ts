@@ -87,7 +87,8 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
   const writes = () => requests.filter((r) => r.path === '/api/v2/write');
 
   test('POST /api/v2/write with org, bucket, precision=ms, Token auth and a line-protocol body', async () => {
-    await store().write([point]);
+    const s = store();
+    await s.write([point]);
     assert.equal(writes().length, 1);
     const r = writes()[0]!;
     assert.equal(r.method, 'POST');
@@ -96,13 +97,25 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
     assert.equal(r.params.get('bucket'), 'telemetry');
     assert.equal(r.params.get('precision'), 'ms');
     assert.equal(r.authorization, 'Token s3cr3t');
-    const [raw, rollup] = r.body.trim().split('\n');
+    const [raw, mark, ...more] = r.body.trim().split('\n');
     assert.equal(
       raw,
       'luminaire,gateway=gw\\ 1,group=ungrouped,luminaire=L\\,1,municipality=belem activeEnergy=1200,dimLevel=80.5,status="lamp \\"ok\\"" 1736899200000',
     );
-    // the hourly rollup point of the hour the reading changed, written with it
-    assert.match(rollup ?? '', /^luminaire_hour,gateway=gw\\ 1,luminaire=L\\,1,municipality=belem .*readings=1.* 1736899200000$/);
+    // the durable mark of the series-hour whose rollup row is not written yet, in the same request
+    assert.match(
+      mark ?? '',
+      /^rollup_pending series="\[\[\\"luminaire\\",\[\\"belem\\",\\"gw 1\\"\],1736899200000,\[\\"L,1\\"\]\]\]" \d+$/,
+    );
+    assert.deepEqual(more, []);
+    // the hourly rollup point of the hour the reading changed, coalesced: written by the next flush
+    // (here the close), then the watermark saying the marks up to then are done
+    await s.close();
+    const [rows, watermark] = writes()
+      .slice(1)
+      .map((w) => w.body.trim());
+    assert.match(rows ?? '', /^luminaire_hour,gateway=gw\\ 1,luminaire=L\\,1,municipality=belem .*readings=1.* 1736899200000$/);
+    assert.match(watermark ?? '', /^rollup_flushed marks_upto=(\d+) \1$/);
   });
 
   test('retries on 503 and 429 with backoff, then succeeds with the same body', async () => {

@@ -29,6 +29,7 @@ export class InfluxDB2Store implements TelemetryStore {
     this.rollups = new InfluxRollupLayer(
       (q) => this.run(q),
       (points) => this.send(points),
+      { deleteBefore: (measurement, beforeMs) => this.deleteBefore(measurement, beforeMs) },
     );
   }
 
@@ -99,6 +100,22 @@ export class InfluxDB2Store implements TelemetryStore {
     }
   }
 
+  /** /api/v2/delete of a measurement's points before `beforeMs` (the layer's old marks; its stop is inclusive). */
+  private async deleteBefore(measurement: string, beforeMs: number): Promise<void> {
+    const { token } = await this.connect();
+    const params = new URLSearchParams({ org: this.config.org, bucket: this.config.bucket });
+    const res = await fetch(`${this.base}/api/v2/delete?${params}`, {
+      method: 'POST',
+      headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        start: new Date(0).toISOString(),
+        stop: new Date(Math.trunc(beforeMs) - 1).toISOString(),
+        predicate: `_measurement="${measurement}"`,
+      }),
+    });
+    if (!res.ok) throw new Error(`influxdb2 /api/v2/delete ${measurement}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+  }
+
   private readonly run = async (query: string): Promise<InfluxQLSeries[]> => {
     const { token } = await this.connect();
     const params = new URLSearchParams({ db: this.config.database ?? this.config.bucket, epoch: 'ms', q: query });
@@ -112,15 +129,18 @@ export class InfluxDB2Store implements TelemetryStore {
     return seriesOf(JSON.parse(text) as unknown);
   };
 
-  luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
+  async luminaireEnergy(q: EnergyQuery): Promise<LuminaireEnergy[]> {
+    await this.rollups.beforeRead();
     return this.rollups.luminaireEnergy(q);
   }
 
-  luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+  async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
+    await this.rollups.beforeRead();
     return this.rollups.luminaireHours(q);
   }
 
-  apHours(q: HourQuery): Promise<ApHour[]> {
+  async apHours(q: HourQuery): Promise<ApHour[]> {
+    await this.rollups.beforeRead();
     return this.rollups.apHours(q);
   }
 
@@ -129,7 +149,8 @@ export class InfluxDB2Store implements TelemetryStore {
   }
 
   async close(): Promise<void> {
-    // Each write closes its own WriteApi; reads use fetch: nothing is left open.
+    // Each write closes its own WriteApi; reads use fetch: nothing is left open but the layer's dirty rows.
+    await this.rollups.close();
   }
 }
 

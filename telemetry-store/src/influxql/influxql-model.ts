@@ -1,7 +1,7 @@
 // A model of InfluxDB 1.x as the rollup layer's property test needs it (rollup-layer.property.test.ts):
 // points kept by (measurement, tag set, time) with InfluxDB's write semantics — a point written
 // again at the same series and time merges its fields into the stored ones, the new values winning
-// — and the subset of InfluxQL the layer and its maintainer issue: `SELECT *` with a WHERE of tag
+// — and the subset of InfluxQL the layer and its maintainer issue: `SELECT *` or a list of columns, with a WHERE of tag
 // equalities, time bounds, AND, OR and parentheses, GROUP BY tags, ORDER BY time, LIMIT per series.
 // Not a general InfluxQL engine: a statement outside that subset throws, so a new query shape in
 // the layer fails the test loudly instead of being answered wrongly.
@@ -21,7 +21,8 @@ type Condition =
   | { kind: 'time'; op: '<' | '<=' | '>' | '>='; ms: number }
   | { kind: 'and' | 'or'; left: Condition; right: Condition };
 
-const SELECT = /^SELECT \* FROM "(\w+)"(?: WHERE (.+?))?(?: GROUP BY ((?:"\w+"(?:, )?)+))?(?: ORDER BY time (ASC|DESC))?(?: LIMIT (\d+))?$/;
+const SELECT =
+  /^SELECT (\*|"\w+"(?:, "\w+")*) FROM "(\w+)"(?: WHERE (.+?))?(?: GROUP BY ((?:"\w+"(?:, )?)+))?(?: ORDER BY time (ASC|DESC))?(?: LIMIT (\d+))?$/;
 
 export class InfluxQLModel {
   /** measurement → `tagsJSON|ts` → point */
@@ -52,14 +53,16 @@ export class InfluxQLModel {
   query(statement: string): InfluxQLSeries[] {
     const match = SELECT.exec(statement);
     if (!match) throw new Error(`influxql model: unsupported statement ${statement}`);
-    const [, measurement = '', whereText, groupText, order, limitText] = match;
+    const [, selected = '*', measurement = '', whereText, groupText, order, limitText] = match;
     const where = whereText === undefined ? undefined : parseCondition(whereText);
     const groupTags = groupText === undefined ? [] : [...groupText.matchAll(/"(\w+)"/g)].map((g) => g[1]!);
     const all = [...(this.measurements.get(measurement)?.values() ?? [])];
     const columns = new Set<string>();
     for (const p of all) for (const k of [...Object.keys(p.tags), ...Object.keys(p.fields)]) columns.add(k);
     for (const t of groupTags) columns.delete(t);
-    const cols = ['time', ...[...columns].sort()];
+    // SELECT "a", "b": those columns in that order (InfluxDB answers a missing field with null)
+    const listed = selected === '*' ? undefined : [...selected.matchAll(/"(\w+)"/g)].map((c) => c[1]!);
+    const cols = ['time', ...(listed ?? [...columns].sort())];
     const groups = new Map<string, { tags: Record<string, string>; points: StoredPoint[] }>();
     for (const p of all) {
       if (where !== undefined && !holds(where, p)) continue;

@@ -79,7 +79,7 @@ test('InfluxDB rollups equal the raw points stored, with two to four writes in f
         await scheduler.schedule(Promise.resolve(), 'answer');
         if (outcome === 'lostAnswer') throw new StoreWriteError('injected: timeout', true, points.length);
       };
-      const layer = new InfluxRollupLayer(async (q) => model.query(q), send, inFlight);
+      const layer = new InfluxRollupLayer(async (q) => model.query(q), send, { writesInFlight: inFlight, flushIntervalMs: 0 });
       // Ingest: `inFlight` writes under way; a retryable failure is written again later (its retry), a
       // partial write is settled (the refused points are dead-lettered, never resent).
       const queue: Point[][] = [];
@@ -106,6 +106,7 @@ test('InfluxDB rollups equal the raw points stored, with two to four writes in f
         );
       }
       const q = { from: T0 - HOUR_MS, to: T0 + 10 * HOUR_MS };
+      await scheduler.waitFor(layer.beforeRead());
       assert.deepEqual(
         await layer.luminaireHours(q),
         (rowsFromReadings('luminaire', await storedPoints(model, 'luminaire')) as LuminaireRow[]).map(toLuminaireHour),

@@ -70,8 +70,12 @@ test('successive writes overlap; a failed one is repaired out of the rollups and
     if (n === 3) thirdSent.resolve();
     await post(points);
   };
-  const layer = new InfluxRollupLayer(run, send, 2);
-  const hours = async () => layer.luminaireHours({ from: T0 - HOUR_MS, to: T0 + 4 * HOUR_MS });
+  const layer = new InfluxRollupLayer(run, send, { writesInFlight: 2, flushIntervalMs: 0 });
+  const hours = async () => {
+    // as the stores do before a read: the coalesced rows of every acknowledged reading are written
+    await layer.beforeRead();
+    return layer.luminaireHours({ from: T0 - HOUR_MS, to: T0 + 4 * HOUR_MS });
+  };
   const expected = (points: Point[]) => (rowsFromReadings('luminaire', points) as LuminaireRow[]).map(toLuminaireHour);
 
   await layer.write(batch(0));
