@@ -9,6 +9,7 @@
 //   protocol into InfluxDB: this part reads rollups only, so they are loaded directly, not derived.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CounterAccumulator, type LuminaireEnergy, type Point, type TelemetryStore } from '@poste/telemetry-store';
+import { loadTierDays } from '@poste/telemetry-store/testing';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -188,15 +189,46 @@ export async function loadProgrammeDuckDB(conn: DuckDBConnection, spec: Programm
   return spec.luminaires * hours;
 }
 
-/** The day rows the store's day tier would derive from loadProgrammeDuckDB's hour rows (24 of them a day), loaded directly. */
+/**
+ * The day rows the store's day tier would derive from loadProgrammeDuckDB's hour rows (24 of them a
+ * day), loaded directly into a closed store's file; their ids and blocks by the tier's own code.
+ */
 export async function loadProgrammeDaysDuckDB(conn: DuckDBConnection, spec: ProgrammeSpec, start: number): Promise<number> {
-  await conn.run(
-    `INSERT INTO luminaire_day SELECT 'm' || (l.range % ${spec.municipalities}), 'gw' || (l.range // 100), 'lum' || l.range,
+  return loadTierDays(
+    conn,
+    `SELECT 'm' || (l.range % ${spec.municipalities}), 'gw' || (l.range // 100), 'lum' || l.range,
        ${start} + d.range * ${DAY_MS}, 96, ${start} + d.range * ${DAY_MS}, ${start} + d.range * ${DAY_MS} + 23 * ${HOUR_MS} + 2700000,
        960.0, 24.0, 'g' || (l.range % 8)
      FROM range(${spec.days}) d, range(${spec.luminaires}) l`,
+    // the store's default dayTierUtcOffsetHours: `start` is a midnight at UTC−3
+    -3,
   );
-  return spec.luminaires * spec.days;
+}
+
+/**
+ * The tier's first layout beside the current one, for the baseline: its day rows keyed by the three
+ * names (luminaire_day_by_name, as session 4's luminaire_day), built from the current day rows.
+ */
+export async function buildDaysByName(conn: DuckDBConnection): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TABLE luminaire_day_by_name AS
+    SELECT s.municipality, s.gateway, s.luminaire, d.day_start, d.readings, d.first_ts, d.last_ts, d.d0, d.d1, g.name AS grp
+    FROM luminaire_day d JOIN luminaire_series s ON s.id = d.series LEFT JOIN luminaire_group_name g ON g.id = d.grp
+    WHERE d.span = 1 ORDER BY d.day_start`);
+}
+
+/**
+ * Every luminaire's sums over the first layout's day rows of [from, to) (buildDaysByName), grouped
+ * by name in SQL and read back column-wise: the savings read before the tier's ids and blocks, in SQL alone.
+ */
+export async function duckdbDaySums(conn: DuckDBConnection, from: number, to: number): Promise<number> {
+  const reader = await conn.runAndReadAll(
+    `SELECT municipality, gateway, luminaire, sum(d0) AS d0, sum(d1) AS d1, CAST(sum(readings) AS DOUBLE) AS readings,
+       CAST(min(first_ts) AS DOUBLE) AS first_ts, CAST(max(last_ts) AS DOUBLE) AS last_ts, arg_max(grp, last_ts) AS grp
+     FROM luminaire_day_by_name WHERE day_start >= $from AND day_start < $to GROUP BY ALL`,
+    { from, to },
+  );
+  reader.getColumnsJS();
+  return reader.currentRowCount;
 }
 
 /** Every luminaire's sums over the hour rows of [from, to): the programme query before the day tier, in SQL alone. */

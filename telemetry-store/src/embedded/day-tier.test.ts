@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { MemoryStore } from '../memory/store';
 import type { EnergyQuery, Point } from '../types';
-import { DAY_MS, DAY_TABLE } from './day-tier';
+import { BLOCK_SPANS, DAY_MS, DAY_TABLE, DayTier, SERIES_TABLE } from './day-tier';
 import { EmbeddedStore } from './store';
 
 const T0 = Date.UTC(2026, 4, 1);
@@ -50,6 +50,30 @@ function readings(): Point[] {
     }
   }
   return out;
+}
+
+/**
+ * Block rows (span > 1) that differ from the sums of the day rows they cover, computed afresh from
+ * the day rows, and blocks missing for days that have rows: empty when the tier is up to date.
+ */
+async function staleBlocks(conn: DuckDBConnection, offsetHours: number): Promise<unknown[]> {
+  const tier = new DayTier(offsetHours);
+  const wrong: unknown[] = [];
+  for (const span of BLOCK_SPANS) {
+    const block = tier.blockStartSql('day_start', span);
+    const rows = (
+      await conn.runAndReadAll(`SELECT coalesce(w.series, b.series) AS series, coalesce(w.block_start, b.day_start) AS block_start,
+          w.readings AS want_readings, b.readings AS readings, w.d0 AS want_d0, b.d0 AS d0, w.d1 AS want_d1, b.d1 AS d1,
+          w.first_ts AS want_first, b.first_ts AS first_ts, w.last_ts AS want_last, b.last_ts AS last_ts, w.grp AS want_grp, b.grp AS grp
+        FROM (SELECT series, ${block} AS block_start, sum(readings) AS readings, sum(d0) AS d0, sum(d1) AS d1, min(first_ts) AS first_ts,
+            max(last_ts) AS last_ts, arg_max(grp, last_ts) AS grp FROM ${DAY_TABLE} WHERE span = 1 GROUP BY ALL) w
+        FULL JOIN (SELECT * FROM ${DAY_TABLE} WHERE span = ${span}) b ON w.series = b.series AND w.block_start = b.day_start
+        WHERE w.readings IS DISTINCT FROM b.readings OR w.d0 IS DISTINCT FROM b.d0 OR w.d1 IS DISTINCT FROM b.d1
+          OR w.first_ts IS DISTINCT FROM b.first_ts OR w.last_ts IS DISTINCT FROM b.last_ts OR w.grp IS DISTINCT FROM b.grp`)
+    ).getRowObjectsJS();
+    wrong.push(...rows.map((r) => ({ span, ...r })));
+  }
+  return wrong;
 }
 
 function shuffled<T>(list: readonly T[], seed: number): T[] {
@@ -109,14 +133,19 @@ for (const offset of [-3, 0])
       }
       await store.close();
 
-      // The day rows are the sums of their hour rows, row by row.
+      // The day rows are the sums of their hour rows, row by row; every block the sum of its days.
       const instance = await DuckDBInstance.create(path);
       const conn = await instance.connect();
-      const days = (await conn.runAndReadAll(`SELECT * FROM ${DAY_TABLE} ORDER BY luminaire, day_start`)).getRowObjectsJS();
+      const days = (
+        await conn.runAndReadAll(`SELECT s.luminaire, d.day_start, d.readings, d.d0, d.d1 FROM ${DAY_TABLE} d JOIN ${SERIES_TABLE} s ON s.id = d.series
+        WHERE d.span = 1 ORDER BY 1, 2`)
+      ).getRowObjectsJS();
       const fromHours = (
         await conn.runAndReadAll(`SELECT luminaire, hour_start - local % ${DAY_MS} AS day_start, sum(readings) AS readings, sum(d0) AS d0, sum(d1) AS d1
         FROM (SELECT *, hour_start + ${offset * HOUR} AS local FROM luminaire_hour) GROUP BY ALL ORDER BY luminaire, day_start`)
       ).getRowObjectsJS();
+      const stale = await staleBlocks(conn, offset);
+      const spans = (await conn.runAndReadAll(`SELECT DISTINCT span FROM ${DAY_TABLE} ORDER BY span`)).getRowObjectsJS();
       conn.closeSync();
       instance.closeSync();
       // Four UTC days are five days at UTC−3 (the first and the last in part).
@@ -125,12 +154,17 @@ for (const offset of [-3, 0])
         days.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
         fromHours.map((d) => [d.luminaire, d.day_start, d.readings, d.d0, d.d1]),
       );
+      assert.deepEqual(stale, [], 'blocks that are not the sum of their days');
+      assert.deepEqual(
+        spans.map((s) => s.span),
+        [1, ...BLOCK_SPANS],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-test('a file written before the day tier, or with another day offset, gets it built from its hour rows at open', async () => {
+test('a file written before the day tier, with its first layout, or with another day offset, gets it built from its hour rows at open', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'poste-day-tier-'));
   const path = join(dir, 'telemetry.duckdb');
   try {
@@ -140,12 +174,17 @@ test('a file written before the day tier, or with another day offset, gets it bu
     await store.close();
     const instance = await DuckDBInstance.create(path);
     const conn = await instance.connect();
-    await conn.run(`DROP TABLE ${DAY_TABLE}`);
+    // The first layout: days keyed by the three names, no blocks, the offset in luminaire_day_meta.
+    for (const t of [DAY_TABLE, SERIES_TABLE, 'luminaire_group_name', 'luminaire_day_layout']) await conn.run(`DROP TABLE ${t}`);
+    await conn.run(`CREATE TABLE ${DAY_TABLE} (municipality VARCHAR NOT NULL, gateway VARCHAR NOT NULL, luminaire VARCHAR NOT NULL,
+      day_start BIGINT NOT NULL, readings BIGINT NOT NULL, first_ts BIGINT NOT NULL, last_ts BIGINT NOT NULL, d0 DOUBLE, d1 DOUBLE, grp VARCHAR,
+      PRIMARY KEY (municipality, gateway, luminaire, day_start))`);
+    await conn.run(`CREATE TABLE luminaire_day_meta (utc_offset_ms BIGINT NOT NULL); INSERT INTO luminaire_day_meta VALUES (${-3 * HOUR})`);
     conn.closeSync();
     instance.closeSync();
     const reference = new MemoryStore();
     await reference.write(readings());
-    for (const offset of [0, -4]) {
+    for (const offset of [-3, 0, -4]) {
       store = new EmbeddedStore({ kind: 'embedded', path, dayTierUtcOffsetHours: offset });
       await store.init();
       for (const q of [

@@ -5,3 +5,4 @@ export { apPoint, chunks, eventPoint, luminairePoint, shuffled } from './fixture
 export { startInfluxDB, type RunningInfluxDB, type StartInfluxDBOptions } from './influxd';
 export { startV2WriteBridge, type RunningV2Bridge } from './influxd-v2-bridge';
 export { freePort, waitFor } from './ports';
+export { loadTierDays } from '../embedded/day-tier-load';
