@@ -113,7 +113,7 @@ export function municipalityOf(row: Pick<LuminaireEnergy, 'municipality' | 'gate
  * The per-luminaire terms every figure is linear in, summed over a set of luminaires of one
  * municipality: enough to derive each of its totals once (see totalsOf) instead of once per luminaire.
  */
-interface LinearSums {
+export interface LinearSums {
   luminaires: number;
   energyWh: number;
   litHours: number;
@@ -124,7 +124,7 @@ interface LinearSums {
 }
 
 /** A municipality's figures from the linear sums of some of its luminaires (luminaireContribution, summed). */
-function totalsOf(s: LinearSums, municipality: Municipality, days: number): EnergyTotals {
+export function totalsOf(s: LinearSums, municipality: Municipality, days: number): EnergyTotals {
   const measuredKwh = s.energyWh / 1000;
   const baselineKwh = s.baselineWh / 1000;
   const savedKwh = baselineKwh - measuredKwh;

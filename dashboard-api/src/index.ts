@@ -37,6 +37,7 @@ export {
   type GatewayRollup,
   type GroupRollup,
 } from './energy';
+export { baselineSourceOf, computeEnergyFromCells } from './energy-cells';
 export {
   EnergyQuerySchema,
   EnergyReportSchema,

@@ -137,7 +137,48 @@ export interface StoreReader {
   apHours(q: HourQuery): Promise<ApHour[]>;
   /** Number of points of a measurement in [from, to) — for checks and the dashboard. */
   countPoints(measurement: Point['measurement'], from: number, to: number): Promise<number>;
+  /**
+   * Optional: the savings sums per gateway and per group over [from, to), for stores that keep
+   * them coarser than the luminaire (InfluxDB: ../influxql/cell-tier.ts). Each figure equals what
+   * the luminaire rows give (a luminaire counted once, under its latest group); undefined when the
+   * store cannot answer this range so (the caller reads luminaireEnergy).
+   */
+  energyCells?(q: EnergyCellQuery, baselines: BaselineSource): Promise<EnergyCells | undefined>;
   close(): Promise<void>;
+}
+
+export interface EnergyCellQuery {
+  from: number;
+  to: number;
+  municipality?: string;
+}
+
+/** The pre-retrofit lamp power the savings are figured against, as the reader's inventory has it. */
+export interface BaselineSource {
+  /** changes whenever any baseline may have: sums kept under another version are not used */
+  readonly version: string;
+  /** whether luminaires tagged with this municipality are figured with baselines (else they come back as rows) */
+  assigns(municipality: string): boolean;
+  /** a luminaire's baseline W (of an assigned municipality) */
+  wattsOf(municipality: string, luminaire: string): number | undefined;
+}
+
+/** The terms the savings figures are linear in, summed over some luminaires. */
+export interface CellSums {
+  luminaires: number;
+  energyWh: number;
+  litHours: number;
+  /** Σ baseline W */
+  baselineW: number;
+  /** Σ baseline W × lit hours */
+  baselineWh: number;
+}
+
+export interface EnergyCells {
+  byGateway: Array<CellSums & { municipality: string; gateway: string }>;
+  byGroup: Array<CellSums & { municipality: string; group: string }>;
+  /** luminaire rows of the municipalities not summed into cells (membership changed within the range, or not assigned) */
+  rows: LuminaireEnergy[];
 }
 
 /** A whole store: every backend implements both sides and passes the contract suite. */

@@ -93,20 +93,22 @@ export function registerEnergySeriesRoute(app: FastifyInstance, ctx: RouteContex
               `${hours.length} luminaire-hours in the range, more than ${MAX_LUMINAIRE_HOURS} per answer; narrow with municipality=, gateway= or a shorter range`,
             );
           }
-          return computeEnergySeries(
+          const series = computeEnergySeries(
             hours,
             ctx.inventory,
             { from, to, granularity: q.granularity },
             q.group !== undefined ? { group: q.group } : {},
           );
+          // Rounded once here, so the gate caches the answer as sent: rounding every point of a
+          // cached answer again on each request was a tenth of the API's CPU under 50 clients.
+          return {
+            ...roundTotals(series),
+            points: series.points.map(roundTotals),
+            unassigned: { ...series.unassigned, measuredKwh: Math.round(series.unassigned.measuredKwh * 1000) / 1000 },
+          };
         },
       });
-      if (!series) return reply;
-      return {
-        ...roundTotals(series),
-        points: series.points.map(roundTotals),
-        unassigned: { ...series.unassigned, measuredKwh: Math.round(series.unassigned.measuredKwh * 1000) / 1000 },
-      };
+      return series ?? reply;
     } catch (err) {
       if (err instanceof TooManyRowsError) return sendBadRequest(reply, [{ path: 'from', reason: err.message }]);
       sendStoreUnavailable(ctx, req, reply, 'luminaireHours', err);

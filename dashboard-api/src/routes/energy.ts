@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { BadRequestSchema, EnergyQuerySchema, EnergyReportSchema, NotFoundSchema, TimeoutSchema, UnavailableSchema } from '../api-schemas';
 import type { RouteContext } from '../context';
 import { computeEnergy, roundReport, type EnergyReport } from '../energy';
+import { baselineSourceOf, computeEnergyFromCells } from '../energy-cells';
 import type { RouteDoc } from '../openapi';
 import { gatedRead, sendStoreUnavailable } from './gated-read';
 import { parseQuery, sendBadRequest, sendNotFound } from './validate';
@@ -63,6 +64,23 @@ export function registerEnergyRoute(app: FastifyInstance, ctx: RouteContext): vo
         key,
         operation: 'luminaireEnergy',
         work: async () => {
+          // A store that keeps savings sums coarser than the luminaire answers from them (InfluxDB:
+          // a programme's 30 days in one read instead of one series per luminaire).
+          if (ctx.store.energyCells && q.gateway === undefined) {
+            const cells = await ctx.store.energyCells(
+              { from, to, ...(q.municipality !== undefined ? { municipality: q.municipality } : {}) },
+              baselineSourceOf(ctx.inventory),
+            );
+            if (cells) {
+              const luminaires = cells.rows.length + cells.byGateway.reduce((n, c) => n + c.luminaires, 0);
+              if (luminaires > maxSeries) {
+                throw new SeriesLimitError(
+                  `the range covers ${luminaires} luminaires, more than the limit of ${maxSeries} per response (maxSeries); narrow it with municipality= or gateway=`,
+                );
+              }
+              return roundReport(computeEnergyFromCells(cells, ctx.inventory, { from, to }));
+            }
+          }
           const rows = await ctx.store.luminaireEnergy({
             from,
             to,

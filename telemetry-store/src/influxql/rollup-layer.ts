@@ -1,7 +1,8 @@
 import { energyFromRollups } from '../rollups/energy';
-import { type ApRow, type LuminaireRow, type RolledMeasurement, type RollupRow, compareRows, toApHour, toLuminaireHour } from '../rollups/rows';
+import { type ApRow, type LuminaireRow, type RolledMeasurement, type RollupRow, compareRows, toApHour } from '../rollups/rows';
 import { SERIES_KEY_TAGS } from '../measurements';
 import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point } from '../types';
+import { LUMINAIRE_HOUR_FIELDS, luminaireHoursOf } from './hour-reads';
 import type { InfluxPoint } from './pending-marks';
 import { type RunInfluxQL, stringLiteral } from './reads';
 import { pointFromRecord, recordsOf } from './records';
@@ -64,7 +65,10 @@ export class InfluxRollupLayer {
   }
 
   async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
-    return ((await this.rows('luminaire', q)) as LuminaireRow[]).map(toLuminaireHour);
+    const fields = LUMINAIRE_HOUR_FIELDS.map((f) => `"${f}"`).join(', ');
+    return luminaireHoursOf(
+      await this.run(`SELECT ${fields} FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', q)} GROUP BY ${groupBy('luminaire')}`),
+    );
   }
 
   async apHours(q: HourQuery): Promise<ApHour[]> {
