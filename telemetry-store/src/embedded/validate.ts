@@ -64,6 +64,7 @@ function problemOf(
   const known = columns.get(m) ?? NO_COLUMNS;
   // A frozen tags object (ingest shares one per device: broker SharedTags) passed once stays good.
   const tagsPassed = known !== NO_COLUMNS && VALID_TAGS.get(p.tags) === known;
+  if (known !== NO_COLUMNS && (tagsPassed || tagsLikeLastPassed(p, known)) && fieldsLikeLastPassed(p, known)) return undefined;
   const tagNames = tagsPassed ? NO_NAMES : Object.keys(p.tags);
   const fieldNames = Object.keys(p.fields);
   for (const name of tagNames) {
@@ -96,8 +97,56 @@ function problemOf(
   if (unknown) {
     for (const name of tagNames) notePending(m, name, 'VARCHAR', known, pending);
     for (const name of fieldNames) notePending(m, name, columnTypeOf(p.fields[name] as number | string | boolean), known, pending);
+  } else if (known !== NO_COLUMNS) {
+    if (!tagsPassed) LAST_PASSED_TAGS.set(known, tagNames);
+    LAST_PASSED_FIELDS.set(known, { names: fieldNames, types: fieldNames.map((name) => known.get(name)!) });
   }
   return undefined;
+}
+
+/**
+ * The field names, in order, and their column types of the last point that passed with only
+ * existing columns, by the column map (one store's, one measurement's) it passed against.
+ * Ingest's points of a measurement all have the same fields: a point whose fields are those, with
+ * values of those types, passes on one walk over its fields instead of the name, type and column
+ * lookups above (columns are added, never retyped, so what passed still passes).
+ */
+const LAST_PASSED_FIELDS = new WeakMap<ReadonlyMap<string, ColumnType>, { names: readonly string[]; types: readonly ColumnType[] }>();
+
+/** The same for tags (of points whose tags object is not one that passed already): names in order, string values. */
+const LAST_PASSED_TAGS = new WeakMap<ReadonlyMap<string, ColumnType>, readonly string[]>();
+
+function tagsLikeLastPassed(p: Point, known: ReadonlyMap<string, ColumnType>): boolean {
+  const names = LAST_PASSED_TAGS.get(known);
+  if (names === undefined) return false;
+  let i = 0;
+  for (const name in p.tags) {
+    if (name !== names[i] || !Object.hasOwn(p.tags, name) || typeof p.tags[name] !== 'string') return false;
+    i++;
+  }
+  return i === names.length;
+}
+
+function fieldsLikeLastPassed(p: Point, known: ReadonlyMap<string, ColumnType>): boolean {
+  const last = LAST_PASSED_FIELDS.get(known);
+  if (last === undefined) return false;
+  const { names, types } = last;
+  let i = 0;
+  for (const name in p.fields) {
+    if (name !== names[i] || !Object.hasOwn(p.fields, name) || Object.hasOwn(p.tags, name)) return false;
+    const value = p.fields[name];
+    const type = types[i];
+    if (
+      type === 'DOUBLE'
+        ? typeof value !== 'number' || !Number.isFinite(value)
+        : type === 'VARCHAR'
+          ? typeof value !== 'string'
+          : typeof value !== 'boolean'
+    )
+      return false;
+    i++;
+  }
+  return i === names.length;
 }
 
 const NO_COLUMNS: ReadonlyMap<string, ColumnType> = new Map();

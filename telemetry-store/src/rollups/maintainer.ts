@@ -137,26 +137,33 @@ export class RollupMaintainer {
     const seriesList: Array<{ k: string; points: IndexedPoint[]; current: RollupRow | undefined }> = [];
     const maybeStored: Point[] = [];
     for (const [k, list] of bySeries) {
-      if (!inTsOrder(list)) list.sort((a, b) => a.point.ts - b.point.ts);
-      const unique: IndexedPoint[] = [];
-      for (const ip of list) {
-        const first = unique[unique.length - 1];
-        if (first === undefined || first.point.ts !== ip.point.ts) unique.push(ip);
-        else if (samePoint(first.point, ip.point)) duplicates++;
-        else conflicts.push({ index: ip.index, reason: conflictReason(ip.point) });
+      let unique = list;
+      // A series' one point in the batch (the usual case: a reading per device per batch) needs no sort and no dedupe.
+      if (list.length > 1) {
+        if (!inTsOrder(list)) list.sort((a, b) => a.point.ts - b.point.ts);
+        unique = [];
+        for (const ip of list) {
+          const first = unique[unique.length - 1];
+          if (first === undefined || first.point.ts !== ip.point.ts) unique.push(ip);
+          else if (samePoint(first.point, ip.point)) duplicates++;
+          else conflicts.push({ index: ip.index, reason: conflictReason(ip.point) });
+        }
       }
       const rolled = ROLLED.has(unique[0]!.point.measurement);
       const current = rolled ? this.latest.get(k) : undefined;
       // 2. Against the store: only points not later than their series' latest reading can exist.
-      for (const { point } of unique) if (!rolled || (current !== undefined && point.ts <= current.lastTs)) maybeStored.push(point);
+      if (!rolled || (current !== undefined && unique[0]!.point.ts <= current.lastTs)) {
+        for (const { point } of unique) if (!rolled || point.ts <= current!.lastTs) maybeStored.push(point);
+      }
       seriesList.push({ k, points: unique, current });
     }
     const stored = new Map<string, Point>();
     if (maybeStored.length > 0) for (const p of await this.storage.existing(maybeStored)) stored.set(identity(p), p);
     // 3. Rollups, series by series.
-    const fresh: IndexedPoint[] = [];
     const rows: WritePlan['rows'] = [];
-    const nextLatest = new Map<string, RollupRow>();
+    const nextKeys: string[] = [];
+    const nextRows: RollupRow[] = [];
+    const keptOf: IndexedPoint[][] = [];
     for (const { k, points, current } of seriesList) {
       let kept = points;
       if (stored.size > 0) {
@@ -168,22 +175,33 @@ export class RollupMaintainer {
           else conflicts.push({ index: ip.index, reason: conflictReason(ip.point) });
         }
       }
-      for (const ip of kept) fresh.push(ip);
+      keptOf.push(kept);
       const m = points[0]!.point.measurement;
       if (kept.length === 0 || !ROLLED.has(m)) continue;
-      const readings = kept.map((ip) => ip.point);
-      const series =
-        current === undefined || readings[0]!.ts > current.lastTs
-          ? this.appendInOrder(m as RolledMeasurement, current, readings)
-          : await this.recompute(m as RolledMeasurement, current.key, current, readings);
-      for (const row of series.rows) rows.push({ measurement: m as RolledMeasurement, row });
-      if (series.latest) nextLatest.set(k, series.latest);
+      let latest: RollupRow | undefined;
+      if (current === undefined || kept[0]!.point.ts > current.lastTs)
+        latest = this.appendInOrder(m as RolledMeasurement, current, kept, rows);
+      else {
+        const series = await this.recompute(
+          m as RolledMeasurement,
+          current.key,
+          current,
+          kept.map((ip) => ip.point),
+        );
+        for (const row of series.rows) rows.push({ measurement: m as RolledMeasurement, row });
+        latest = series.latest;
+      }
+      if (latest) {
+        nextKeys.push(k);
+        nextRows.push(latest);
+      }
     }
-    // Every point of the batch is new (the common case): its own order, with no sort (`fresh` was
-    // gathered series by series, so sorting it back costs n log n comparisons per write).
+    // Every point of the batch is new (the common case): its own order, with no sort (gathering
+    // them back series by series, then sorting, costs n log n comparisons per write).
     let points: Point[];
-    if (fresh.length === batch.length && inIndexOrder(batch)) points = batch.map((ip) => ip.point);
+    if (duplicates === 0 && conflicts.length === 0 && inIndexOrder(batch)) points = batch.map((ip) => ip.point);
     else {
+      const fresh = keptOf.flat();
       if (!inIndexOrder(fresh)) fresh.sort((a, b) => a.index - b.index);
       points = fresh.map((ip) => ip.point);
     }
@@ -193,36 +211,39 @@ export class RollupMaintainer {
       conflicts: conflicts.sort((a, b) => a.index - b.index),
       duplicates,
       commit: () => {
-        for (const [k, row] of nextLatest) this.latest.set(k, row);
+        for (let i = 0; i < nextKeys.length; i++) this.latest.set(nextKeys[i]!, nextRows[i]!);
       },
     };
   }
 
-  /** Readings all later than the series' latest: fold them onto its latest row, or open new hours. */
+  /**
+   * Readings all later than the series' latest: fold them onto (a copy of) its latest row, or open
+   * new hours; the rows go onto `out`, the series' new latest row is returned.
+   */
   private appendInOrder(
     m: RolledMeasurement,
     current: RollupRow | undefined,
-    points: readonly Point[],
-  ): { rows: RollupRow[]; latest: RollupRow } {
-    const rows: RollupRow[] = [];
+    points: readonly IndexedPoint[],
+    out: WritePlan['rows'],
+  ): RollupRow {
     let row = current;
     let copied = false;
-    for (const p of points) {
+    for (const { point: p } of points) {
       const h = hourOf(p.ts);
       if (row !== undefined && row.hourStart === h) {
         if (!copied) {
           row = cloneRow(row);
-          rows.push(row);
+          out.push({ measurement: m, row });
           copied = true;
         }
         addReading(m, row, p);
       } else {
         row = reduceHour(m, row?.chain, [p]);
-        rows.push(row);
+        out.push({ measurement: m, row });
         copied = true;
       }
     }
-    return { rows, latest: row! };
+    return row!;
   }
 
   /**

@@ -176,11 +176,50 @@ export function addReading(m: RolledMeasurement, row: RollupRow, p: Point): void
   }
 }
 
-/** A deep copy (rows are mutated by addReading; stores keep their committed copy). */
+/**
+ * A deep copy (rows are mutated by addReading; stores keep their committed copy). The maintainer
+ * copies a series' row once per write that touches it — about once per point on ingest's path — so
+ * the copy is spelled out (one object literal of the row's own shape, slice()d arrays): spreads
+ * took half the planner's time.
+ */
 export function cloneRow<R extends RollupRow>(row: R): R {
-  const copy = { ...row, deltas: [...row.deltas], startChain: [...row.startChain], chain: [...row.chain] };
-  if ('statusCounts' in copy) copy.statusCounts = { ...copy.statusCounts };
-  return copy;
+  const deltas = row.deltas.slice();
+  const startChain = row.startChain.slice();
+  const chain = row.chain.slice();
+  if ('statusCounts' in row) {
+    const statusCounts: Record<string, number> = {};
+    for (const status in row.statusCounts) statusCounts[status] = row.statusCounts[status]!;
+    const l: LuminaireRow = {
+      hourStart: row.hourStart,
+      key: row.key,
+      readings: row.readings,
+      firstTs: row.firstTs,
+      lastTs: row.lastTs,
+      deltas,
+      startChain,
+      chain,
+      group: row.group,
+      statusCounts,
+    };
+    return l as R;
+  }
+  const a: ApRow = {
+    hourStart: row.hourStart,
+    key: row.key,
+    readings: row.readings,
+    firstTs: row.firstTs,
+    lastTs: row.lastTs,
+    deltas,
+    startChain,
+    chain,
+    clientsMax: row.clientsMax,
+    clientsSum: row.clientsSum,
+    clientsHouseholdSum: row.clientsHouseholdSum,
+    clientsPublicSum: row.clientsPublicSum,
+    clientsTelemedicineSum: row.clientsTelemedicineSum,
+    capacitySum: row.capacitySum,
+  };
+  return a as R;
 }
 
 export function toLuminaireHour(r: LuminaireRow): LuminaireHour {
