@@ -2,9 +2,9 @@
 // runs on gateways with 64 MB of RAM; prom-client brings a registry, default collectors and their
 // timers for a few dozen numbers that `stats()` already holds, and the text format is a handful
 // of lines per metric. So the agent renders its own, from one stats snapshot per scrape.
-import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { AgentStats } from './agent';
+import { listenPlainHttp } from './metrics-http';
 
 type Labels = Record<string, string>;
 interface Sample {
@@ -181,36 +181,19 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `GET /metrics`; anything else is 404. Resolves once listening (port 0 = any free port). */
+/** Serves `GET /metrics` (plain HTTP on node:net, metrics-http.ts); anything else is 404. Resolves once listening (port 0 = any free port). */
 export async function startMetricsServer(host: string, port: number, render: () => string, log: Logger): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
-      return;
-    }
+  const http = await listenPlainHttp(host, port, (method, path) => {
+    if (method !== 'GET' || path !== '/metrics') return { status: 404, contentType: 'text/plain', body: 'not found: GET /metrics\n' };
     try {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(render());
+      return { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: render() };
     } catch (err) {
       log.error({ err: (err as Error).message }, 'rendering /metrics failed');
-      res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      return { status: 500, contentType: 'text/plain', body: 'metrics unavailable\n' };
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
+  const addr = http.server.address();
   const bound = addr !== null && typeof addr === 'object' ? addr.port : port;
   log.info({ host, port: bound }, 'agent metrics at /metrics');
-  return {
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { port: bound, close: () => http.close() };
 }
