@@ -17,47 +17,19 @@ import { ROLLUP_TABLE } from './rollup-tables';
 export async function readLuminaireEnergySums(conn: DuckDBConnection, q: HourQuery, days: DayTier): Promise<LuminaireEnergy[]> {
   const { sql, params } = tierSumsSql(q, days);
   const result = params ? await conn.run(sql, params) : await conn.run(sql);
-  const chunks: Columns[] = [];
-  let maxSeries = -1;
-  let maxGroup = NO_GROUP;
+  const names = days.names;
+  const sums = new SeriesSums(Math.max(names.seriesCount, 1));
+  // Chunk by chunk: each chunk's copies are garbage before the next is read (young, cheap to collect).
   for (let c = 0; c < result.chunkCount; c++) {
     const chunk = result.getChunk(c);
-    if (chunk.rowCount === 0) continue;
-    const cols = columnsOf(chunk);
-    chunks.push(cols);
-    for (let i = 0; i < cols.series.length; i++) {
-      if (cols.series[i]! > maxSeries) maxSeries = cols.series[i]!;
-      if (cols.group[i]! > maxGroup) maxGroup = cols.group[i]!;
-    }
+    if (chunk.rowCount > 0) sums.add(columnsOf(chunk));
   }
-  if (maxSeries < 0) return [];
-  const names = days.names;
-  await names.cover(conn, maxSeries, maxGroup);
-
-  const n = names.seriesCount;
-  const readings = new Float64Array(n);
-  const firstTs = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const lastTs = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
-  const energy = new Float64Array(n);
-  const lit = new Float64Array(n);
-  const group = new Int32Array(n);
-  for (const { series, rd, ft, lt, d0, d1, group: grp } of chunks) {
-    for (let i = 0; i < series.length; i++) {
-      const s = series[i]!;
-      readings[s]! += rd[i]!;
-      energy[s]! += d0[i]!;
-      lit[s]! += d1[i]!;
-      if (ft[i]! < firstTs[s]!) firstTs[s] = ft[i]!;
-      // The group of the latest row (last_ts differs between any two rows of a series).
-      if (lt[i]! > lastTs[s]!) {
-        lastTs[s] = lt[i]!;
-        group[s] = grp[i]!;
-      }
-    }
-  }
+  if (sums.maxSeries < 0) return [];
+  await names.cover(conn, sums.maxSeries, sums.maxGroup);
   const out: LuminaireEnergy[] = [];
+  const { readings, firstTs, lastTs, energy, lit, group } = sums;
   for (const s of names.order()) {
-    if (lastTs[s] === Number.NEGATIVE_INFINITY) continue;
+    if (s > sums.maxSeries || lastTs[s] === Number.NEGATIVE_INFINITY) continue;
     out.push({
       municipality: names.municipalityOf(s),
       gateway: names.gatewayOf(s),
@@ -71,6 +43,64 @@ export async function readLuminaireEnergySums(conn: DuckDBConnection, q: HourQue
     });
   }
   return out;
+}
+
+/** Per series id: the rows' sums, first and last ts, and the group of the latest row; grown when an id is beyond. */
+class SeriesSums {
+  readings: Float64Array;
+  firstTs: Float64Array;
+  lastTs: Float64Array;
+  energy: Float64Array;
+  lit: Float64Array;
+  group: Int32Array;
+  maxSeries = -1;
+  maxGroup = NO_GROUP;
+
+  constructor(capacity: number) {
+    this.readings = new Float64Array(capacity);
+    this.firstTs = new Float64Array(capacity).fill(Number.POSITIVE_INFINITY);
+    this.lastTs = new Float64Array(capacity).fill(Number.NEGATIVE_INFINITY);
+    this.energy = new Float64Array(capacity);
+    this.lit = new Float64Array(capacity);
+    this.group = new Int32Array(capacity);
+  }
+
+  add({ series, rd, ft, lt, d0, d1, group: grp }: Columns): void {
+    for (let i = 0; i < series.length; i++) if (series[i]! >= this.readings.length) this.grow(series[i]! + 1);
+    const { readings, firstTs, lastTs, energy, lit, group } = this;
+    for (let i = 0; i < series.length; i++) {
+      const s = series[i]!;
+      if (s > this.maxSeries) this.maxSeries = s;
+      if (grp[i]! > this.maxGroup) this.maxGroup = grp[i]!;
+      readings[s]! += rd[i]!;
+      energy[s]! += d0[i]!;
+      lit[s]! += d1[i]!;
+      if (ft[i]! < firstTs[s]!) firstTs[s] = ft[i]!;
+      // The group of the latest row (last_ts differs between any two rows of a series).
+      if (lt[i]! > lastTs[s]!) {
+        lastTs[s] = lt[i]!;
+        group[s] = grp[i]!;
+      }
+    }
+  }
+
+  private grow(atLeast: number): void {
+    const next = new SeriesSums(Math.max(atLeast, this.readings.length * 2));
+    next.readings.set(this.readings);
+    next.firstTs.set(this.firstTs);
+    next.lastTs.set(this.lastTs);
+    next.energy.set(this.energy);
+    next.lit.set(this.lit);
+    next.group.set(this.group);
+    Object.assign(this, {
+      readings: next.readings,
+      firstTs: next.firstTs,
+      lastTs: next.lastTs,
+      energy: next.energy,
+      lit: next.lit,
+      group: next.group,
+    });
+  }
 }
 
 /** One result chunk's columns, as the typed arrays DuckDB filled (no copy, no conversion per value). */
