@@ -198,11 +198,18 @@ export function computeEnergy(rows: readonly LuminaireEnergy[], inventory: Inven
   // Group ids are only meaningful inside a municipality's programme: cells are per municipality.
   const cells = new Map<Municipality, Map<string, Map<string, Cell>>>();
   const baselines = baselineTable(inventory);
-  // Rows come sorted by municipality and gateway: consecutive rows mostly share a cell.
+  // Rows come sorted by municipality and gateway: consecutive rows mostly share a cell, and a
+  // municipality (looked up again only when the row's municipality or gateway tag changes).
   let last: Cell | undefined;
+  let lastTags: { municipality: string; gateway: string } | undefined;
+  let lastM: Municipality | undefined;
 
   for (const row of rows) {
-    const m = municipalityOf(row, inventory);
+    if (!lastTags || row.municipality !== lastTags.municipality || row.gateway !== lastTags.gateway) {
+      lastM = municipalityOf(row, inventory);
+      lastTags = { municipality: row.municipality, gateway: row.gateway };
+    }
+    const m = lastM;
     if (!m) {
       unassigned.luminaires += 1;
       unassigned.measuredKwh += row.energyWh / 1000;
@@ -227,7 +234,7 @@ export function computeEnergy(rows: readonly LuminaireEnergy[], inventory: Inven
       }
       last = cell;
     }
-    const w = baselines.get(row.luminaire) ?? m.defaultBaselineW;
+    const w = (baselines.size > 0 ? baselines.get(row.luminaire) : undefined) ?? m.defaultBaselineW;
     const sums = cell.sums;
     sums.luminaires += 1;
     sums.energyWh += row.energyWh;
