@@ -73,10 +73,11 @@ const DOUBLE_FIELDS = [
  * same moment of a shared machine's load. The baseline: a bare DuckDB appender, row by row, into a
  * table of the store's layout (same columns, no key), one appender flushed and committed per
  * 5,000 rows (ingest's batch), on a fresh file; no validation, no duplicate check, no rollups. The
- * store alone: EmbeddedStore.write of the same batch (validation, duplicates, rollups, commit).
- * Each side is timed over its own calls only; returns points/s of each.
+ * store alone: EmbeddedStore.write of the same batch (validation, duplicates, rollups, commit),
+ * plus, at the end, the save of the rollup rows it still holds. Each side is timed over its own
+ * calls only; returns points/s of each.
  */
-async function appenderBesideStore(dir: string, messagesPerClient: number): Promise<{ raw: number; alone: number }> {
+async function appenderBesideStore(dir: string, messagesPerClient: number): Promise<{ raw: number; alone: number; saveMs: number }> {
   const instance = await DuckDBInstance.create(join(dir, 'raw.duckdb'));
   const conn = await instance.connect();
   const store = new EmbeddedStore({ kind: 'embedded', path: join(dir, 'alone.duckdb') });
@@ -125,7 +126,13 @@ async function appenderBesideStore(dir: string, messagesPerClient: number): Prom
       }
       n += batch.length;
     }
-    return { raw: (n / rawMs) * 1000, alone: (n / storeMs) * 1000 };
+    // No backlog left out: the rollup rows the store still holds (it saves them every 10 s) are
+    // saved now, timed with the store — a rollup read saves them first, and the range reads nothing.
+    const t = performance.now();
+    await store.luminaireHours({ from: T0 - 1, to: T0 });
+    const saveMs = performance.now() - t;
+    storeMs += saveMs;
+    return { raw: (n / rawMs) * 1000, alone: (n / storeMs) * 1000, saveMs };
   } finally {
     conn.closeSync();
     instance.closeSync();
@@ -146,7 +153,7 @@ export const embeddedBench: BenchModule = {
     };
     const dir = await mkdtemp(join(tmpdir(), 'poste-bench-embedded-'));
     try {
-      const { raw, alone } = await appenderBesideStore(dir, messages);
+      const { raw, alone, saveMs } = await appenderBesideStore(dir, messages);
       const whole = await throughMqttInto({ kind: 'embedded', path: join(dir, 'poste.duckdb') }, load, GATEWAYS);
       const memory = await throughMqttInto({ kind: 'memory' }, load, GATEWAYS);
       const influx = await startInfluxDB();
@@ -161,10 +168,15 @@ export const embeddedBench: BenchModule = {
         'points/s': Math.round(raw),
         points: messages * GATEWAYS * PER_MESSAGE,
       });
-      report('embedded: EmbeddedStore.write alone (batches in turn with the appender)', {
-        'points/s': Math.round(alone),
-        'ratio to appender': (alone / raw).toFixed(2),
-      });
+      report(
+        'embedded: EmbeddedStore.write alone (batches in turn with the appender; rollups saved)',
+        {
+          'points/s': Math.round(alone),
+          'final rollup save ms': Math.round(saveMs),
+          'ratio to appender': (alone / raw).toFixed(2),
+        },
+        '≥ 0.5× the appender',
+      );
       report('embedded: MQTT → Poste → memory store', {
         'points/s': Math.round(memory.load.readingsPerSec),
         written: memory.written,
