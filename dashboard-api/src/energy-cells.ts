@@ -27,7 +27,8 @@ export function computeEnergyFromCells(cells: EnergyCells, inventory: Inventory,
 
   const byTag = new Map<string, Array<CellSums & { gateway: string }>>();
   for (const c of cells.byGateway) byTag.set(c.municipality, [...(byTag.get(c.municipality) ?? []), c]);
-  for (const [tag, list] of byTag) {
+  // In municipality order, as computeEnergy adds them (its rows come sorted): the same float sums.
+  for (const [tag, list] of [...byTag].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const m = inventory.municipality(tag);
     // The store sums only municipalities the baselines assign (the inventory's): others are rows.
     if (!m) throw new Error(`energy cells of ${tag}, a municipality the inventory does not know`);

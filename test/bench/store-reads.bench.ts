@@ -15,6 +15,7 @@ import { computeEnergy, createDashboardApi, type EnergyReport, type Inventory, p
 import { type LuminaireEnergy, openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { startInfluxDB } from '../harness/influxdb';
 import { type BenchModule, percentile, report } from './bench-kit';
+import { assertSameReport, influxFullSizeCells, savingsFromCells } from './store-reads-cells';
 import {
   type CitySpec,
   DAY_MS,
@@ -341,6 +342,13 @@ async function influxPart(sizes: Sizes): Promise<void> {
         { hour_rows: load.value, load_s: load.ms / 1000, luminaires: programme.value.luminaires },
         programme.ms,
       );
+      // The savings cells (cell-tier.ts): the first call sums the days from the hour rows and packs
+      // them (untimed), the timed ones read the packs; the same report as the luminaire path asserted.
+      const fromCells = await sequential(5, () => savingsFromCells(store, spec, inventory, PROGRAMME_START), 2);
+      assertSameReport('influxdb1', fromCells.value, programme.value);
+      reportProgramme('influxdb1 cells', spec, { luminaires: fromCells.value.luminaires }, fromCells.ms, programme.ms);
+      const full = await influxFullSizeCells(influx.url, PROGRAMME_START, programmeInventory, (runs, fn) => sequential(runs, fn, 1));
+      reportProgramme('influxdb1 cells (packs loaded)', full.spec, { pack_points: full.points, load_s: full.loadMs / 1000 }, full.ms);
     } finally {
       await store.close();
     }

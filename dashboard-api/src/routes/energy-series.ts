@@ -6,7 +6,7 @@ import type { RouteContext } from '../context';
 import { roundTotals } from '../energy';
 import { computeEnergySeries, type EnergySeries } from '../energy-series';
 import type { RouteDoc } from '../openapi';
-import { gatedRead, sendStoreUnavailable } from './gated-read';
+import { gatedRead, sendJsonOnce, sendStoreUnavailable } from './gated-read';
 import { parseQuery, sendBadRequest, sendNotFound } from './validate';
 
 const DAY_MS = 86_400_000;
@@ -108,7 +108,7 @@ export function registerEnergySeriesRoute(app: FastifyInstance, ctx: RouteContex
           };
         },
       });
-      return series ?? reply;
+      return series ? sendJsonOnce(reply, series) : reply;
     } catch (err) {
       if (err instanceof TooManyRowsError) return sendBadRequest(reply, [{ path: 'from', reason: err.message }]);
       sendStoreUnavailable(ctx, req, reply, 'luminaireHours', err);

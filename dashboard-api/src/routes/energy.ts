@@ -4,7 +4,7 @@ import type { RouteContext } from '../context';
 import { computeEnergy, roundReport, type EnergyReport } from '../energy';
 import { baselineSourceOf, computeEnergyFromCells } from '../energy-cells';
 import type { RouteDoc } from '../openapi';
-import { gatedRead, sendStoreUnavailable } from './gated-read';
+import { gatedRead, sendJsonOnce, sendStoreUnavailable } from './gated-read';
 import { parseQuery, sendBadRequest, sendNotFound } from './validate';
 
 const DAY_MS = 86_400_000;
@@ -95,7 +95,7 @@ export function registerEnergyRoute(app: FastifyInstance, ctx: RouteContext): vo
           return roundReport(computeEnergy(rows, ctx.inventory, { from, to }));
         },
       });
-      return report ?? reply;
+      return report ? sendJsonOnce(reply, report) : reply;
     } catch (err) {
       if (err instanceof SeriesLimitError)
         return sendBadRequest(reply, [{ path: q.gateway !== undefined ? 'gateway' : 'municipality', reason: err.message }]);

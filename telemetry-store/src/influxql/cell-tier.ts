@@ -2,6 +2,7 @@ import type { BaselineSource, EnergyCellQuery, EnergyCells, CellSums, LuminaireE
 import { DAY_MS, luminaireDaySums, tierDayOf } from './day-sums';
 import { DAY_MARK_MEASUREMENT } from './day-tier';
 import { type InfluxPoint, readPending } from './pending-marks';
+import { PackWriter } from './pack-writer';
 import { type InfluxQLSeries, type RunInfluxQL, stringLiteral } from './reads';
 
 /**
@@ -34,11 +35,10 @@ export const CELL_PACK_MEASUREMENT = 'energy_cell_pack';
 /** Per day and baselines version, the municipalities whose packs make up the whole programme's day. */
 export const CELL_DAYS_MEASUREMENT = 'energy_cell_days';
 const MAX_PART_CHARS = 48_000;
-const MAX_BUILDS = 64;
 
 /** [gateway or group, luminaires, Wh, lit hours, Σ baseline W, Σ baseline W × lit hours, fingerprint] */
 type CellEntry = [string, number, number, number, number, number, number];
-interface DayCells {
+export interface DayCells {
   gateways: CellEntry[];
   groups: CellEntry[];
 }
@@ -55,21 +55,25 @@ export interface CellTierStats {
 
 export class InfluxCellTier {
   readonly stats: CellTierStats = { packDays: 0, summedDays: 0, rowMunicipalities: 0, packsWritten: 0 };
-  private readonly building = new Map<string, Promise<void>>();
+  private readonly packs: PackWriter;
 
   constructor(
     private readonly run: RunInfluxQL,
-    private readonly send: (points: readonly InfluxPoint[]) => Promise<void>,
+    send: (points: readonly InfluxPoint[]) => Promise<void>,
     /** per-luminaire energy of a municipality over a range (the store's own luminaireEnergy) */
     private readonly luminaireEnergy: (q: { from: number; to: number; municipality: string }) => Promise<LuminaireEnergy[]>,
-  ) {}
+  ) {
+    this.packs = new PackWriter(send);
+  }
 
-  async packsSettled(): Promise<void> {
-    while (this.building.size > 0) await Promise.all([...this.building.values()]);
+  packsSettled(): Promise<void> {
+    return this.packs.settled();
   }
 
   async energyCells(q: EnergyCellQuery, baselines: BaselineSource): Promise<EnergyCells | undefined> {
     if (tierDayOf(q.from) !== q.from || tierDayOf(q.to) !== q.to || q.from >= q.to) return undefined;
+    // Packs an earlier read made may still be on their way: this read finds them written.
+    await this.packs.settled();
     const days: number[] = [];
     for (let d = q.from; d < q.to; d += DAY_MS) days.push(d);
     const bv = stringLiteral(baselines.version);
@@ -192,36 +196,34 @@ export class InfluxCellTier {
   }
 
   private pack(municipality: string, day: number, version: string, stamp: number, cells: DayCells): void {
-    const parts = splitCells(cells);
-    this.background(`${municipality}\u0000${day}`, () =>
-      this.send(
-        parts.map((text, i) => ({
-          measurement: CELL_PACK_MEASUREMENT,
-          tags: { municipality, bv: version },
-          fields: { stamp, parts: parts.length, cells: text },
-          ts: day + i,
-        })),
-      ).then(() => {
-        this.stats.packsWritten++;
-      }),
-    );
+    this.packs.enqueue(`${municipality}\u0000${day}`, cellPackPoints(municipality, day, version, stamp, cells), () => {
+      this.stats.packsWritten++;
+    });
   }
 
   /** The programme's municipalities of a day (read only with their packs, which are checked one by one). */
   private directory(day: number, version: string, municipalities: readonly string[]): void {
-    const text = JSON.stringify(municipalities);
-    if (text.length > MAX_PART_CHARS) return;
-    this.background(`\u0000${day}`, () =>
-      this.send([{ measurement: CELL_DAYS_MEASUREMENT, tags: { bv: version }, fields: { municipalities: text, stamp: 0 }, ts: day }]),
-    );
+    const point = cellDirectoryPoint(day, version, municipalities);
+    if (point) this.packs.enqueue(`\u0000${day}`, [point]);
   }
+}
 
-  private background(id: string, write: () => Promise<void>): void {
-    if (this.building.has(id) || this.building.size >= MAX_BUILDS) return;
-    const done = write().catch(() => undefined);
-    this.building.set(id, done);
-    void done.then(() => this.building.delete(id));
-  }
+/** A municipality-day's pack: its cells in parts under the string limit, a millisecond apart. */
+export function cellPackPoints(municipality: string, day: number, version: string, stamp: number, cells: DayCells): InfluxPoint[] {
+  const parts = splitCells(cells);
+  return parts.map((text, i) => ({
+    measurement: CELL_PACK_MEASUREMENT,
+    tags: { municipality, bv: version },
+    fields: { stamp, parts: parts.length, cells: text },
+    ts: day + i,
+  }));
+}
+
+/** A day's list of the programme's municipalities (undefined if it would not fit one string field). */
+export function cellDirectoryPoint(day: number, version: string, municipalities: readonly string[]): InfluxPoint | undefined {
+  const text = JSON.stringify(municipalities);
+  if (text.length > MAX_PART_CHARS) return undefined;
+  return { measurement: CELL_DAYS_MEASUREMENT, tags: { bv: version }, fields: { municipalities: text, stamp: 0 }, ts: day };
 }
 
 /** One municipality-day's cells from its luminaires' day sums; undefined when the inventory assigns none of them a baseline. */

@@ -7,6 +7,8 @@ import { ROLLUP_MEASUREMENT } from './rollup-points';
 /** Tier days start at this offset from UTC midnight (03:00 UTC = 00:00 at UTC−3, the embedded day tier's default). */
 export const TIER_DAY_OFFSET_MS = 3 * HOUR_MS;
 export const DAY_MS = 24 * HOUR_MS;
+/** Longest run of days one programme-wide statement sums. */
+const PROGRAMME_RUN_DAYS = 7;
 
 /** Start of the tier day holding `ts`. */
 export function tierDayOf(ts: number): number {
@@ -17,8 +19,8 @@ export function tierDayOf(ts: number): number {
  * Each asked-for tier day's per-luminaire sums from the hour rollups (what energyFromRollups gives
  * for that day alone), by day. One statement per run of consecutive days with GROUP BY time(1d):
  * InfluxDB 1.6's cost is per series and aggregate, so a run of days costs about what one day does.
- * Without a municipality every series of the database is read: one statement per day then, so
- * that no answer holds more than a day of rows.
+ * Without a municipality every series of the database is read: runs of at most a week then, so
+ * that no answer holds more than a week of every luminaire's days.
  */
 export async function luminaireDaySums(
   run: RunInfluxQL,
@@ -29,7 +31,7 @@ export async function luminaireDaySums(
   const runs: Array<[number, number]> = [];
   for (const day of sorted) {
     const last = runs[runs.length - 1];
-    if (last && last[1] === day && municipality !== undefined) last[1] = day + DAY_MS;
+    if (last && last[1] === day && (municipality !== undefined || last[1] - last[0] < PROGRAMME_RUN_DAYS * DAY_MS)) last[1] = day + DAY_MS;
     else runs.push([day, day + DAY_MS]);
   }
   const out = new Map<number, LuminaireEnergy[]>();

@@ -1,6 +1,7 @@
 import type { EnergyQuery, LuminaireEnergy } from '../types';
 import { DAY_MS, luminaireDaySums, tierDayOf } from './day-sums';
 import { type InfluxPoint, readPending } from './pending-marks';
+import { PackWriter } from './pack-writer';
 import { type InfluxQLSeries, type RunInfluxQL, stringLiteral } from './reads';
 import type { PlannedRow } from './rollup-writer';
 
@@ -37,8 +38,6 @@ export const DAY_MARK_MEASUREMENT = 'luminaire_day_mark';
 export const DAY_PACK_MEASUREMENT = 'luminaire_day_pack';
 /** Characters of one pack part, well under InfluxDB's 64 KB limit for a string field value. */
 const MAX_PART_CHARS = 48_000;
-/** Municipality-days being packed at once; reads beyond it are answered without queueing a pack. */
-const MAX_BUILDS = 64;
 
 /** One luminaire's day in a pack: gateway, luminaire, Wh, lit hours, readings, first ts, last ts, group. */
 type PackEntry = [string, string, number, number, number, number, number, string];
@@ -58,12 +57,14 @@ export type HourPathEnergy = (q: EnergyQuery) => Promise<LuminaireEnergy[]>;
 
 export class InfluxDayTier {
   readonly stats: DayTierStats = { packDays: 0, hourDays: 0, packsWritten: 0 };
-  private readonly building = new Map<string, Promise<void>>();
+  private readonly packs: PackWriter;
 
   constructor(
     private readonly run: RunInfluxQL,
     private readonly send: (points: readonly InfluxPoint[]) => Promise<void>,
-  ) {}
+  ) {
+    this.packs = new PackWriter(send);
+  }
 
   /** The rollup writer's onRowsWritten: a fresh mark for each municipality-day the luminaire rows touch. */
   rowsWritten = async (rows: readonly PlannedRow[]): Promise<void> => {
@@ -89,8 +90,8 @@ export class InfluxDayTier {
   };
 
   /** Resolves once the packs being written have been (tests). */
-  async packsSettled(): Promise<void> {
-    while (this.building.size > 0) await Promise.all([...this.building.values()]);
+  packsSettled(): Promise<void> {
+    return this.packs.settled();
   }
 
   /** Per-luminaire energy over [q.from, q.to): whole tier days from packs where they are current, the rest from `hourPath`. */
@@ -99,6 +100,8 @@ export class InfluxDayTier {
     const first = tierDayOf(q.from) === q.from ? q.from : tierDayOf(q.from) + DAY_MS;
     const end = tierDayOf(q.to);
     if (municipality === undefined || q.gateway !== undefined || first >= end) return hourPath(q);
+    // Packs an earlier read made may still be on their way: this read finds them written.
+    await this.packs.settled();
 
     const m = stringLiteral(municipality);
     const range = `time >= ${first}ms AND time < ${end}ms`;
@@ -149,10 +152,8 @@ export class InfluxDayTier {
     return out;
   }
 
-  /** Writes a municipality-day's pack in the background (a failure leaves the day to the hour rows). */
+  /** Queues a municipality-day's pack (a pack not written leaves the day to the hour rows). */
   private pack(municipality: string, day: number, stamp: number, entries: readonly PackEntry[]): void {
-    const id = `${municipality}\u0000${day}`;
-    if (this.building.has(id) || this.building.size >= MAX_BUILDS) return;
     const parts = splitParts(entries);
     const points: InfluxPoint[] = parts.map((rows, i) => ({
       measurement: DAY_PACK_MEASUREMENT,
@@ -161,14 +162,9 @@ export class InfluxDayTier {
       // Parts of a day are points a millisecond apart: one series, read by the day's time range.
       ts: day + i,
     }));
-    const write = this.send(points).then(
-      () => {
-        this.stats.packsWritten++;
-      },
-      () => undefined,
-    );
-    this.building.set(id, write);
-    void write.then(() => this.building.delete(id));
+    this.packs.enqueue(`${municipality}\u0000${day}`, points, () => {
+      this.stats.packsWritten++;
+    });
   }
 }
 

@@ -67,7 +67,9 @@ export class InfluxRollupLayer {
   async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
     const fields = LUMINAIRE_HOUR_FIELDS.map((f) => `"${f}"`).join(', ');
     return luminaireHoursOf(
-      await this.run(`SELECT ${fields} FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', q)} GROUP BY ${groupBy('luminaire')}`),
+      await this.run(
+        `SELECT ${fields} FROM "${ROLLUP_MEASUREMENT.luminaire}" WHERE ${where('luminaire', q)} GROUP BY ${groupBy('luminaire')}`,
+      ),
     );
   }
 
