@@ -16,8 +16,10 @@ export class SeriesNames {
   private gateway: string[] = [];
   private luminaire: string[] = [];
   private groups: string[] = [];
-  /** series ids ordered by (municipality, gateway, luminaire), built when first asked after new ids */
+  /** series ids ordered by (municipality, gateway, luminaire), built when first asked */
   private sorted: Int32Array | undefined;
+  /** ids loaded since `sorted` was built: merged into it when next asked (a new luminaire costs no full sort) */
+  private added: number[] = [];
 
   /** one more than the highest series id known */
   get seriesCount(): number {
@@ -30,6 +32,7 @@ export class SeriesNames {
     this.luminaire = [];
     this.groups = [];
     this.sorted = undefined;
+    this.added = [];
   }
 
   /** Loads the names of every series id ≤ `maxSeries` and group id ≤ `maxGroup` not known yet. */
@@ -39,20 +42,23 @@ export class SeriesNames {
         'SELECT id, municipality, gateway, luminaire FROM luminaire_series WHERE id >= $known ORDER BY id',
         { known: this.luminaire.length },
       );
-      const [id, mu, gw, lu] = reader.getColumnsJS() as [number[], string[], string[], string[]];
+      // An empty result has no columns at all.
+      const [id = [], mu = [], gw = [], lu = []] = reader.getColumnsJS() as unknown[][];
       for (let i = 0; i < id.length; i++) {
         const n = Number(id[i]);
+        // Two reads may load the same ids at once: each id is added once.
+        if (this.luminaire[n] !== undefined) continue;
         this.municipality[n] = String(mu[i]);
         this.gateway[n] = String(gw[i]);
         this.luminaire[n] = String(lu[i]);
+        this.added.push(n);
       }
-      this.sorted = undefined;
     }
     if (maxGroup >= this.groups.length) {
       const reader = await conn.runAndReadAll('SELECT id, name FROM luminaire_group_name WHERE id >= $known ORDER BY id', {
         known: this.groups.length,
       });
-      const [id, name] = reader.getColumnsJS() as [number[], string[]];
+      const [id = [], name = []] = reader.getColumnsJS() as unknown[][];
       for (let i = 0; i < id.length; i++) this.groups[Number(id[i])] = String(name[i]);
     }
     if (maxSeries >= this.luminaire.length || maxGroup >= this.groups.length)
@@ -77,14 +83,20 @@ export class SeriesNames {
 
   /** Every known series id in (municipality, gateway, luminaire) order, compared as JavaScript strings (as energyFromRollups sorts). */
   order(): Int32Array {
-    if (!this.sorted) {
-      const ids: number[] = [];
-      for (let i = 0; i < this.luminaire.length; i++) if (this.luminaire[i] !== undefined) ids.push(i);
-      const [mu, gw, lu] = [this.municipality, this.gateway, this.luminaire];
-      const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-      ids.sort((a, b) => cmp(mu[a]!, mu[b]!) || cmp(gw[a]!, gw[b]!) || cmp(lu[a]!, lu[b]!));
-      this.sorted = Int32Array.from(ids);
-    }
-    return this.sorted;
+    if (this.sorted && this.added.length === 0) return this.sorted;
+    const [mu, gw, lu] = [this.municipality, this.gateway, this.luminaire];
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    const before = (a: number, b: number) => cmp(mu[a]!, mu[b]!) || cmp(gw[a]!, gw[b]!) || cmp(lu[a]!, lu[b]!);
+    const added = this.added.sort(before);
+    this.added = [];
+    const old = this.sorted ?? new Int32Array(0);
+    // Merge the sorted old ids with the sorted new ones.
+    const merged = new Int32Array(old.length + added.length);
+    let [i, j, k] = [0, 0, 0];
+    while (i < old.length && j < added.length) merged[k++] = before(old[i]!, added[j]!) <= 0 ? old[i++]! : added[j++]!;
+    while (i < old.length) merged[k++] = old[i++]!;
+    while (j < added.length) merged[k++] = added[j++]!;
+    this.sorted = merged;
+    return merged;
   }
 }
