@@ -1,7 +1,7 @@
 import { InfluxDB } from 'influx';
 import { StoreWriteError } from '../errors';
-import { toLineProtocol } from '../line-protocol';
 import { influxqlCountPoints, seriesOf, type InfluxQLSeries } from '../influxql/reads';
+import { linesOf } from '../influxql/line-writer';
 import { type InfluxPoint, InfluxRollupLayer } from '../influxql/rollup-layer';
 import { InfluxCellTier } from '../influxql/cell-tier';
 import { InfluxDayTier } from '../influxql/day-tier';
@@ -94,7 +94,7 @@ export class InfluxDB1Store implements TelemetryStore {
     if (points.length === 0) return;
     let body: string;
     try {
-      body = points.map(toLineProtocol).join('\n');
+      body = linesOf(points);
     } catch (err) {
       throw new StoreWriteError(`influxdb1: unwritable point: ${(err as Error).message}`, false, 0, { cause: err });
     }

@@ -98,9 +98,10 @@ describe('influxdb2 writer against a recording HTTP endpoint', () => {
     assert.equal(r.params.get('precision'), 'ms');
     assert.equal(r.authorization, 'Token s3cr3t');
     const [raw, mark, ...more] = r.body.trim().split('\n');
+    // tags sorted, fields in the point's own order (../influxql/line-writer.ts)
     assert.equal(
       raw,
-      'luminaire,gateway=gw\\ 1,group=ungrouped,luminaire=L\\,1,municipality=belem activeEnergy=1200,dimLevel=80.5,status="lamp \\"ok\\"" 1736899200000',
+      'luminaire,gateway=gw\\ 1,group=ungrouped,luminaire=L\\,1,municipality=belem activeEnergy=1200,status="lamp \\"ok\\"",dimLevel=80.5 1736899200000',
     );
     // the durable mark of the series-hour whose rollup row is not written yet, in the same request
     assert.match(

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
 import { influxqlCountPoints, seriesOf, type InfluxQLSeries } from '../influxql/reads';
+import { pointLine } from '../influxql/line-writer';
 import { type InfluxPoint, InfluxRollupLayer } from '../influxql/rollup-layer';
 import { statusOf, toStoreWriteError } from '../influx-errors';
-import { toLineProtocol } from '../line-protocol';
 import { retryWithBackoff } from '../retry';
 import type { ApHour, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
 import { StoreWriteError } from '../errors';
@@ -66,7 +66,7 @@ export class InfluxDB2Store implements TelemetryStore {
     if (points.length === 0) return;
     let lines: string[];
     try {
-      lines = points.map(toLineProtocol);
+      lines = points.map(pointLine);
     } catch (err) {
       throw new StoreWriteError(`influxdb2: unwritable point: ${(err as Error).message}`, false, 0, { cause: err });
     }

@@ -34,6 +34,10 @@ export interface LoadResult {
   /** publish → PUBACK latency percentiles, ms */
   ackP50: number;
   ackP99: number;
+  /** logins retried before every client was connected (CONNACK 3 from a busy broker, or a failed dial) */
+  connectRetries: number;
+  /** CPU seconds (user + system) of this load process while publishing */
+  cpuSeconds: number;
 }
 
 export function luminaireBatch(prefix: string, seq: number, n: number, ts: number): Buffer {
@@ -57,15 +61,38 @@ export function luminaireBatch(prefix: string, seq: number, n: number, ts: numbe
   return Buffer.from(JSON.stringify({ v: 1, seq, readings }));
 }
 
-function connectClient(c: LoadClient, spec: LoadSpec): Promise<MqttClient> {
-  return connectAsync(spec.url, {
-    clientId: c.clientId,
-    protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: 0,
-    ...(c.username !== undefined && { username: c.username }),
-    ...(c.password !== undefined && { password: c.password }),
-  });
+/** Connection attempts per client before the load gives up (a login refused while the broker is busy is retried). */
+const CONNECT_ATTEMPTS = 30;
+
+/**
+ * Connects as a gateway agent does: a refused or failed login (the Poste broker sheds logins
+ * beyond its concurrent-verification cap with CONNACK 3, "server unavailable") is retried after a
+ * jittered delay, growing up to 2 s, so that many gateways starting at once spread out.
+ */
+async function connectClient(c: LoadClient, spec: LoadSpec): Promise<{ client: MqttClient; retries: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // allowRetries false: a connection the broker closes without a CONNACK rejects (else it never settles).
+      const client = await connectAsync(
+        spec.url,
+        {
+          clientId: c.clientId,
+          protocolVersion: 4,
+          clean: true,
+          reconnectPeriod: 0,
+          connectTimeout: 10_000,
+          ...(c.username !== undefined && { username: c.username }),
+          ...(c.password !== undefined && { password: c.password }),
+        },
+        false,
+      );
+      return { client, retries: attempt - 1 };
+    } catch (err) {
+      if (attempt >= CONNECT_ATTEMPTS) throw err;
+      const ceiling = Math.min(2_000, 100 * 2 ** attempt);
+      await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
+    }
+  }
 }
 
 async function runClient(
@@ -134,8 +161,10 @@ async function main(): Promise<void> {
   // Logins (scrypt on the Poste broker) are not part of the throughput: connect everyone first.
   const connected = await Promise.all(spec.clients.map((c) => connectClient(c, spec)));
   const t0 = performance.now();
-  const results = await Promise.all(spec.clients.map((c, i) => runClient(connected[i]!, c, spec, latencies)));
+  const cpu0 = process.cpuUsage();
+  const results = await Promise.all(spec.clients.map((c, i) => runClient(connected[i]!.client, c, spec, latencies)));
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const messages = results.reduce((n, r) => n + r.sent, 0);
   const out: LoadResult = {
     messages,
@@ -146,6 +175,8 @@ async function main(): Promise<void> {
     errors: results.reduce((n, r) => n + r.errors, 0),
     ackP50: pct(latencies, 50),
     ackP99: pct(latencies, 99),
+    connectRetries: connected.reduce((n, c) => n + c.retries, 0),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
