@@ -1,7 +1,7 @@
 // The InfluxDB savings cells (cell-tier.ts) on a real influxd 1.6: per gateway and per group, the
 // sums equal those of the luminaire rows (memory store) under counter resets, duplicates and late
 // readings; a stale pack, a pack of other baselines or a municipality whose membership changed is
-// never served from the tier.
+// never served from the tier, whether packed as a day or in a block of days.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { StoreWriteError } from '../errors';
@@ -149,7 +149,13 @@ test('cells equal the luminaire rows summed, first from the hour rollups, then f
     const packDays = s.tier.stats.packDays;
     assert.deepEqual(shown(await s.cells(q, b)), expected, 'from packs');
     assert.ok(s.tier.stats.packDays > packDays);
+    // The first read also packed the two-day block [D0, D0 + 2 d) (aligned on the tier's day 0).
+    await s.tier.packsSettled();
+    const blocksRead = s.tier.stats.blocksRead;
+    assert.deepEqual(shown(await s.cells(q, b)), expected, 'from a block and a day');
+    assert.ok(s.tier.stats.blocksRead > blocksRead, 'a block of days was read');
   }
+  assert.ok(s.tier.stats.blocksWritten >= 2);
   assert.ok(s.tier.stats.rowMunicipalities > 0, "'x' (not in the inventory) came back as rows");
   assert.equal(await s.cells({ from: D0 + 3_600_000, to: D0 + DAY_MS }, b), undefined, 'a partial day is not the tier’s');
 });
@@ -169,7 +175,10 @@ test('a late reading, new baselines and a group change are never answered from a
   await s.layer.write(lateOnes);
   const all = [...points.filter((p) => !late(p)), ...lateOnes];
   const summed = s.tier.stats.summedDays;
+  const blocksRead = s.tier.stats.blocksRead;
+  assert.ok(s.tier.stats.blocksWritten > 0, 'day 1 is in a packed block');
   assert.deepEqual(shown(await s.cells(q, b)), await reference(all, q, b), 'not the stale pack');
+  assert.equal(s.tier.stats.blocksRead, blocksRead, 'nor the stale block');
   assert.equal(s.tier.stats.summedDays, summed + 1, 'day 1 summed again');
   await s.tier.packsSettled();
 

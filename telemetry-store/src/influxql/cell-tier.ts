@@ -1,9 +1,31 @@
-import type { BaselineSource, EnergyCellQuery, EnergyCells, CellSums, LuminaireEnergy } from '../types';
+import type { BaselineSource, EnergyCellQuery, EnergyCells, LuminaireEnergy } from '../types';
+import {
+  alignUp,
+  BLOCK_SPANS,
+  blockId,
+  CELL_BLOCK_MEASUREMENT,
+  CELL_DAYS_MEASUREMENT,
+  CELL_PACK_MEASUREMENT,
+  cellDirectoryPoint,
+  cellPackPoints,
+  cellsFrom,
+  currentBlocks,
+  currentPacks,
+  type DayCells,
+  dayId,
+  directoryOf,
+  entriesOf,
+  rangeSums,
+  runsOf,
+  splitBlockId,
+  splitCells,
+  splitDayId,
+} from './cell-packs';
 import { DAY_MS, luminaireDaySums, tierDayOf } from './day-sums';
 import { DAY_MARK_MEASUREMENT } from './day-tier';
 import { type InfluxPoint, readPending } from './pending-marks';
 import { PackWriter } from './pack-writer';
-import { type InfluxQLSeries, type RunInfluxQL, stringLiteral } from './reads';
+import { type RunInfluxQL, stringLiteral } from './reads';
 
 /**
  * Savings cells for the InfluxDB backends: per municipality-day, the linear sums the dashboard's
@@ -30,19 +52,11 @@ import { type InfluxQLSeries, type RunInfluxQL, stringLiteral } from './reads';
  * Otherwise (a luminaire appeared, fell silent for a whole day, or changed group within the range)
  * that municipality's luminaire rows are returned instead, for the dashboard's per-luminaire sums.
  * Only whole tier days are packed; a range with a partial day answers undefined (luminaire path).
+ *
+ * Blocks: a read that summed a municipality's cells over every day of an aligned block of 2–32
+ * days packs that block too (cell-packs.ts), stamped with its days' marks; later reads take the
+ * largest current blocks and the remaining days' packs (30 days: ≤ 8 packs per municipality).
  */
-export const CELL_PACK_MEASUREMENT = 'energy_cell_pack';
-/** Per day and baselines version, the municipalities whose packs make up the whole programme's day. */
-export const CELL_DAYS_MEASUREMENT = 'energy_cell_days';
-const MAX_PART_CHARS = 48_000;
-
-/** [gateway or group, luminaires, Wh, lit hours, Σ baseline W, Σ baseline W × lit hours, fingerprint] */
-type CellEntry = [string, number, number, number, number, number, number];
-export interface DayCells {
-  gateways: CellEntry[];
-  groups: CellEntry[];
-}
-
 export interface CellTierStats {
   /** municipality-days read from packs */
   packDays: number;
@@ -51,10 +65,13 @@ export interface CellTierStats {
   /** municipalities answered with luminaire rows (membership changed within the range, or not in the inventory) */
   rowMunicipalities: number;
   packsWritten: number;
+  /** blocks of days read from packs, and written */
+  blocksRead: number;
+  blocksWritten: number;
 }
 
 export class InfluxCellTier {
-  readonly stats: CellTierStats = { packDays: 0, summedDays: 0, rowMunicipalities: 0, packsWritten: 0 };
+  readonly stats: CellTierStats = { packDays: 0, summedDays: 0, rowMunicipalities: 0, packsWritten: 0, blocksRead: 0, blocksWritten: 0 };
   private readonly packs: PackWriter;
 
   constructor(
@@ -79,10 +96,11 @@ export class InfluxCellTier {
     const bv = stringLiteral(baselines.version);
     const scope = q.municipality === undefined ? '' : `"municipality" = ${stringLiteral(q.municipality)} AND `;
     const range = `time >= ${q.from}ms AND time < ${q.to}ms`;
-    const [marks, packs, directory, pending] = await Promise.all([
+    // First the marks, the blocks and the day lists; then the day packs of the days no block covers.
+    const [marks, blockPacks, directory, pending] = await Promise.all([
       this.run(`SELECT "v" FROM "${DAY_MARK_MEASUREMENT}" WHERE ${scope}${range} GROUP BY "municipality"`),
       this.run(
-        `SELECT "stamp", "parts", "cells" FROM "${CELL_PACK_MEASUREMENT}" WHERE ${scope}"bv" = ${bv} AND ${range} GROUP BY "municipality"`,
+        `SELECT "stamp", "parts", "cells" FROM "${CELL_BLOCK_MEASUREMENT}" WHERE ${scope}"bv" = ${bv} AND ${range} GROUP BY "municipality", "span"`,
       ),
       q.municipality === undefined
         ? this.run(`SELECT "municipalities", "stamp" FROM "${CELL_DAYS_MEASUREMENT}" WHERE "bv" = ${bv} AND ${range}`)
@@ -102,7 +120,21 @@ export class InfluxCellTier {
     }
     const inFlux = new Set<string>();
     for (const p of pending.pending) if (p.m === 'luminaire') inFlux.add(dayId(p.key[0] ?? '', tierDayOf(p.hour)));
-    const packed = currentPacks(packs, markOf, inFlux);
+    const stampOf = (m: string, start: number, span: number): string | undefined => {
+      const marks: number[] = [];
+      for (let d = start; d < start + span * DAY_MS; d += DAY_MS) {
+        if (inFlux.has(dayId(m, d))) return undefined;
+        marks.push(markOf.get(dayId(m, d)) ?? 0);
+      }
+      return marks.join(',');
+    };
+    const blocks = currentBlocks(blockPacks, stampOf, q.to);
+    // Each municipality's days covered by a current block are not read day by day.
+    const covered = new Set<string>();
+    for (const id of blocks.keys()) {
+      const [m, start, span] = splitBlockId(id);
+      for (let d = start; d < start + span * DAY_MS; d += DAY_MS) covered.add(dayId(m, d));
+    }
 
     // Which municipalities each day has: the one asked for, or the day's directory while no
     // municipality outside it has written rows of that day since.
@@ -116,6 +148,17 @@ export class InfluxCellTier {
         municipalitiesOf.set(d, list && [...marked].every((m) => list.includes(m)) ? list : undefined);
       }
     }
+    const needed = days.filter((d) => municipalitiesOf.get(d)?.some((m) => baselines.assigns(m) && !covered.has(dayId(m, d))) ?? true);
+    const packs = (
+      await Promise.all(
+        runsOf(needed).map(([from, to]) =>
+          this.run(
+            `SELECT "stamp", "parts", "cells" FROM "${CELL_PACK_MEASUREMENT}" WHERE ${scope}"bv" = ${bv} AND time >= ${from}ms AND time < ${to}ms GROUP BY "municipality"`,
+          ),
+        ),
+      )
+    ).flat();
+    const packed = currentPacks(packs, markOf, inFlux);
 
     // Per day: its municipalities' packs; a municipality-day without a current one is summed from
     // its hour rows (the whole programme's day when the day's municipalities are not known).
@@ -130,6 +173,7 @@ export class InfluxCellTier {
       }
       for (const m of list) {
         const cells = packed.get(dayId(m, d));
+        if (covered.has(dayId(m, d))) continue;
         if (!baselines.assigns(m)) unassigned.add(m);
         else if (cells) cellsOf.set(dayId(m, d), cells);
         else toSum.set(m, [...(toSum.get(m) ?? []), d]);
@@ -164,35 +208,95 @@ export class InfluxCellTier {
         }
       }
     }
-    return this.combine(cellsOf, unassigned, q);
+    return this.combine(cellsOf, blocks, unassigned, q, (m, start, span, cells) => {
+      const stamp = stampOf(m, start, span);
+      if (stamp !== undefined) this.block(m, start, span, baselines.version, stamp, cells);
+    });
   }
 
-  /** Range sums per municipality; a municipality whose cells changed membership is answered with luminaire rows. */
-  private async combine(cellsOf: ReadonlyMap<string, DayCells>, unassigned: ReadonlySet<string>, q: EnergyCellQuery): Promise<EnergyCells> {
-    const byMunicipality = new Map<string, Array<[number, DayCells]>>();
-    for (const [id, cells] of cellsOf) {
-      const [m, day] = splitDayId(id);
-      const list = byMunicipality.get(m) ?? [];
-      byMunicipality.set(m, list);
-      list.push([day, cells]);
-    }
+  /**
+   * Range sums per municipality from its blocks and days, in time order (a municipality whose
+   * cells changed membership is answered with luminaire rows), and the blocks of days the range
+   * covers whole that are not packed yet handed to `packBlock`.
+   */
+  private async combine(
+    cellsOf: ReadonlyMap<string, DayCells>,
+    blocks: ReadonlyMap<string, DayCells>,
+    unassigned: ReadonlySet<string>,
+    q: EnergyCellQuery,
+    packBlock: (m: string, start: number, span: number, cells: DayCells) => void,
+  ): Promise<EnergyCells> {
+    const municipalities = new Set<string>();
+    for (const id of cellsOf.keys()) municipalities.add(splitDayId(id)[0]);
+    for (const id of blocks.keys()) municipalities.add(splitBlockId(id)[0]);
     const out: EnergyCells = { byGateway: [], byGroup: [], rows: [] };
     const rowsFor = new Set(unassigned);
-    for (const [m, list] of byMunicipality) {
+    for (const m of [...municipalities].sort()) {
       if (rowsFor.has(m)) continue;
-      list.sort((a, b) => a[0] - b[0]);
-      const gateways = rangeSums(list.map(([, c]) => c.gateways));
-      const groups = rangeSums(list.map(([, c]) => c.groups));
+      const units: DayCells[] = [];
+      for (let d = q.from; d < q.to; ) {
+        const span = BLOCK_SPANS.find((n) => blocks.has(blockId(m, d, n)));
+        if (span !== undefined) {
+          units.push(blocks.get(blockId(m, d, span))!);
+          this.stats.blocksRead++;
+          d += span * DAY_MS;
+          continue;
+        }
+        const cells = cellsOf.get(dayId(m, d));
+        if (cells) units.push(cells);
+        d += DAY_MS;
+      }
+      const gateways = rangeSums(units.map((c) => c.gateways));
+      const groups = rangeSums(units.map((c) => c.groups));
       if (!gateways || !groups) {
         rowsFor.add(m);
         continue;
       }
-      for (const [gateway, s] of gateways) out.byGateway.push({ municipality: m, gateway, ...s });
-      for (const [group, s] of groups) out.byGroup.push({ municipality: m, group, ...s });
+      for (const [gateway, { fp: _fp, ...s }] of gateways) out.byGateway.push({ municipality: m, gateway, ...s });
+      for (const [group, { fp: _fp, ...s }] of groups) out.byGroup.push({ municipality: m, group, ...s });
+      this.blocksToPack(m, q, cellsOf, blocks, packBlock);
     }
     this.stats.rowMunicipalities += rowsFor.size;
     for (const m of [...rowsFor].sort()) out.rows.push(...(await this.luminaireEnergy({ from: q.from, to: q.to, municipality: m })));
     return out;
+  }
+
+  /** The aligned blocks inside the range not packed yet whose days all have cells that add up. */
+  private blocksToPack(
+    m: string,
+    q: EnergyCellQuery,
+    cellsOf: ReadonlyMap<string, DayCells>,
+    blocks: ReadonlyMap<string, DayCells>,
+    packBlock: (m: string, start: number, span: number, cells: DayCells) => void,
+  ): void {
+    for (const span of BLOCK_SPANS) {
+      for (let start = alignUp(q.from, span); start + span * DAY_MS <= q.to; start += span * DAY_MS) {
+        if (blocks.has(blockId(m, start, span))) continue;
+        const days: DayCells[] = [];
+        for (let d = start; d < start + span * DAY_MS; d += DAY_MS) {
+          const c = cellsOf.get(dayId(m, d));
+          if (!c) break;
+          days.push(c);
+        }
+        if (days.length !== span) continue;
+        const gateways = rangeSums(days.map((c) => c.gateways));
+        const groups = rangeSums(days.map((c) => c.groups));
+        if (gateways && groups) packBlock(m, start, span, { gateways: entriesOf(gateways), groups: entriesOf(groups) });
+      }
+    }
+  }
+
+  private block(municipality: string, start: number, span: number, version: string, stamp: string, cells: DayCells): void {
+    const parts = splitCells(cells);
+    const points: InfluxPoint[] = parts.map((text, i) => ({
+      measurement: CELL_BLOCK_MEASUREMENT,
+      tags: { municipality, bv: version, span: String(span) },
+      fields: { stamp, parts: parts.length, cells: text },
+      ts: start + i,
+    }));
+    this.packs.enqueue(blockId(municipality, start, span), points, () => {
+      this.stats.blocksWritten++;
+    });
   }
 
   private pack(municipality: string, day: number, version: string, stamp: number, cells: DayCells): void {
@@ -206,159 +310,4 @@ export class InfluxCellTier {
     const point = cellDirectoryPoint(day, version, municipalities);
     if (point) this.packs.enqueue(`\u0000${day}`, [point]);
   }
-}
-
-/** A municipality-day's pack: its cells in parts under the string limit, a millisecond apart. */
-export function cellPackPoints(municipality: string, day: number, version: string, stamp: number, cells: DayCells): InfluxPoint[] {
-  const parts = splitCells(cells);
-  return parts.map((text, i) => ({
-    measurement: CELL_PACK_MEASUREMENT,
-    tags: { municipality, bv: version },
-    fields: { stamp, parts: parts.length, cells: text },
-    ts: day + i,
-  }));
-}
-
-/** A day's list of the programme's municipalities (undefined if it would not fit one string field). */
-export function cellDirectoryPoint(day: number, version: string, municipalities: readonly string[]): InfluxPoint | undefined {
-  const text = JSON.stringify(municipalities);
-  if (text.length > MAX_PART_CHARS) return undefined;
-  return { measurement: CELL_DAYS_MEASUREMENT, tags: { bv: version }, fields: { municipalities: text, stamp: 0 }, ts: day };
-}
-
-/** One municipality-day's cells from its luminaires' day sums; undefined when the inventory assigns none of them a baseline. */
-export function cellsFrom(municipality: string, rows: readonly LuminaireEnergy[], baselines: BaselineSource): DayCells | undefined {
-  const gateways = new Map<string, CellEntry>();
-  const groups = new Map<string, CellEntry>();
-  const sorted = [...rows].sort((a, b) => cmp(a.gateway, b.gateway) || cmp(a.luminaire, b.luminaire));
-  for (const r of sorted) {
-    const w = baselines.wattsOf(municipality, r.luminaire);
-    if (w === undefined) return undefined;
-    addTo(gateways, r.gateway, r, w, fingerprint(r.luminaire));
-    addTo(groups, r.group, r, w, fingerprint(`${r.gateway}\u0000${r.luminaire}`));
-  }
-  return { gateways: [...gateways.values()], groups: [...groups.values()] };
-}
-
-function addTo(cells: Map<string, CellEntry>, id: string, r: LuminaireEnergy, w: number, fp: number): void {
-  const c = cells.get(id) ?? [id, 0, 0, 0, 0, 0, 0];
-  cells.set(id, c);
-  c[1] += 1;
-  c[2] += r.energyWh;
-  c[3] += r.litHours;
-  c[4] += w;
-  c[5] += w * r.litHours;
-  c[6] += fp;
-}
-
-/** Cells over days: Wh, lit hours and W × h added; luminaires and Σ W those of every day, or undefined if they differ. */
-function rangeSums(days: ReadonlyArray<readonly CellEntry[]>): Map<string, CellSums> | undefined {
-  const out = new Map<string, CellSums & { fp: number }>();
-  for (const cells of days) {
-    for (const [id, luminaires, energyWh, litHours, baselineW, baselineWh, fp] of cells) {
-      const s = out.get(id);
-      if (!s) {
-        out.set(id, { luminaires, energyWh, litHours, baselineW, baselineWh, fp });
-        continue;
-      }
-      if (s.luminaires !== luminaires || s.baselineW !== baselineW || s.fp !== fp) return undefined;
-      s.energyWh += energyWh;
-      s.litHours += litHours;
-      s.baselineWh += baselineWh;
-    }
-  }
-  return new Map([...out].map(([id, { fp: _fp, ...s }]) => [id, s]));
-}
-
-/** A 40-bit hash of an id (two FNV-1a variants): sums of up to 8,192 of them stay exact in a double. */
-export function fingerprint(id: string): number {
-  let a = 0x811c9dc5;
-  let b = 0x01000193;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193) >>> 0;
-    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
-  }
-  return (b & 0xff) * 2 ** 32 + a;
-}
-
-function currentPacks(
-  series: readonly InfluxQLSeries[],
-  markOf: ReadonlyMap<string, number>,
-  inFlux: ReadonlySet<string>,
-): Map<string, DayCells> {
-  const parts = new Map<string, Array<{ part: number; stamp: number; parts: number; cells: string }>>();
-  for (const s of series) {
-    const m = s.tags?.municipality ?? '';
-    const at = (c: string) => s.columns.indexOf(c);
-    const [iT, iS, iP, iC] = [at('time'), at('stamp'), at('parts'), at('cells')];
-    for (const row of s.values) {
-      const t = Number(row[iT]);
-      const cells = row[iC];
-      if (typeof cells !== 'string') continue;
-      const id = dayId(m, tierDayOf(t));
-      const list = parts.get(id) ?? [];
-      parts.set(id, list);
-      list.push({ part: t - tierDayOf(t), stamp: Number(row[iS]), parts: Number(row[iP]), cells });
-    }
-  }
-  const out = new Map<string, DayCells>();
-  for (const [id, list] of parts) {
-    const mark = markOf.get(id) ?? 0;
-    const head = list.find((p) => p.part === 0);
-    if (inFlux.has(id) || !head || head.stamp !== mark) continue;
-    const mine = list.filter((p) => p.part < head.parts && p.stamp === mark).sort((a, b) => a.part - b.part);
-    if (mine.length !== head.parts) continue;
-    const day: DayCells = { gateways: [], groups: [] };
-    for (const p of mine) {
-      const c = JSON.parse(p.cells) as DayCells;
-      day.gateways.push(...c.gateways);
-      day.groups.push(...c.groups);
-    }
-    out.set(id, day);
-  }
-  return out;
-}
-
-function directoryOf(series: readonly InfluxQLSeries[]): Map<number, string[]> {
-  const out = new Map<number, string[]>();
-  for (const s of series) {
-    const iT = s.columns.indexOf('time');
-    const iM = s.columns.indexOf('municipalities');
-    for (const row of s.values) if (typeof row[iM] === 'string') out.set(Number(row[iT]), JSON.parse(row[iM] as string) as string[]);
-  }
-  return out;
-}
-
-function splitCells(cells: DayCells): string[] {
-  const parts: string[] = [];
-  let current: DayCells = { gateways: [], groups: [] };
-  let chars = 0;
-  const push = (kind: keyof DayCells, e: CellEntry) => {
-    const n = JSON.stringify(e).length + 1;
-    if (chars + n > MAX_PART_CHARS && chars > 0) {
-      parts.push(JSON.stringify(current));
-      current = { gateways: [], groups: [] };
-      chars = 0;
-    }
-    current[kind].push(e);
-    chars += n;
-  };
-  for (const e of cells.gateways) push('gateways', e);
-  for (const e of cells.groups) push('groups', e);
-  parts.push(JSON.stringify(current));
-  return parts;
-}
-
-function dayId(municipality: string, day: number): string {
-  return `${municipality}\u0000${day}`;
-}
-
-function splitDayId(id: string): [string, number] {
-  const i = id.lastIndexOf('\u0000');
-  return [id.slice(0, i), Number(id.slice(i + 1))];
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -7,4 +7,4 @@ export { startV2WriteBridge, type RunningV2Bridge } from './influxd-v2-bridge';
 export { freePort, waitFor } from './ports';
 export { loadTierDays } from '../embedded/day-tier-load';
 // the InfluxDB savings cells' packs, for the store-reads benchmark's 100,000-luminaire load
-export { cellDirectoryPoint, cellPackPoints, cellsFrom } from '../influxql/cell-tier';
+export { cellDirectoryPoint, cellPackPoints, cellsFrom } from '../influxql/cell-packs';
