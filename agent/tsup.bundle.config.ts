@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'tsup';
 
 // The installable agent: dist/bundle/poste-agent.mjs (and poste-agent-launcher.mjs, which starts it from its A/B slots), everything (workspace packages and npm
@@ -24,9 +25,8 @@ export default defineConfig({
     o.minifyWhitespace = true;
     o.minifySyntax = true;
     // MQTT.js's and mqtt-packet's per-packet debug calls, for a DEBUG variable the agent never
-    // reads: a logger that writes nothing (src/core/debug-off.cjs says why). Path from the package
-    // directory, where tsup runs (npm run build, the gateway-latency bench).
-    o.alias = { debug: './src/core/debug-off.cjs' };
+    // reads: a logger that writes nothing (src/core/debug-off.cjs says why).
+    o.alias = { debug: fileURLToPath(new URL('./src/core/debug-off.cjs', import.meta.url)) };
   },
   // The CommonJS dependencies (mqtt, mqtt-packet, pino) call require() for Node built-ins; an ES module
   // has none, so the bundle gets one.
