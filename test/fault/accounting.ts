@@ -201,6 +201,7 @@ export async function accountReadings(o: {
 
   const truth = o.fleet.groundTruth();
   const from = o.fleet.engine.startMs;
+  await rollupsFlushed(o.influxUrl, o.database);
   const store = await openStore(parseStoreSpec(`influxdb1:${o.influxUrl}/${o.database}`));
   let storeWh: number;
   try {
@@ -223,6 +224,24 @@ export async function accountReadings(o: {
       perDeviceMismatches,
     },
   };
+}
+
+/**
+ * Waits until the running ingest's rollup rows are written: its store writes a series-hour's row
+ * up to 2 s after the raw points (telemetry-store/src/influxdb1/README.md), marking it pending
+ * meanwhile, and a reader beside it (this store) does not recompute another writer's rows. Done
+ * when the newest watermark covers the newest mark; gives up after 30 s (the energy check then
+ * says what is missing).
+ */
+async function rollupsFlushed(influxUrl: string, database: string): Promise<void> {
+  const newest = async (m: string): Promise<number> =>
+    Number((await influxQuery(influxUrl, database, `SELECT * FROM "${m}" ORDER BY time DESC LIMIT 1`))[0]?.values?.[0]?.[0] ?? 0);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [mark, watermark] = await Promise.all([newest('rollup_pending'), newest('rollup_flushed')]);
+    if (mark <= watermark) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Points stored so far per measurement (cheap; used to wait for ingest to catch up). */

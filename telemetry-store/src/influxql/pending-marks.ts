@@ -30,8 +30,16 @@ export interface SeriesHour {
   hour: number;
 }
 
+/** keyId of a row's key array: rows of a series-hour share theirs (cloneRow), and the writer names every row it plans. */
+const keyIds = new WeakMap<readonly string[], string>();
+
 export function seriesHourId(m: RolledMeasurement, key: readonly string[], hour: number): string {
-  return `${m}|${keyId(key)}|${hour}`;
+  let id = keyIds.get(key);
+  if (id === undefined) {
+    id = keyId(key);
+    keyIds.set(key, id);
+  }
+  return `${m}|${id}|${hour}`;
 }
 
 /** One mark entry: the measurement, the series key without its last part, the hour, the last parts (devices). */

@@ -3,8 +3,16 @@ import { MEASUREMENTS, SERIES_KEY_TAGS } from '../measurements';
 import { type IndexedPoint, RollupMaintainer, type WritePlan } from '../rollups/maintainer';
 import { keyId, type RolledMeasurement, type RollupRow } from '../rollups/rows';
 import type { Point } from '../types';
-import { type InfluxPoint, markPoints, readPending, type SeriesHour, seriesHourId, watermarkPoint } from './pending-marks';
-import { FLUSHED_MEASUREMENT, PENDING_MEASUREMENT } from './pending-marks';
+import {
+  FLUSHED_MEASUREMENT,
+  type InfluxPoint,
+  markPoints,
+  PENDING_MEASUREMENT,
+  readPending,
+  type SeriesHour,
+  seriesHourId,
+  watermarkPoint,
+} from './pending-marks';
 import type { RunInfluxQL } from './reads';
 import { rowToPoint } from './rollup-points';
 import { InfluxQLRollupStorage } from './rollup-storage';
@@ -94,6 +102,8 @@ export class CoalescedRollupWriter {
   private rowsChain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private lastCleanup: number;
+  /** write() was called: this store writes, so its open repairs and its reads flush first */
+  private writer = false;
   /** marks the last open found uncovered (tests, and the store's log) */
   repairedAtOpen = 0;
 
@@ -110,6 +120,7 @@ export class CoalescedRollupWriter {
   }
 
   write(points: readonly Point[]): Promise<void> {
+    this.writer = true;
     const interval = this.options.flushIntervalMs ?? 2_000;
     if (this.timer === undefined && interval > 0) {
       // A failed timer flush is retried by the next one; reads and settled() report failures.
@@ -133,8 +144,15 @@ export class CoalescedRollupWriter {
     });
   }
 
-  /** Before a read: the repair an open or a failure left is made, and every acknowledged reading's rows are written. */
+  /**
+   * Before a read by a store that writes: the repair an open or a failure left is made, and every
+   * acknowledged reading's rows are written. A store that has not written (the dashboard's, beside
+   * ingest's in another process) does nothing: repairing another writer's pending marks would
+   * write rows beside that writer's own flushes, and an older recomputation landing after a newer
+   * flush would stand below the raw points.
+   */
   async beforeRead(): Promise<void> {
+    if (!this.writer) return;
     if (!this.loaded || this.repair.size > 0) await this.write([]);
     await this.flush();
   }
