@@ -15,6 +15,8 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 /** 2026-10-01T03:00Z: midnight in Belém (UTC−3), the local day the municipality-day query asks for */
 export const DAY_START = Date.UTC(2026, 9, 1, 3);
+/** The day the municipality-day part and the API part read: Belém's local day of DAY_START. */
+export const MUNICIPALITY_DAY = { municipality: 'belem', from: DAY_START, to: DAY_START + DAY_MS };
 const READING_EVERY_MS = 15 * 60_000;
 /** Readings start this long before the day, so its first hour has a previous reading to count from. */
 const LEAD_MS = 2 * HOUR_MS;

@@ -8,13 +8,13 @@
 // Clients and store share this process and the machine's cores: latencies are upper bounds.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { computeEnergy, createDashboardApi, type EnergyReport, type Inventory, parseInventory } from '@poste/dashboard-api';
+import { computeEnergy, type EnergyReport, type Inventory, parseInventory } from '@poste/dashboard-api';
 import { type LuminaireEnergy, openStore, type TelemetryStore } from '@poste/telemetry-store';
 import { startInfluxDB } from '../harness/influxdb';
 import { type BenchModule, percentile, report } from './bench-kit';
+import { apiClients } from './store-reads-api';
 import { assertSameReport, influxFullSizeCells, savingsFromCells } from './store-reads-cells';
 import {
   type CitySpec,
@@ -28,11 +28,11 @@ import {
   influxRawEnergy,
   loadProgrammeDuckDB,
   loadProgrammeInflux,
+  MUNICIPALITY_DAY,
   type ProgrammeSpec,
   writeCity,
 } from './store-reads-data';
 
-const MUNICIPALITY_DAY = { municipality: 'belem', from: DAY_START, to: DAY_START + DAY_MS };
 /** The programme's rows start after the city's day, so the two parts never read each other's rows. */
 const PROGRAMME_START = DAY_START + 10 * DAY_MS;
 
@@ -112,69 +112,6 @@ async function municipalityDay(name: string, store: TelemetryStore, sizes: Sizes
     p99_ms: percentile(many, 99),
   });
   return { answer: alone.value, p50: percentile(alone.ms, 50) };
-}
-
-/**
- * The same day through the dashboard API with its default query limits: 50 clients, each asking for
- * both municipalities' energy report and hourly series of the day, back to back. Identical requests
- * share one store query and, for a second, its answer, then the stale answer for up to staleMs while
- * one query renews it (the read gate), as 50 people looking at the same dashboard would.
- */
-async function apiClients(name: string, store: TelemetryStore, durationMs: number): Promise<void> {
-  const api = await createDashboardApi({
-    store,
-    inventory: parseInventory({
-      municipalities: [
-        { id: 'belem', name: 'Belém', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 },
-        { id: 'ananindeua', name: 'Ananindeua', timeZone: 'America/Belem', tariffBrlPerKwh: 0.84 },
-      ],
-      gateways: {},
-    }),
-    clock: { now: () => MUNICIPALITY_DAY.to },
-    logger: false,
-    defaultMetrics: false,
-    publicReads: true,
-  });
-  const url = await api.listen({ port: 0 });
-  const range = `from=${MUNICIPALITY_DAY.from}&to=${MUNICIPALITY_DAY.to}`;
-  const paths = ['belem', 'ananindeua'].flatMap((m) => [
-    `/api/v1/energy?municipality=${m}&${range}`,
-    `/api/v1/energy/series?granularity=hour&municipality=${m}&${range}`,
-  ]);
-  let errors = 0;
-  let i = 0;
-  try {
-    // The dashboard has been opened once before the 50 people look at it, each with their connection
-    // open: the cold first queries are timed alone above (municipality-day rollups), not here.
-    for (const p of paths) await (await fetch(`${url}${p}`)).arrayBuffer();
-    await Promise.all(
-      paths.flatMap((p) => Array.from({ length: 50 / paths.length + 1 }, async () => (await fetch(`${url}${p}`)).arrayBuffer())),
-    );
-    // The server, its store and the 50 clients share this event loop: its worst stall says how much
-    // of a latency tail is the loop (a renewal's conversion, GC) rather than waiting for a query.
-    const loop = monitorEventLoopDelay({ resolution: 5 });
-    loop.enable();
-    const ms = await concurrent(50, durationMs, async () => {
-      const res = await fetch(`${url}${paths[i++ % paths.length]}`);
-      await res.arrayBuffer();
-      if (res.status !== 200) errors++;
-    });
-    loop.disable();
-    report(
-      `${name} API 50 clients, same day`,
-      {
-        requests: ms.length,
-        errors,
-        req_per_s: ms.length / (durationMs / 1000),
-        p50_ms: percentile(ms, 50),
-        p99_ms: percentile(ms, 99),
-        loop_stall_max_ms: loop.max / 1e6,
-      },
-      'p99 ≤ 100 ms',
-    );
-  } finally {
-    await api.close();
-  }
 }
 
 function reportRaw(name: string, raw: number[], rollupP50: number): void {

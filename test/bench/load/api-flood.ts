@@ -12,6 +12,18 @@ export interface FloodSpec {
   rangeDays: number;
   /** when set, every request asks for exactly this query string instead (identical requests) */
   fixedQuery?: string;
+  /**
+   * when set, the clients ask for these paths (with their query strings) in turn instead of
+   * /api/v1/energy, and the result has each path's percentiles (which request is slow)
+   */
+  paths?: string[];
+}
+
+export interface PathLatency {
+  requests: number;
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 export interface FloodResult {
@@ -25,6 +37,8 @@ export interface FloodResult {
   /** response time percentiles of 200s, ms */
   okP50: number;
   okP99: number;
+  /** with spec.paths: percentiles of each path's 200s, ms */
+  byPath?: Record<string, PathLatency>;
 }
 
 const DAY_MS = 86_400_000;
@@ -42,19 +56,27 @@ export async function flood(spec: FloodSpec): Promise<FloodResult> {
   let requests = 0;
   let retryAfter = 0;
   let firstError: string | undefined;
+  const paths = spec.paths ?? [];
+  const pathMs = new Map<string, number[]>(paths.map((p) => [p, []]));
+  let turn = 0;
   const client = async () => {
     while (performance.now() < end) {
       const now = Date.now();
-      const query = spec.fixedQuery ?? `from=${now - spec.rangeDays * DAY_MS}&to=${now}`;
+      const path = paths.length > 0 ? paths[turn++ % paths.length]! : undefined;
+      const target = path ?? `/api/v1/energy?${spec.fixedQuery ?? `from=${now - spec.rangeDays * DAY_MS}&to=${now}`}`;
       const t0 = performance.now();
       requests++;
       try {
-        const res = await fetch(`${spec.url}/api/v1/energy?${query}`, {
+        const res = await fetch(`${spec.url}${target}`, {
           signal: AbortSignal.timeout(Math.ceil(Math.max(1, end - performance.now())) + 30_000),
         });
         await res.arrayBuffer();
         byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
-        if (res.status === 200) okMs.push(performance.now() - t0);
+        if (res.status === 200) {
+          const ms = performance.now() - t0;
+          okMs.push(ms);
+          if (path !== undefined) pathMs.get(path)?.push(ms);
+        }
         if (res.status === 503 && res.headers.get('retry-after') !== null) retryAfter++;
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -73,6 +95,13 @@ export async function flood(spec: FloodSpec): Promise<FloodResult> {
     ...(firstError !== undefined ? { firstError } : {}),
     okP50: pct(okMs, 50),
     okP99: pct(okMs, 99),
+    ...(paths.length > 0
+      ? {
+          byPath: Object.fromEntries(
+            [...pathMs].map(([p, xs]) => [p, { requests: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: Math.max(...xs) }]),
+          ),
+        }
+      : {}),
   };
 }
 
