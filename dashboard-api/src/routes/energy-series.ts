@@ -4,7 +4,7 @@ import { DeviceIdSchema, GatewayIdSchema, GroupIdSchema, MunicipalityIdSchema } 
 import { BadRequestSchema, EnergyTotalsSchema, NotFoundSchema, TimeParamSchema, TimeoutSchema, UnavailableSchema } from '../api-schemas';
 import type { RouteContext } from '../context';
 import { roundTotals } from '../energy';
-import { computeEnergySeries, type EnergySeries } from '../energy-series';
+import { type EnergySeries, energySeriesSums } from '../energy-series';
 import type { RouteDoc } from '../openapi';
 import { gatedRead, sendJsonOnce, sendStoreUnavailable } from './gated-read';
 import { parseQuery, sendBadRequest, sendNotFound } from './validate';
@@ -56,6 +56,18 @@ export const energySeriesRouteDoc: RouteDoc = {
 
 class TooManyRowsError extends Error {}
 
+/** Luminaire-hours summed between two turns of the event loop: ~5 ms each on this 2-core machine. */
+const SUM_SLICE_ROWS = 4_000;
+
+/**
+ * Resolves after the loop has polled for I/O once: a store answer resolves in the poll phase, so one
+ * setImmediate would run in the same turn's check phase, before any waiting request is read; the
+ * second runs in the next turn's check phase, after that turn's poll.
+ */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
 export function registerEnergySeriesRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.get(energySeriesRouteDoc.path, async (req, reply) => {
     const q = parseQuery(EnergySeriesQuerySchema, req.query, reply);
@@ -93,12 +105,20 @@ export function registerEnergySeriesRoute(app: FastifyInstance, ctx: RouteContex
               `${hours.length} luminaire-hours in the range, more than ${MAX_LUMINAIRE_HOURS} per answer; narrow with municipality=, gateway= or a shorter range`,
             );
           }
-          const series = computeEnergySeries(
-            hours,
+          // Summed in slices with a turn of the event loop before each, so the requests that arrive
+          // meanwhile are answered (from the cache) while a report is renewed: the store's parse and
+          // conversion and then these sums in one go were a stretch of 110–140 ms for a
+          // 2,000-luminaire day (48,000 rows) under 50 clients, the API's whole tail (store-reads bench).
+          const sums = energySeriesSums(
             ctx.inventory,
             { from, to, granularity: q.granularity },
             q.group !== undefined ? { group: q.group } : {},
           );
+          for (let start = 0; start < hours.length; start += SUM_SLICE_ROWS) {
+            await yieldToLoop();
+            sums.add(hours, start, Math.min(hours.length, start + SUM_SLICE_ROWS));
+          }
+          const series = sums.result();
           // Rounded once here, so the gate caches the answer as sent: rounding every point of a
           // cached answer again on each request was a tenth of the API's CPU under 50 clients.
           return {
