@@ -20,6 +20,7 @@ import { createFleetTracker, type FleetTracker } from './fleet';
 import type { Inventory } from './inventory';
 import { createDashboardMetrics } from './metrics';
 import type { RouteDoc } from './openapi';
+import { type PackBuilderInput, startPackBuilder } from './pack-builder';
 import { parseQueryLimits, type QueryLimitsInput } from './query-limits';
 import { createReadGate } from './read-gate';
 import { commandRouteDocs, registerCommandRoutes } from './routes/commands';
@@ -73,6 +74,8 @@ export interface DashboardApiOptions {
   commandAckTimeoutMs?: number;
   /** real ms between checks of the free Wi-Fi points against their quality threshold (default 60,000) */
   apQualityIntervalMs?: number;
+  /** the background builder of the store's savings packs (PackBuilderSchema; on by default, only on a store that keeps them) */
+  packBuilder?: PackBuilderInput;
   /** staged firmware rollouts (given by poste-cloud, which holds the broker); without it /api/v1/rollouts answers 503 */
   rollouts?: RolloutService;
 }
@@ -219,7 +222,16 @@ export async function createDashboardApi(opts: DashboardApiOptions): Promise<Das
     logger: app.log,
     ...(opts.apQualityIntervalMs !== undefined ? { intervalMs: opts.apQualityIntervalMs } : {}),
   });
+  const packBuilder = startPackBuilder({
+    store: opts.store,
+    inventory: opts.inventory,
+    clock,
+    registry,
+    logger: app.log,
+    ...(opts.packBuilder !== undefined ? { options: opts.packBuilder } : {}),
+  });
   app.addHook('onClose', async () => {
+    await packBuilder.stop();
     stopApQuality();
     stopFleetFeed();
     stopFaultSources();

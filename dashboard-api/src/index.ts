@@ -56,6 +56,14 @@ export {
   type QueryLimitsInput,
 } from './query-limits';
 export { QUERY_LIMIT_FLAGS, queryLimitArgOptions, queryLimitsFromFlags, queryLimitUsage, type QueryLimitFlag } from './query-limit-flags';
+export {
+  PackBuilderSchema,
+  startPackBuilder,
+  type PackBuilder,
+  type PackBuilderInput,
+  type PackBuilderOptions,
+  type PackPassReport,
+} from './pack-builder';
 export { createReadGate, GateBusyError, GateTimeoutError, type ReadGate, type ReadGateOptions } from './read-gate';
 export { DASHBOARD_PAGE_CSP } from './routes/web';
 export { PAGE_HTML as DASHBOARD_PAGE_HTML } from './web/page-html';

@@ -144,7 +144,38 @@ export interface StoreReader {
    * store cannot answer this range so (the caller reads luminaireEnergy).
    */
   energyCells?(q: EnergyCellQuery, baselines: BaselineSource): Promise<EnergyCells | undefined>;
+  /**
+   * Optional, with energyCells: the whole days of [from, to) whose sums of `municipality` are not
+   * kept current under these baselines (a read would compute them from the hour rows), for a
+   * builder that keeps them ahead of the reads (dashboard-api's pack-builder.ts).
+   */
+  staleCellDays?(q: { municipality: string; from: number; to: number }, baselines: BaselineSource): Promise<StaleCellDays>;
+  /**
+   * Optional, with staleCellDays: writes the per-day lists of the programme's municipalities a
+   * programme-wide energyCells read needs to use per-municipality sums, for the closed days of
+   * [from, to) that lack a current one; resolves to the number of days written.
+   */
+  packCellDirectories?(q: { from: number; to: number }, baselines: BaselineSource): Promise<number>;
+  /** Optional, with energyCells: how its reads were answered since the store opened. */
+  energyCellStats?(): Readonly<EnergyCellStats>;
   close(): Promise<void>;
+}
+
+export interface StaleCellDays {
+  /** whole days (their starts) without current sums, oldest first */
+  stale: number[];
+  /** the aligned windows of whole days inside the range a read of which keeps its blocks of days too */
+  blockWindows: Array<[number, number]>;
+}
+
+export interface EnergyCellStats {
+  /** municipality-days read from packs */
+  packDays: number;
+  /** municipality-days summed from the hour rollups (the slow path) */
+  summedDays: number;
+  packsWritten: number;
+  blocksRead: number;
+  blocksWritten: number;
 }
 
 export interface EnergyCellQuery {

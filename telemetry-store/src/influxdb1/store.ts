@@ -4,9 +4,23 @@ import { influxqlCountPoints, seriesOf, type InfluxQLSeries } from '../influxql/
 import { linesOf } from '../influxql/line-writer';
 import { type InfluxPoint, InfluxRollupLayer } from '../influxql/rollup-layer';
 import { InfluxCellTier } from '../influxql/cell-tier';
+import { missingCellDirectories, staleCellDays } from '../influxql/cell-staleness';
 import { InfluxDayTier } from '../influxql/day-tier';
 import { statusOf, toStoreWriteError } from '../influx-errors';
-import type { ApHour, BaselineSource, EnergyCellQuery, EnergyCells, EnergyQuery, HourQuery, LuminaireEnergy, LuminaireHour, Point, TelemetryStore } from '../types';
+import type {
+  ApHour,
+  BaselineSource,
+  EnergyCellQuery,
+  EnergyCells,
+  EnergyCellStats,
+  EnergyQuery,
+  HourQuery,
+  LuminaireEnergy,
+  LuminaireHour,
+  Point,
+  StaleCellDays,
+  TelemetryStore,
+} from '../types';
 import type { InfluxDB1StoreConfig } from './config';
 
 const NEVER_DISABLE = {
@@ -68,7 +82,11 @@ export class InfluxDB1Store implements TelemetryStore {
       pool: { maxRetries: 0, requestTimeout: 15_000, backoff: NEVER_DISABLE },
     });
     this.dayTier = new InfluxDayTier(this.run, (points) => this.send(points));
-    this.cellTier = new InfluxCellTier(this.run, (points) => this.send(points), (q) => this.luminaireEnergy(q));
+    this.cellTier = new InfluxCellTier(
+      this.run,
+      (points) => this.send(points),
+      (q) => this.luminaireEnergy(q),
+    );
     this.rollups = new InfluxRollupLayer(this.run, (points) => this.send(points), {
       deleteBefore: (measurement, beforeMs) => this.deleteBefore(measurement, beforeMs),
       onRowsWritten: this.dayTier.rowsWritten,
@@ -141,6 +159,24 @@ export class InfluxDB1Store implements TelemetryStore {
   async energyCells(q: EnergyCellQuery, baselines: BaselineSource): Promise<EnergyCells | undefined> {
     await this.rollups.beforeRead();
     return this.cellTier.energyCells(q, baselines);
+  }
+
+  async staleCellDays(q: { municipality: string; from: number; to: number }, baselines: BaselineSource): Promise<StaleCellDays> {
+    await this.rollups.beforeRead();
+    // Packs a read queued are counted once written.
+    await this.cellTier.packsSettled();
+    return staleCellDays(this.run, q.municipality, q.from, q.to, baselines.version);
+  }
+
+  async packCellDirectories(q: { from: number; to: number }, baselines: BaselineSource): Promise<number> {
+    await this.rollups.beforeRead();
+    const points = await missingCellDirectories(this.run, q.from, q.to, baselines.version);
+    if (points.length > 0) await this.send(points);
+    return points.length;
+  }
+
+  energyCellStats(): Readonly<EnergyCellStats> {
+    return this.cellTier.stats;
   }
 
   async luminaireHours(q: HourQuery): Promise<LuminaireHour[]> {
