@@ -182,6 +182,8 @@ export interface EnergyCellQuery {
   from: number;
   to: number;
   municipality?: string;
+  /** false: read day by day, ignoring kept sums of several days (a pack builder, which must make every day's own) */
+  useBlocks?: boolean;
 }
 
 /** The pre-retrofit lamp power the savings are figured against, as the reader's inventory has it. */

@@ -99,9 +99,11 @@ export class InfluxCellTier {
     // First the marks, the blocks and the day lists; then the day packs of the days no block covers.
     const [marks, blockPacks, directory, pending] = await Promise.all([
       this.run(`SELECT "v" FROM "${DAY_MARK_MEASUREMENT}" WHERE ${scope}${range} GROUP BY "municipality"`),
-      this.run(
-        `SELECT "stamp", "parts", "cells" FROM "${CELL_BLOCK_MEASUREMENT}" WHERE ${scope}"bv" = ${bv} AND ${range} GROUP BY "municipality", "span"`,
-      ),
+      q.useBlocks === false
+        ? Promise.resolve([])
+        : this.run(
+            `SELECT "stamp", "parts", "cells" FROM "${CELL_BLOCK_MEASUREMENT}" WHERE ${scope}"bv" = ${bv} AND ${range} GROUP BY "municipality", "span"`,
+          ),
       q.municipality === undefined
         ? this.run(`SELECT "municipalities", "stamp" FROM "${CELL_DAYS_MEASUREMENT}" WHERE "bv" = ${bv} AND ${range}`)
         : Promise.resolve([]),
