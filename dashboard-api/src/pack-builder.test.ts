@@ -114,6 +114,7 @@ describe('pack builder (real influxd)', () => {
     const after = summed();
     await assertReport(all, range);
     assert.equal(summed(), after, 'read from packs again');
+
     await builder.stop();
   });
 
