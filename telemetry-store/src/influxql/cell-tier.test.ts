@@ -4,15 +4,12 @@
 // never served from the tier, whether packed as a day or in a block of days.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { StoreWriteError } from '../errors';
-import { toLineProtocol } from '../line-protocol';
 import { MemoryStore } from '../memory/store';
+import { createTestDatabase } from '../testing/influx-database';
 import { startInfluxDB, type RunningInfluxDB } from '../testing/influxd';
 import type { BaselineSource, CellSums, EnergyCellQuery, EnergyCells, LuminaireEnergy, Point } from '../types';
 import { InfluxCellTier } from './cell-tier';
 import { InfluxDayTier, TIER_DAY_OFFSET_MS } from './day-tier';
-import type { InfluxPoint } from './pending-marks';
-import { seriesOf } from './reads';
 import { InfluxRollupLayer } from './rollup-layer';
 
 const DAY_MS = 86_400_000;
@@ -27,14 +24,7 @@ after(async () => {
 });
 
 async function storeOn(db: string) {
-  const created = await fetch(`${influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, { method: 'POST' });
-  assert.equal(created.status, 200);
-  const run = async (q: string) => seriesOf(await (await fetch(`${influx.url}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`)).json());
-  const send = async (points: readonly InfluxPoint[]) => {
-    if (points.length === 0) return;
-    const r = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: points.map(toLineProtocol).join('\n') });
-    if (r.status !== 204) throw new StoreWriteError(`write: HTTP ${r.status} ${await r.text()}`, true, points.length);
-  };
+  const { run, send } = await createTestDatabase(influx.url, db);
   const dayTier = new InfluxDayTier(run, send);
   const layer = new InfluxRollupLayer(run, send, { flushIntervalMs: 0, onRowsWritten: dayTier.rowsWritten });
   const energy = async (q: { from: number; to: number; municipality: string }) =>

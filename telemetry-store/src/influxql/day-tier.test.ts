@@ -4,14 +4,11 @@
 // are still pending) is never served — the day is read from the hour rows instead.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { StoreWriteError } from '../errors';
-import { toLineProtocol } from '../line-protocol';
 import { MemoryStore } from '../memory/store';
+import { createTestDatabase } from '../testing/influx-database';
 import { startInfluxDB, type RunningInfluxDB } from '../testing/influxd';
 import type { EnergyQuery, LuminaireEnergy, Point } from '../types';
 import { DAY_PACK_MEASUREMENT, InfluxDayTier, TIER_DAY_OFFSET_MS } from './day-tier';
-import type { InfluxPoint } from './pending-marks';
-import { seriesOf } from './reads';
 import { InfluxRollupLayer } from './rollup-layer';
 
 const DAY_MS = 86_400_000;
@@ -26,16 +23,8 @@ after(async () => {
   await influx.stop();
 });
 
-async function database(db: string) {
-  const created = await fetch(`${influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, { method: 'POST' });
-  assert.equal(created.status, 200, `CREATE DATABASE: HTTP ${created.status}`);
-  const run = async (q: string) => seriesOf(await (await fetch(`${influx.url}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`)).json());
-  const send = async (points: readonly InfluxPoint[]) => {
-    if (points.length === 0) return;
-    const r = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: points.map(toLineProtocol).join('\n') });
-    if (r.status !== 204) throw new StoreWriteError(`write: HTTP ${r.status} ${await r.text()}`, true, points.length);
-  };
-  return { run, send };
+function database(db: string) {
+  return createTestDatabase(influx.url, db);
 }
 
 /** A writer (rollup layer feeding the tier's marks) and a reader through the tier, as one store has them. */

@@ -4,16 +4,14 @@
 // with a recomputation from the raw points read back from influxd.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { StoreWriteError } from '../errors';
-import { toLineProtocol } from '../line-protocol';
 import { rowsFromReadings } from '../rollups/reference';
 import { HOUR_MS, type LuminaireRow, toLuminaireHour } from '../rollups/rows';
+import { createTestDatabase } from '../testing/influx-database';
 import { startInfluxDB, type RunningInfluxDB } from '../testing/influxd';
 import type { Point } from '../types';
 import { FLUSHED_MEASUREMENT, PENDING_MEASUREMENT } from './pending-marks';
-import { seriesOf } from './reads';
 import { pointFromRecord, recordsOf } from './records';
-import { type InfluxPoint, InfluxRollupLayer } from './rollup-layer';
+import { InfluxRollupLayer } from './rollup-layer';
 
 const T0 = Date.UTC(2026, 5, 1);
 let influx: RunningInfluxDB;
@@ -26,19 +24,9 @@ after(async () => {
 });
 
 async function database(db: string) {
-  const created = await fetch(`${influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, { method: 'POST' });
-  assert.equal(created.status, 200, `CREATE DATABASE: HTTP ${created.status} ${await created.clone().text()}`);
-  const run = async (q: string) => {
-    const r = await fetch(`${influx.url}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`);
-    return seriesOf(await r.json());
-  };
   /** every request the layers send, as measurement names per request */
   const sent: string[][] = [];
-  const send = async (points: readonly InfluxPoint[]) => {
-    sent.push(points.map((p) => p.measurement));
-    const r = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: points.map(toLineProtocol).join('\n') });
-    if (r.status !== 204) throw new StoreWriteError(`write: HTTP ${r.status} ${await r.text()}`, true, points.length);
-  };
+  const { run, send } = await createTestDatabase(influx.url, db, (points) => sent.push(points.map((p) => p.measurement)));
   const layer = () => new InfluxRollupLayer(run, send, { flushIntervalMs: 0 });
   /** the hour rows a recomputation from the raw points stored in influxd gives */
   const fromRaw = async () => {
