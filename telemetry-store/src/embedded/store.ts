@@ -175,6 +175,10 @@ export class EmbeddedStore implements TelemetryStore {
     if (!this.writer && !this.needsReopen) throw new StoreWriteError('embedded store not initialised (call init())', false);
     const { accepted, refused, newColumns } = validatePoints(points, this.columns);
     let plan: WritePlan;
+    // Set while the points are being committed: a failure there (disk full while DuckDB writes its
+    // WAL) can leave the rows in the database's memory although the call failed, and the retry would
+    // then append them again. The store reopens instead, and the fresh maintainer reads what is there.
+    let committing = false;
     try {
       if (this.needsReopen) await this.reopen();
       const conn = this.connection();
@@ -186,14 +190,16 @@ export class EmbeddedStore implements TelemetryStore {
         await conn.run(`ALTER TABLE ${quote(measurement)} ADD COLUMN IF NOT EXISTS ${quote(name)} ${type}`);
         this.columns.get(measurement)!.set(name, type);
       }
+      committing = true;
       if (plan.points.length > 0 || plan.rows.length > 0) await this.commitPoints(conn, plan);
       plan.commit();
+      committing = false;
       const now = Date.now();
       this.buffer.hold(plan.rows, now);
       if (this.buffer.due(now)) await this.buffer.flush(conn);
       await this.applyRetention(conn, plan.points);
     } catch (err) {
-      if (classifyDuckDBError(err) === 'reopen') this.needsReopen = true;
+      if (committing || classifyDuckDBError(err) === 'reopen') this.needsReopen = true;
       throw duckDBWriteError(err);
     }
     return plan.conflicts.length === 0 ? refused : [...refused, ...plan.conflicts].sort((a, b) => a.index - b.index);
