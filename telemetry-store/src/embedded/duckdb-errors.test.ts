@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -86,15 +86,18 @@ describe('embedded store on a full disk (a small tmpfs)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('disk full is a retryable StoreWriteError, and every acknowledged point is there after space is freed', async (t) => {
-    if (skip) return t.skip(skip);
-    const store = new EmbeddedStore({ kind: 'embedded', path: join(dir, 'telemetry.duckdb') });
+  /**
+   * One store filled until a write fails: `slackBytes` left free decides in which step of a write
+   * the disk runs out (the appender's commit, the rollup save, the WAL), so each slack is a run.
+   */
+  async function fillAndRecover(slackBytes: number, path: string): Promise<void> {
+    const store = new EmbeddedStore({ kind: 'embedded', path });
     await store.init();
     await store.write([lum(1_000)]);
-    // Fill the disk to within a few KiB.
+    // Fill the disk to within `slackBytes`.
     const { bavail, bsize } = await statfs(dir);
     const filler = join(dir, 'filler');
-    await writeFile(filler, Buffer.alloc(Math.max(0, bavail * bsize - 64 * 1024)));
+    await writeFile(filler, Buffer.alloc(Math.max(0, bavail * bsize - slackBytes)));
     const acked: number[] = [1_000];
     let failure: unknown;
     let refused: Point[] = [];
@@ -116,12 +119,22 @@ describe('embedded store on a full disk (a small tmpfs)', () => {
     await rm(filler);
     await store.write(refused);
     acked.push(...refused.map((p) => p.ts));
-    assert.equal(await store.countPoints('luminaire', 0, 1_000_000), acked.length);
+    assert.equal(await store.countPoints('luminaire', 0, 1_000_000), acked.length, `slack ${slackBytes} B: points in the store`);
     await store.close();
     // and it is all in the file
-    const again = new EmbeddedStore({ kind: 'embedded', path: join(dir, 'telemetry.duckdb') });
+    const again = new EmbeddedStore({ kind: 'embedded', path });
     await again.init();
-    assert.equal(await again.countPoints('luminaire', 0, 1_000_000), acked.length);
+    assert.equal(await again.countPoints('luminaire', 0, 1_000_000), acked.length, `slack ${slackBytes} B: points in the file`);
     await again.close();
+  }
+
+  test('disk full is a retryable StoreWriteError, and every acknowledged point is there exactly once after space is freed', async (t) => {
+    if (skip) return t.skip(skip);
+    for (const [i, slack] of [64, 16, 40, 96, 8, 128].entries()) {
+      const sub = join(dir, `run${i}`);
+      await mkdir(sub);
+      await fillAndRecover(slack * 1024, join(sub, 'telemetry.duckdb'));
+      await rm(sub, { recursive: true, force: true });
+    }
   });
 });
