@@ -64,3 +64,28 @@ test('a dead node’s will is published only for clients not connected again els
   await persistence.destroy();
   await live.destroy();
 });
+
+test('a will deleted while the node’s Redis connection closes fails to its caller and leaves no unhandled rejection', async () => {
+  // Auto-pipelining as a cluster node connects (redis-engines.ts): commands wait for the next tick
+  // to be written, so those issued just before the close are still unsent when it comes.
+  const conn = new Redis(`${redis.url}/${db++}`, { enableAutoPipelining: true });
+  const persistence = new ClusterPersistence({ conn });
+  await conn.ping();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    // delWill sends LREM without awaiting it, then GET: both are unanswered when the connection drops.
+    const deleting = persistence.delWill({ id: 'gw-a', brokerId: 'node-1' });
+    conn.disconnect();
+    await assert.rejects(deleting, /Connection is closed/);
+    // Unhandled rejections are reported after the microtask queue drains: give them a turn of the loop.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(
+      unhandled.map((r) => String(r)),
+      [],
+    );
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

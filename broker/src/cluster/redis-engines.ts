@@ -25,6 +25,7 @@ export class ClusterPersistence extends AsyncRedisPersistence {
   constructor(opts: { conn: Redis; maxSessionDelivery?: number }) {
     super(opts);
     this.#conn = opts.conn;
+    markFireAndForgetHandled(opts.conn);
   }
 
   // Aedes 1.x pipes the retained stream (`.pipe`), and this persistence returns a bare async
@@ -68,6 +69,25 @@ export class ClusterPersistence extends AsyncRedisPersistence {
       if (liveClients.has(will.clientId)) await this.delWill({ id: will.clientId, brokerId: will.brokerId });
       else yield will;
     }
+  }
+}
+
+/**
+ * aedes-persistence-redis 11 sends LREM and RPUSH on the will list without awaiting them (putWill,
+ * delWill). When the connection closes with one of them unanswered — a node stopping while Aedes
+ * deletes its departing clients' wills — ioredis rejects it, nobody handles the rejection, and Node
+ * ends the process. A no-op handler on those two commands' promises marks them handled; a caller
+ * that awaits one still gets its error, and the connection's 'error' listener still logs the outage.
+ */
+function markFireAndForgetHandled(conn: Redis): void {
+  const commands = conn as unknown as Record<'lrem' | 'rpush', (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['lrem', 'rpush'] as const) {
+    const send = commands[name].bind(conn);
+    commands[name] = (...args: unknown[]) => {
+      const reply = send(...args);
+      reply.catch(() => {});
+      return reply;
+    };
   }
 }
 
