@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { DeviceEventSchema, EventBatchEnvelopeSchema, type DeviceEvent } from './events';
-import { checkJsonBounds } from './json-bounds';
+import { checkJsonBounds, checkJsonSize, parsesCheaply } from './json-bounds';
 import {
   apReadingFastPath,
   deviceEventFastPath,
@@ -48,17 +48,22 @@ export function parseJson(payload: Uint8Array | string): Decoded<unknown> {
   const tooBig = checkJsonBounds(bytes);
   if (tooBig) return { ok: false, error: tooBig };
   try {
-    // A view on the payload's bytes, not a copy (an MQTT payload is already a Buffer).
-    const text =
-      typeof payload === 'string'
-        ? payload
-        : Buffer.isBuffer(payload)
-          ? payload.toString('utf8')
-          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: JSON.parse(jsonText(payload)) as unknown };
   } catch (err) {
-    return { ok: false, error: { path: '', reason: `not JSON: ${(err as Error).message}` } };
+    return { ok: false, error: notJson(err) };
   }
+}
+
+function jsonText(payload: Uint8Array | string): string {
+  if (typeof payload === 'string') return payload;
+  // A view on the payload's bytes, not a copy (an MQTT payload is already a Buffer).
+  return Buffer.isBuffer(payload)
+    ? payload.toString('utf8')
+    : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+}
+
+function notJson(err: unknown): PayloadError {
+  return { path: '', reason: `not JSON: ${(err as Error).message}` };
 }
 
 /** Decodes JSON bytes against one schema (`fast`: its compiled fast path, zod deciding whatever it does not take). */
@@ -84,7 +89,59 @@ export interface RejectedItem {
 /** A batch whose envelope is valid: the good items, and each bad one with its reason. */
 export type DecodedBatch<T> = { ok: true; seq: number; items: T[]; rejected: RejectedItem[] } | { ok: false; error: PayloadError };
 
-function decodeItems<T>(schema: z.ZodType<T>, field: string, seq: number, raw: unknown[], fast?: FastPath<T> | null): DecodedBatch<T> {
+/** A batch envelope: its sequence number and its items, not yet decoded. */
+interface BatchKind<E> {
+  schema: z.ZodType<E>;
+  fast: FastPath<E> | null;
+  field: string;
+  items: (envelope: E) => { seq: number; raw: unknown[] };
+}
+
+/**
+ * Decodes a batch (envelope, then each item on its own). Unlike `decode`, it parses a payload with
+ * few brackets (json-bounds.ts, parsesCheaply) before it scans the bytes for depth: JSON.parse is
+ * iterative in V8 (a 1,000,000-deep array parses without a stack overflow), and when the envelope
+ * and every item pass their compiled fast paths, what is returned is built from the schemas' own
+ * fields, checked flat values — an unknown nested value is left behind, as zod strips it. Only when
+ * zod is about to see part of the payload (or when it is not JSON) does the byte scan run, first,
+ * so every refusal is the one `decode` gives. The scan cost about 0.45 µs a reading, a tenth of
+ * ingest's work per reading, on every batch.
+ */
+function decodeBatch<E, T>(
+  kind: BatchKind<E>,
+  payload: Uint8Array | string,
+  schema: z.ZodType<T>,
+  fast: FastPath<T> | null,
+): DecodedBatch<T> {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const tooLarge = checkJsonSize(bytes.length);
+  if (tooLarge) return { ok: false, error: tooLarge };
+  let scanned = false;
+  /** The depth refusal, checked once, before the first value zod sees. */
+  const tooDeep = (): PayloadError | null => {
+    if (scanned) return null;
+    scanned = true;
+    return checkJsonBounds(bytes);
+  };
+  if (!parsesCheaply(bytes)) {
+    const deep = tooDeep();
+    if (deep) return { ok: false, error: deep };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(jsonText(payload)) as unknown;
+  } catch (err) {
+    return { ok: false, error: tooDeep() ?? notJson(err) };
+  }
+  let envelope = kind.fast?.(value);
+  if (envelope === undefined) {
+    const deep = tooDeep();
+    if (deep) return { ok: false, error: deep };
+    const r = kind.schema.safeParse(value);
+    if (!r.success) return { ok: false, error: toPayloadError(r.error) };
+    envelope = r.data;
+  }
+  const { seq, raw } = kind.items(envelope);
   const items: T[] = [];
   const rejected: RejectedItem[] = [];
   for (let index = 0; index < raw.length; index++) {
@@ -95,34 +152,42 @@ function decodeItems<T>(schema: z.ZodType<T>, field: string, seq: number, raw: u
       items.push(quick);
       continue;
     }
+    const deep = tooDeep();
+    if (deep) return { ok: false, error: deep };
     const r = schema.safeParse(item);
     if (r.success) items.push(r.data);
-    else rejected.push({ index, error: toPayloadError(r.error, `${field}[${index}]`) });
+    else rejected.push({ index, error: toPayloadError(r.error, `${kind.field}[${index}]`) });
   }
   return { ok: true, seq, items, rejected };
 }
 
-function decodeTelemetryBatch<T>(schema: z.ZodType<T>, payload: Uint8Array | string, fast: FastPath<T> | null): DecodedBatch<T> {
-  const env = decode(TelemetryBatchEnvelopeSchema, payload, telemetryEnvelopeFastPath);
-  if (!env.ok) return env;
-  return decodeItems(schema, 'readings', env.value.seq, env.value.readings, fast);
-}
+const TELEMETRY_BATCH: BatchKind<z.output<typeof TelemetryBatchEnvelopeSchema>> = {
+  schema: TelemetryBatchEnvelopeSchema,
+  fast: telemetryEnvelopeFastPath,
+  field: 'readings',
+  items: (e) => ({ seq: e.seq, raw: e.readings }),
+};
+
+const EVENT_BATCH: BatchKind<z.output<typeof EventBatchEnvelopeSchema>> = {
+  schema: EventBatchEnvelopeSchema,
+  fast: eventEnvelopeFastPath,
+  field: 'events',
+  items: (e) => ({ seq: e.seq, raw: e.events }),
+};
 
 /** Luminaire telemetry batch: one bad reading never poisons the others. */
 export function decodeLuminaireBatch(payload: Uint8Array | string): DecodedBatch<LuminaireReading> {
-  return decodeTelemetryBatch(LuminaireReadingSchema, payload, luminaireReadingFastPath);
+  return decodeBatch(TELEMETRY_BATCH, payload, LuminaireReadingSchema, luminaireReadingFastPath);
 }
 
 /** AP telemetry batch: one bad reading never poisons the others. */
 export function decodeApBatch(payload: Uint8Array | string): DecodedBatch<ApReading> {
-  return decodeTelemetryBatch(ApReadingSchema, payload, apReadingFastPath);
+  return decodeBatch(TELEMETRY_BATCH, payload, ApReadingSchema, apReadingFastPath);
 }
 
 /** Event batch: one bad event never poisons the others. */
 export function decodeEventBatch(payload: Uint8Array | string): DecodedBatch<DeviceEvent> {
-  const env = decode(EventBatchEnvelopeSchema, payload, eventEnvelopeFastPath);
-  if (!env.ok) return env;
-  return decodeItems(DeviceEventSchema, 'events', env.value.seq, env.value.events, deviceEventFastPath);
+  return decodeBatch(EVENT_BATCH, payload, DeviceEventSchema, deviceEventFastPath);
 }
 
 /** Serialises a payload for MQTT. */
