@@ -184,6 +184,15 @@ describe('reading fast paths', () => {
       reserveHonouredS: 4,
     };
     assert.deepStrictEqual(fast({ ...valid, coproduction: { ...coproduction, extra: 1 } }), { ...valid, coproduction });
+    // An input with no key outside the schema is returned itself (ingest decodes every reading: no
+    // copy); one with an unknown key, at any depth, is copied without it and left as it was.
+    const exact = { ...valid, coproduction: { ...coproduction } };
+    assert.equal(fast(exact), exact);
+    const nestedExtra = { ...valid, coproduction: { ...coproduction, extra: 1 } };
+    const copied = fast(nestedExtra);
+    assert.notEqual(copied, nestedExtra);
+    assert.notEqual(copied?.coproduction, nestedExtra.coproduction);
+    assert.equal(nestedExtra.coproduction.extra, 1);
   });
 
   it('agree with zod on objects that are not plain JSON (undefined values, inherited keys)', () => {

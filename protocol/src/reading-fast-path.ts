@@ -128,6 +128,13 @@ class CodeGen {
     // assigned after it in shape order, as zod does.
     const literal: string[] = [];
     const after: string[] = [];
+    // Keys present, counted as they are checked: when the input has no other key, it is returned
+    // itself (deep-equal to what zod returns) instead of a copy — a copy of a reading allocates an
+    // object and a box for each of its doubles, for every reading ingest decodes.
+    const count = this.fresh('n');
+    const copy = this.fresh('c');
+    let required = 0;
+    this.lines.push(`let ${count} = 0;`, `let ${copy} = false;`);
     for (const [key, schema] of Object.entries(def.shape ?? {})) {
       if (key in Object.prototype) throw new Unsupported(`field named ${key}`);
       const field = this.fresh('f');
@@ -142,18 +149,31 @@ class CodeGen {
         this.lines.push(`let ${present} = false;`, `let ${checked};`);
         this.lines.push(`if (${field} === undefined) ${present} = Object.hasOwn(${v}, ${name}); else {`);
         const value = this.emit(d.innerType as z.ZodType, field);
+        // A nested object's output may be a copy (known at run time): then this object is copied too.
+        if (value !== field) this.lines.push(`if (${value} !== ${field}) ${copy} = true;`);
         this.lines.push(`${checked} = ${value};`, `${present} = true;`, '}');
+        this.lines.push(`if (${present}) ${count}++;`);
         after.push(`if (${present}) OUT[${name}] = ${checked};`);
       } else {
         this.lines.push(`if (${field} === undefined) return;`);
         const value = this.emit(schema, field);
+        required++;
+        if (value !== field) this.lines.push(`if (${value} !== ${field}) ${copy} = true;`);
         if (after.length === 0) literal.push(`${name}: ${value}`);
         else after.push(`OUT[${name}] = ${value};`);
       }
     }
     const out = this.fresh('o');
-    this.lines.push(`const ${out} = {${literal.join(', ')}};`);
+    // Plain objects with Object.prototype or null as prototype: for-in sees their own keys only.
+    const seen = this.fresh('s');
+    this.lines.push(
+      `let ${out} = ${v};`,
+      `if (!${copy}) { let ${seen} = 0; for (const _ in ${v}) ${seen}++; ${copy} = ${seen} !== ${count} + ${required}; }`,
+      `if (${copy}) {`,
+      `${out} = {${literal.join(', ')}};`,
+    );
     for (const line of after) this.lines.push(line.replace('OUT', out));
+    this.lines.push('}');
     return out;
   }
 
