@@ -123,6 +123,8 @@ export class RollupMaintainer {
   }
 
   async plan(batch: readonly IndexedPoint[]): Promise<WritePlan> {
+    const appended = this.planAppendOnly(batch);
+    if (appended !== undefined) return appended;
     const conflicts: RefusedPoint[] = [];
     let duplicates = 0;
     // 1. By series (one key string per point: this runs for every point ingest writes), in ts
@@ -212,6 +214,55 @@ export class RollupMaintainer {
       duplicates,
       commit: () => {
         for (let i = 0; i < nextKeys.length; i++) this.latest.set(nextKeys[i]!, nextRows[i]!);
+      },
+    };
+  }
+
+  /**
+   * The common write (ingest's, a live fleet's): every point is of a rolled measurement and later
+   * than everything of its series, stored or earlier in the batch — so none can be a duplicate and
+   * none needs a read. Each point is folded onto its series' row in batch order, as appendInOrder
+   * does series by series, without grouping the batch by series first (a list, an entry and a key
+   * lookup per series per write). Undefined, with nothing changed, at the first point that is not
+   * so: plan() then takes the general path for the whole batch.
+   */
+  private planAppendOnly(batch: readonly IndexedPoint[]): WritePlan | undefined {
+    const touched = new Map<string, RollupRow>();
+    const rows: WritePlan['rows'] = [];
+    const points: Point[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const ip = batch[i]!;
+      // The general path returns the points in index order: so must this one.
+      if (i > 0 && ip.index <= batch[i - 1]!.index) return undefined;
+      const p = ip.point;
+      if (!ROLLED.has(p.measurement)) return undefined;
+      const m = p.measurement as RolledMeasurement;
+      const k = seriesKeyOfPoint(p);
+      let row = touched.get(k);
+      const last = row ?? this.latest.get(k);
+      if (last !== undefined && p.ts <= last.lastTs) return undefined;
+      const h = hourOf(p.ts);
+      if (last !== undefined && last.hourStart === h) {
+        if (row === undefined) {
+          row = cloneRow(last);
+          rows.push({ measurement: m, row });
+          touched.set(k, row);
+        }
+        addReading(m, row, p);
+      } else {
+        row = reduceHour(m, last?.chain, [p]);
+        rows.push({ measurement: m, row });
+        touched.set(k, row);
+      }
+      points[i] = p;
+    }
+    return {
+      points,
+      rows,
+      conflicts: [],
+      duplicates: 0,
+      commit: () => {
+        for (const [k, row] of touched) this.latest.set(k, row);
       },
     };
   }
