@@ -129,21 +129,16 @@ async function runClient(
         payloads[seq] = undefined;
         inFlight++;
         const sentAt = performance.now();
-        client.publish(
-          c.topic,
-          payload,
-          { qos: 1 },
-          (err) => {
-            inFlight--;
-            if (err) errors++;
-            else {
-              sent++;
-              latencies.push(performance.now() - sentAt);
-            }
-            if (next >= spec.messagesPerClient && inFlight === 0) resolve();
-            else pump();
-          },
-        );
+        client.publish(c.topic, payload, { qos: 1 }, (err) => {
+          inFlight--;
+          if (err) errors++;
+          else {
+            sent++;
+            latencies.push(performance.now() - sentAt);
+          }
+          if (next >= spec.messagesPerClient && inFlight === 0) resolve();
+          else pump();
+        });
       }
     };
     pump();
