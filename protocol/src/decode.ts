@@ -101,7 +101,7 @@ interface BatchKind<E> {
  * Decodes a batch (envelope, then each item on its own). Unlike `decode`, it parses a payload with
  * few brackets (json-bounds.ts, parsesCheaply) before it scans the bytes for depth: JSON.parse is
  * iterative in V8 (a 1,000,000-deep array parses without a stack overflow), and when the envelope
- * and every item pass their compiled fast paths, what is returned is built from the schemas' own
+ * and every item pass their compiled fast paths, what is returned holds only the schemas' own
  * fields, checked flat values — an unknown nested value is left behind, as zod strips it. Only when
  * zod is about to see part of the payload (or when it is not JSON) does the byte scan run, first,
  * so every refusal is the one `decode` gives. The scan cost about 0.45 µs a reading, a tenth of
