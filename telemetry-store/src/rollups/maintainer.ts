@@ -238,22 +238,10 @@ export class RollupMaintainer {
       if (!ROLLED.has(p.measurement)) return undefined;
       const m = p.measurement as RolledMeasurement;
       const k = seriesKeyOfPoint(p);
-      let row = touched.get(k);
-      const last = row ?? this.latest.get(k);
+      const own = touched.get(k);
+      const last = own ?? this.latest.get(k);
       if (last !== undefined && p.ts <= last.lastTs) return undefined;
-      const h = hourOf(p.ts);
-      if (last !== undefined && last.hourStart === h) {
-        if (row === undefined) {
-          row = cloneRow(last);
-          rows.push({ measurement: m, row });
-          touched.set(k, row);
-        }
-        addReading(m, row, p);
-      } else {
-        row = reduceHour(m, last?.chain, [p]);
-        rows.push({ measurement: m, row });
-        touched.set(k, row);
-      }
+      touched.set(k, foldLater(m, last, own !== undefined, p, rows));
       points[i] = p;
     }
     return {
@@ -278,21 +266,10 @@ export class RollupMaintainer {
     out: WritePlan['rows'],
   ): RollupRow {
     let row = current;
-    let copied = false;
+    let own = false;
     for (const { point: p } of points) {
-      const h = hourOf(p.ts);
-      if (row !== undefined && row.hourStart === h) {
-        if (!copied) {
-          row = cloneRow(row);
-          out.push({ measurement: m, row });
-          copied = true;
-        }
-        addReading(m, row, p);
-      } else {
-        row = reduceHour(m, row?.chain, [p]);
-        out.push({ measurement: m, row });
-        copied = true;
-      }
+      row = foldLater(m, row, own, p, out);
+      own = true;
     }
     return row!;
   }
@@ -373,4 +350,22 @@ function sameChain(a: readonly (number | null)[], b: readonly (number | null)[])
 
 function conflictReason(p: Point): string {
   return `conflicting duplicate: ${p.measurement} ${seriesId(p)} at ${p.ts} already holds another value`;
+}
+
+/**
+ * Folds reading `p`, later than everything of its series, onto the series' last row: onto `last`
+ * itself when it is the plan's own (`own`: made or copied by this plan), onto a copy pushed on `out`
+ * when it is the committed one (a plan changes nothing until committed), or into a new hour's row.
+ * Returns the row holding `p`, which is the plan's own.
+ */
+function foldLater(m: RolledMeasurement, last: RollupRow | undefined, own: boolean, p: Point, out: WritePlan['rows']): RollupRow {
+  if (last !== undefined && last.hourStart === hourOf(p.ts)) {
+    const row = own ? last : cloneRow(last);
+    if (!own) out.push({ measurement: m, row });
+    addReading(m, row, p);
+    return row;
+  }
+  const row = reduceHour(m, last?.chain, [p]);
+  out.push({ measurement: m, row });
+  return row;
 }
